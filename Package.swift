@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// Every numbered SQL file in the top-level `migrations/` folder is embedded into the binary, so an
+// installed `dispatcher` never needs the source tree. Reading the folder here (rather than listing
+// the files by hand) means a new migration cannot be forgotten in the manifest; a test checks the
+// embedded list in `Migrations.swift` against the folder.
+let migrationsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("migrations")
+let migrationFiles = ((try? FileManager.default.contentsOfDirectory(atPath: migrationsFolder.path)) ?? [])
+    .filter { $0.hasSuffix(".sql") }
+    .sorted()
+
+let package = Package(
+    name: "dispatcher",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dispatcher", targets: ["Dispatcher"]),
+        .library(name: "WorkerPool", targets: ["WorkerPool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "WorkerPool",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "Dispatcher",
+            dependencies: [
+                "CSQLite",
+                "WorkerPool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: migrationFiles.map { .embedInCode("Migrations/SQL/\($0)") }
+        ),
+        .testTarget(
+            name: "WorkerPoolTests",
+            dependencies: [
+                "WorkerPool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "DispatcherTests",
+            dependencies: [
+                "Dispatcher",
+                "WorkerPool",
+                "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

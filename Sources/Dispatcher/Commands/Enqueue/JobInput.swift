@@ -1,0 +1,68 @@
+import WorkerPool
+
+/// Turns what a user typed (flags or an NDJSON line) into a validated `NewJob`.
+///
+/// Every rule lives here once, so flags and batch lines accept exactly the same jobs.
+enum JobInput {
+    /// Longest accepted method, queue or idempotency key, in bytes.
+    static let maximumNameLength = 1024
+
+    static func validateName(_ value: String, field: String) throws -> String {
+        guard !value.isEmpty else { throw DispatcherError("\(field) must not be empty") }
+        guard value.utf8.count <= maximumNameLength else {
+            throw DispatcherError("\(field) is longer than \(maximumNameLength) bytes")
+        }
+        return value
+    }
+
+    /// Validates params JSON text: it must be a JSON object or array (JSON-RPC 2.0's rule for
+    /// `params`). Returns the text trimmed of surrounding white space.
+    static func validateParams(_ text: String) throws -> String {
+        var text = text
+        return try text.withUTF8 { buffer in
+            try validateParams(UnsafeRawBufferPointer(buffer), whole: 0..<buffer.count)
+        }
+    }
+
+    static func validateParams(_ bytes: UnsafeRawBufferPointer, whole range: Range<Int>) throws -> String {
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
+        let value: Range<Int>
+        do {
+            value = try JSONScanner.validate(slice)
+        } catch {
+            throw DispatcherError("params are not valid JSON: \(error)")
+        }
+        let first = slice[value.lowerBound]
+        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
+            throw DispatcherError("params must be a JSON object or array")
+        }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: slice[value]), as: UTF8.self)
+    }
+
+    static func validatePriority(_ value: Int64) throws -> Int64 {
+        guard (-1_000_000...1_000_000).contains(value) else {
+            throw DispatcherError("priority must be between -1000000 and 1000000")
+        }
+        return value
+    }
+
+    static func validateMaxAttempts(_ value: Int64?) throws -> Int64? {
+        if let value, value < 1 || value > 1_000_000 {
+            throw DispatcherError("max attempts must be between 1 and 1000000")
+        }
+        return value
+    }
+
+    static func validateTimeout(_ value: Int64?) throws -> Int64? {
+        if let value, value < 1 || value > 86_400_000 {
+            throw DispatcherError("timeout must be between 1ms and 24h")
+        }
+        return value
+    }
+
+    static func validateDelay(_ value: Int64) throws -> Int64 {
+        guard value >= 0 else { throw DispatcherError("delay must not be negative") }
+        guard value <= 10 * 365 * 86_400_000 else { throw DispatcherError("delay must be at most 10 years") }
+        return value
+    }
+}

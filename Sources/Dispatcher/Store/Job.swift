@@ -1,0 +1,84 @@
+/// The life-cycle state of a job, as stored in the `state` column.
+enum JobState: String, CaseIterable, Sendable {
+    /// Waiting to run; `run_at` may be in the future. With attempts > 0 it is shown as *retrying*.
+    case pending
+    /// Leased to a worker of a running daemon.
+    case running
+    /// The upstream returned a result.
+    case succeeded
+    /// Terminal: attempts exhausted or a permanent error (the dead set).
+    case failed
+    /// Cancelled by an operator before it ran.
+    case cancelled
+
+    /// States a job never leaves on its own, which `purge` may delete.
+    var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// A state filter for `list`: any stored state, or `retrying` (pending with attempts > 0).
+enum JobStateFilter: Equatable, Sendable {
+    case state(JobState)
+    case retrying
+
+    static let validNames = JobState.allCases.map(\.rawValue) + ["retrying"]
+
+    init(parsing name: String) throws {
+        if name == "retrying" {
+            self = .retrying
+        } else if let state = JobState(rawValue: name) {
+            self = .state(state)
+        } else {
+            throw DispatcherError("unknown state '\(name)'; expected one of: \(Self.validNames.joined(separator: ", "))")
+        }
+    }
+}
+
+/// One row of the `jobs` table.
+struct Job: Equatable, Sendable {
+    var id: Int64
+    var queue: String
+    var method: String
+    /// Parameters as the JSON text that was enqueued, or nil when the call takes none.
+    var params: String?
+    var idempotencyKey: String?
+    var priority: Int64
+    var state: JobState
+    var attempts: Int64
+    /// Per-job limit, or nil for the queue's default.
+    var maxAttempts: Int64?
+    var runAt: Int64
+    /// Per-job call timeout, or nil for the queue's default.
+    var timeoutMilliseconds: Int64?
+    var leaseOwner: String?
+    var leaseUntil: Int64?
+    var createdAt: Int64
+    var startedAt: Int64?
+    var finishedAt: Int64?
+    var lastError: String?
+    /// The upstream's `result` as JSON text, for succeeded jobs.
+    var result: String?
+
+    /// The state shown to people: a pending job that has been tried before is *retrying*.
+    var displayState: String {
+        state == .pending && attempts > 0 ? "retrying" : state.rawValue
+    }
+}
+
+/// A job to insert, validated and ready to bind.
+struct NewJob: Sendable {
+    var queue: String = "default"
+    var method: String
+    var params: String?
+    var idempotencyKey: String?
+    var priority: Int64 = 0
+    var runAt: Int64
+    var maxAttempts: Int64?
+    var timeoutMilliseconds: Int64?
+}
+
+/// What enqueuing one job did.
+struct EnqueueResult: Equatable, Sendable {
+    var id: Int64
+    /// False when the idempotency key was already known and the existing job's id is returned.
+    var created: Bool
+}

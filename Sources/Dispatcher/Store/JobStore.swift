@@ -1,0 +1,210 @@
+/// The job queue's SQL: enqueue and the operator's queries and commands.
+///
+/// A `JobStore` is a thin, synchronous layer over one `SQLiteConnection`; it is used directly by
+/// the CLI and from the daemon's `DatabaseActor`. Every write is one `BEGIN IMMEDIATE`
+/// transaction, so a failure leaves the database as it was.
+final class JobStore {
+    let connection: SQLiteConnection
+
+    /// Opens the database at `path`, creating and migrating it when needed.
+    init(path: String, synchronous: SQLiteConnection.Synchronous = .full) throws {
+        connection = try SQLiteConnection(path: path, options: .init(synchronous: synchronous))
+        try Migrator().migrate(connection)
+    }
+
+    static let columns = """
+        id, queue, method, params, idempotency_key, priority, state, attempts, max_attempts, run_at, timeout_ms,
+        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result
+        """
+
+    // MARK: Enqueue
+
+    /// Inserts `jobs` in one transaction and returns, in order, each job's id and whether it was
+    /// created (false: its idempotency key was already known in its queue).
+    func enqueue(_ jobs: [NewJob], now: Int64) throws -> [EnqueueResult] {
+        try connection.writeTransaction {
+            var results = [EnqueueResult]()
+            results.reserveCapacity(jobs.count)
+            for job in jobs {
+                results.append(try insert(job, now: now))
+            }
+            return results
+        }
+    }
+
+    private func insert(_ job: NewJob, now: Int64) throws -> EnqueueResult {
+        // Jobs with a key use ON CONFLICT DO NOTHING and fall back to a lookup: the unique index
+        // is partial (keys are optional), so the conflict target repeats its WHERE clause.
+        let sql =
+            job.idempotencyKey == nil
+            ? """
+            INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            """
+            : """
+            INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            """
+        let insert = try connection.statement(sql)
+        insert.bind(job.queue, at: 1)
+        insert.bind(job.method, at: 2)
+        insert.bind(job.params, at: 3)
+        insert.bind(job.idempotencyKey, at: 4)
+        insert.bind(job.priority, at: 5)
+        insert.bind(job.maxAttempts, at: 6)
+        insert.bind(job.runAt, at: 7)
+        insert.bind(job.timeoutMilliseconds, at: 8)
+        insert.bind(now, at: 9)
+        try insert.run()
+        if connection.changes == 1 {
+            return EnqueueResult(id: connection.lastInsertRowID, created: true)
+        }
+        let lookup = try connection.statement("SELECT id FROM jobs WHERE queue = ? AND idempotency_key = ?")
+        lookup.bind(job.queue, at: 1)
+        lookup.bind(job.idempotencyKey, at: 2)
+        guard try lookup.step() else {
+            throw DispatcherError("job with key '\(job.idempotencyKey ?? "")' vanished during enqueue")
+        }
+        return EnqueueResult(id: lookup.int64(0), created: false)
+    }
+
+    // MARK: Reading
+
+    /// Returns the job with `id`, or nil.
+    func job(id: Int64) throws -> Job? {
+        let statement = try connection.statement("SELECT \(Self.columns) FROM jobs WHERE id = ?")
+        statement.bind(id, at: 1)
+        return try statement.step() ? Self.job(from: statement) : nil
+    }
+
+    /// Lists jobs, oldest first, optionally filtered by state and queue.
+    func list(state: JobStateFilter?, queue: String?, limit: Int) throws -> [Job] {
+        var conditions = [String]()
+        switch state {
+        case .state(let state)?: conditions.append("state = '\(state.rawValue)'")
+        case .retrying?: conditions.append("state = 'pending' AND attempts > 0")
+        case nil: break
+        }
+        if queue != nil { conditions.append("queue = ?1") }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let statement = try connection.statement(
+            "SELECT \(Self.columns) FROM jobs \(filter) ORDER BY id LIMIT \(max(0, limit))")
+        if let queue { statement.bind(queue, at: 1) }
+        var jobs = [Job]()
+        while try statement.step() {
+            jobs.append(Self.job(from: statement))
+        }
+        return jobs
+    }
+
+    static func job(from row: SQLiteStatement) -> Job {
+        Job(
+            id: row.int64(0),
+            queue: row.string(1) ?? "",
+            method: row.string(2) ?? "",
+            params: row.string(3),
+            idempotencyKey: row.string(4),
+            priority: row.int64(5),
+            state: JobState(rawValue: row.string(6) ?? "") ?? .pending,
+            attempts: row.int64(7),
+            maxAttempts: row.optionalInt64(8),
+            runAt: row.int64(9),
+            timeoutMilliseconds: row.optionalInt64(10),
+            leaseOwner: row.string(11),
+            leaseUntil: row.optionalInt64(12),
+            createdAt: row.int64(13),
+            startedAt: row.optionalInt64(14),
+            finishedAt: row.optionalInt64(15),
+            lastError: row.string(16),
+            result: row.string(17)
+        )
+    }
+
+    // MARK: Operator commands
+
+    /// Moves failed or cancelled jobs back to pending, due now, with a fresh attempt budget.
+    ///
+    /// All or nothing: when any id is unknown or not failed/cancelled, nothing changes.
+    func retry(ids: [Int64], now: Int64) throws -> Int {
+        try changeEach(ids, allowed: [.failed, .cancelled], verb: "retry") { id in
+            try resetToPending(where: "id = ?1", now: now) { $0.bind(id, at: 1) }
+        }
+    }
+
+    /// Moves every job in `state` (optionally of one queue) back to pending; returns the count.
+    func retry(state: JobState, queue: String?, now: Int64) throws -> Int {
+        guard state == .failed || state == .cancelled else {
+            throw DispatcherError("only failed or cancelled jobs can be retried, not \(state.rawValue) ones")
+        }
+        return try connection.writeTransaction {
+            try resetToPending(
+                where: "state = '\(state.rawValue)'" + (queue == nil ? "" : " AND queue = ?1"), now: now
+            ) { statement in
+                if let queue { statement.bind(queue, at: 1) }
+            }
+        }
+    }
+
+    private func resetToPending(where condition: String, now: Int64, bind: (SQLiteStatement) -> Void) throws -> Int {
+        let statement = try connection.statement(
+            """
+            UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?9, finished_at = NULL,
+                lease_owner = NULL, lease_until = NULL
+            WHERE \(condition)
+            """)
+        bind(statement)
+        statement.bind(now, at: 9)
+        try statement.run()
+        return connection.changes
+    }
+
+    /// Cancels pending jobs. All or nothing: when any id is unknown or not pending, nothing changes.
+    func cancel(ids: [Int64], now: Int64) throws -> Int {
+        try changeEach(ids, allowed: [.pending], verb: "cancel") { id in
+            let statement = try connection.statement(
+                "UPDATE jobs SET state = 'cancelled', finished_at = ?2 WHERE id = ?1 AND state = 'pending'")
+            statement.bind(id, at: 1)
+            statement.bind(now, at: 2)
+            try statement.run()
+            return connection.changes
+        }
+    }
+
+    /// Deletes jobs in a terminal `state` that finished before `before`; returns the count.
+    func purge(state: JobState, finishedBefore before: Int64) throws -> Int {
+        guard state.isTerminal else {
+            throw DispatcherError("only succeeded, failed or cancelled jobs can be purged, not \(state.rawValue) ones")
+        }
+        return try connection.writeTransaction {
+            let statement = try connection.statement("DELETE FROM jobs WHERE state = ?1 AND finished_at < ?2")
+            statement.bind(state.rawValue, at: 1)
+            statement.bind(before, at: 2)
+            try statement.run()
+            return connection.changes
+        }
+    }
+
+    /// Checks every id's state, then applies `change` to each, in one transaction.
+    private func changeEach(
+        _ ids: [Int64], allowed: Set<JobState>, verb: String, change: (Int64) throws -> Int
+    ) throws -> Int {
+        try connection.writeTransaction {
+            let lookup = try connection.statement("SELECT state FROM jobs WHERE id = ?")
+            for id in ids {
+                lookup.reset().bind(id, at: 1)
+                guard try lookup.step() else { throw DispatcherError("no job with id \(id)") }
+                let state = lookup.string(0) ?? ""
+                guard let parsed = JobState(rawValue: state), allowed.contains(parsed) else {
+                    let names = allowed.map(\.rawValue).sorted().joined(separator: " or ")
+                    throw DispatcherError("cannot \(verb) job \(id): it is \(state), not \(names)")
+                }
+            }
+            var changed = 0
+            for id in Set(ids) {
+                changed += try change(id)
+            }
+            return changed
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One connection to a SQLite database, with a cache of prepared statements.
+///
+/// A connection is used by one thread at a time: the CLI uses it from the main thread, the
+/// daemon from an actor pinned to a dedicated thread (`DatabaseExecutor`), so blocking SQLite
+/// calls never sit on Swift's cooperative pool.
+final class SQLiteConnection {
+    /// How the connection commits: `full` fsyncs every commit, `normal` only at WAL checkpoints.
+    enum Synchronous: String {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    /// Options for opening a connection.
+    struct Options {
+        /// Durability of each commit. Enqueue uses `.full`; the daemon's bookkeeping `.normal`.
+        var synchronous: Synchronous = .full
+        /// How long a statement waits for another writer before failing with SQLITE_BUSY.
+        var busyTimeoutMilliseconds: Int32 = 10_000
+        /// Create the file when it does not exist.
+        var create = true
+    }
+
+    private(set) var handle: OpaquePointer?
+    let path: String
+    let isReadOnly: Bool
+    private var statements: [String: SQLiteStatement] = [:]
+
+    /// Opens (and creates, when asked) the database at `path`, in WAL mode.
+    init(path: String, options: Options = Options()) throws {
+        self.path = path
+        // SQLite silently falls back to read-only when the file is not writable, except for root,
+        // who may write anything. A database file with no write bit is treated as read-only for
+        // everyone, so an operator's `chmod a-w` protects it even from a root-run dispatcher.
+        var info = stat()
+        let exists = stat(path, &info) == 0
+        isReadOnly = exists && (info.st_mode & 0o222) == 0
+        if !exists && !options.create {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "no database at \(path)")
+        }
+        if !exists {
+            let directory = Self.directory(of: path)
+            var directoryInfo = stat()
+            if stat(directory, &directoryInfo) != 0 || (directoryInfo.st_mode & S_IFMT) != S_IFDIR {
+                throw SQLiteError(
+                    code: SQLITE_CANTOPEN, message: "cannot create database \(path): directory \(directory) does not exist")
+            }
+        }
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        flags |= isReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var db: OpaquePointer?
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        handle = db
+        guard code == SQLITE_OK else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            handle = nil
+            throw SQLiteError(code: code, message: message, context: "cannot open database \(path)")
+        }
+        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        do {
+            // Reading the schema first makes a file that is not SQLite fail here, before any
+            // pragma could try to write to it.
+            try execute("SELECT count(*) FROM sqlite_schema")
+            if !isReadOnly {
+                try execute("PRAGMA journal_mode=WAL")
+            }
+            try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
+            try execute("PRAGMA foreign_keys=ON")
+        } catch var error as SQLiteError {
+            sqlite3_close_v2(db)
+            handle = nil
+            error.context = "cannot open database \(path)"
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Finalizes every cached statement and closes the connection.
+    func close() {
+        statements.removeAll()
+        if let handle {
+            sqlite3_close_v2(handle)
+            self.handle = nil
+        }
+    }
+
+    // MARK: Statements
+
+    /// Returns the cached prepared statement for `sql`, preparing it on first use, reset and
+    /// with its bindings cleared.
+    func statement(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statements[sql] {
+            return cached.reset()
+        }
+        var raw: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        guard code == SQLITE_OK, let raw else {
+            throw error(code: code, context: "cannot prepare statement")
+        }
+        let statement = SQLiteStatement(handle: raw, connection: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs one or more statements that take no parameters.
+    func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &message)
+        if code != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_free(message)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: text)
+        }
+    }
+
+    /// Runs `body` in a write transaction started with `BEGIN IMMEDIATE`, committing when it
+    /// returns and rolling back when it throws.
+    ///
+    /// IMMEDIATE takes the write lock up front, so the busy timeout covers waiting for other
+    /// writers; a DEFERRED transaction that later upgrades to a writer fails at once with
+    /// SQLITE_BUSY instead, and that error would reach users as "database is locked".
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        if isReadOnly {
+            throw SQLiteError(code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
+        }
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` in a read transaction, so several queries see one snapshot.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    /// Rows changed by the most recent INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// The rowid of the most recent successful INSERT.
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Reads a single integer from a query such as a pragma.
+    func scalar(_ sql: String) throws -> Int64 {
+        let statement = try statement(sql)
+        guard try statement.step() else { return 0 }
+        return statement.int64(0)
+    }
+
+    func error(code: Int32, context: String? = nil) -> SQLiteError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        let extended = handle.map { sqlite3_extended_errcode($0) } ?? code
+        return SQLiteError(code: extended, message: message, context: context)
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let directory = String(path[..<slash])
+        return directory.isEmpty ? "/" : directory
+    }
+}
