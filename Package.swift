@@ -55,10 +55,29 @@ let package = Package(
             ],
             resources: migrationFiles.map { .embedInCode("Migrations/SQL/\($0)") }
         ),
+        // A scriptable JSON-RPC upstream on loopback, shared by the tests and the benchmarks.
+        .target(
+            name: "UpstreamStub",
+            dependencies: [
+                "WorkerPool",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/UpstreamStub"
+        ),
+        .executableTarget(
+            name: "dispatcher-upstream-stub",
+            dependencies: ["UpstreamStub", .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Benchmarks/UpstreamStubServer"
+        ),
         .testTarget(
             name: "WorkerPoolTests",
             dependencies: [
                 "WorkerPool",
+                "UpstreamStub",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,6 +89,7 @@ let package = Package(
             dependencies: [
                 "Dispatcher",
                 "WorkerPool",
+                "UpstreamStub",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

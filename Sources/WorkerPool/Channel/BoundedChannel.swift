@@ -1,0 +1,153 @@
+import Synchronization
+
+/// A bounded, multi-producer, multi-consumer FIFO channel.
+///
+/// - `send` suspends while the buffer is full (backpressure) and throws once the channel is
+///   finished; `receive` suspends while it is empty and returns nil once it is finished and
+///   drained.
+/// - Cancellation-safe: a cancelled waiter is resumed exactly once with `CancellationError`; a
+///   cancelled sender's element is never delivered, a cancelled receiver takes none.
+///
+/// Nothing in NIO or swift-async-algorithms does exactly this (`AsyncChannel` is unbuffered,
+/// `.buffer` is per-iterator and `AsyncStream` has one consumer), hence this small type.
+public final class BoundedChannel<Element: Sendable>: Sendable {
+    typealias SendContinuation = CheckedContinuation<Void, any Error>
+    typealias ReceiveContinuation = CheckedContinuation<Element?, any Error>
+    typealias Machine = StateMachine<SendContinuation, ReceiveContinuation>
+
+    private struct Locked {
+        var machine: Machine
+        var nextID: UInt64 = 0
+    }
+
+    private let state: Mutex<Locked>
+
+    /// The most elements buffered at once.
+    public let capacity: Int
+
+    /// Creates a channel that buffers up to `capacity` elements.
+    public init(capacity: Int) {
+        self.capacity = capacity
+        self.state = Mutex(Locked(machine: Machine(capacity: capacity)))
+    }
+
+    /// Elements buffered now (not counting suspended senders).
+    public var count: Int {
+        state.withLock { $0.machine.buffer.count }
+    }
+
+    /// Whether `finish()` or `close()` was called.
+    public var isFinished: Bool {
+        state.withLock { $0.machine.isFinished }
+    }
+
+    /// Sends `element`, suspending while the buffer is full.
+    ///
+    /// - Throws: `BoundedChannelError` with code `.finished` when the channel is finished
+    ///   (before or while waiting), `CancellationError` when the task is cancelled while waiting.
+    ///   In both cases the element was not accepted.
+    public func send(_ element: Element) async throws {
+        let id = state.withLock { locked in
+            locked.nextID += 1
+            return locked.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: SendContinuation) in
+                let action = state.withLock { locked -> Machine.SendAction? in
+                    // Checked under the lock: a cancellation that ran its handler before this
+                    // waiter was registered is seen here, so no waiter is ever left behind.
+                    if Task.isCancelled { return nil }
+                    return locked.machine.send(element, id: id, waiter: continuation)
+                }
+                switch action {
+                case nil: continuation.resume(throwing: CancellationError())
+                case .done?: continuation.resume()
+                case .resumeReceiver(let receiver, let element)?:
+                    receiver.resume(returning: element)
+                    continuation.resume()
+                case .suspend?: break
+                case .rejectFinished?: continuation.resume(throwing: BoundedChannelError(code: .finished))
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.machine.cancelSender(id: id) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Sends `element` only if it is accepted at once; returns whether it was.
+    public func trySend(_ element: Element) -> Bool {
+        let action = state.withLock { $0.machine.trySend(element) }
+        switch action {
+        case .done: return true
+        case .resumeReceiver(let receiver, let element):
+            receiver.resume(returning: element)
+            return true
+        case .suspend, .rejectFinished: return false
+        }
+    }
+
+    /// Receives the oldest element, suspending while the channel is empty; returns nil once the
+    /// channel is finished and drained.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    public func receive() async throws -> Element? {
+        let id = state.withLock { locked in
+            locked.nextID += 1
+            return locked.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: ReceiveContinuation) in
+                let action = state.withLock { locked -> Machine.ReceiveAction? in
+                    if Task.isCancelled { return nil }
+                    return locked.machine.receive(id: id, waiter: continuation)
+                }
+                switch action {
+                case nil: continuation.resume(throwing: CancellationError())
+                case .element(let element, let sender)?:
+                    sender?.resume()
+                    continuation.resume(returning: element)
+                case .finished?: continuation.resume(returning: nil)
+                case .suspend?: break
+                }
+            }
+        } onCancel: {
+            state.withLock { $0.machine.cancelReceiver(id: id) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Ends the channel: waiting and later senders are rejected; receivers drain what is
+    /// buffered, then get nil.
+    public func finish() {
+        let action = state.withLock { $0.machine.finish() }
+        resume(action)
+    }
+
+    /// Ends the channel and takes out everything buffered, returning it in FIFO order, so the
+    /// owner can hand unstarted work back. Receivers get nil; waiting senders are rejected.
+    public func close() -> [Element] {
+        let action = state.withLock { $0.machine.close() }
+        resume(action)
+        return action.removed
+    }
+
+    private func resume(_ action: Machine.FinishAction) {
+        for receiver in action.receivers { receiver.resume(returning: nil) }
+        for sender in action.senders { sender.resume(throwing: BoundedChannelError(code: .finished)) }
+    }
+}
+
+/// An error from `BoundedChannel`.
+public struct BoundedChannelError: Error, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Hashable, Sendable {
+        fileprivate enum Value { case finished }
+        fileprivate let value: Value
+        /// The channel was finished or closed; the element was not accepted.
+        public static let finished = Code(value: .finished)
+    }
+
+    /// What went wrong.
+    public let code: Code
+
+    public var description: String { "the channel is finished" }
+}

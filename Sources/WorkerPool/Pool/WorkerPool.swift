@@ -1,0 +1,131 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A fixed set of workers drawing RPC jobs from a bounded channel, each owning one upstream
+/// connection for its whole life.
+///
+/// Concurrency towards the upstream is exactly `configuration.workers`: a worker makes one call
+/// at a time on its own connection, and reconnects (with capped backoff) only when that
+/// connection breaks. Producers `submit` jobs and are suspended while the channel is full.
+/// Every job ends in exactly one call of `onOutcome`: with the call's result, or as
+/// *not attempted* when the circuit breaker is open or the pool shut down before a worker took it.
+///
+/// As a swift-service-lifecycle `Service`, `run()` returns after `finish()` once the buffered
+/// jobs are done, or on graceful shutdown: buffered jobs are handed back at once, in-flight
+/// calls get `drainTimeout` to finish, then connections are closed.
+public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
+    public let configuration: WorkerPoolConfiguration
+    let transport: Transport
+    let logger: Logger
+    let channel: BoundedChannel<RPCJob>
+    let breaker: Mutex<CircuitBreaker<ContinuousClock.Instant>>
+    let onOutcome: @Sendable (JobOutcome) async -> Void
+    let metrics: PoolMetrics
+    let statistics = Mutex(PoolStatistics())
+
+    /// - Parameters:
+    ///   - configuration: workers, capacity, timeouts, breaker.
+    ///   - transport: how to reach the upstream.
+    ///   - logger: the pool adds `queue` metadata; it never creates a logger of its own.
+    ///   - onOutcome: called once per job, from the worker that ran it; it should be quick
+    ///     (buffer the outcome), since the worker waits for it before taking the next job.
+    public init(
+        configuration: WorkerPoolConfiguration,
+        transport: Transport,
+        logger: Logger,
+        onOutcome: @escaping @Sendable (JobOutcome) async -> Void
+    ) {
+        precondition(configuration.workers >= 1, "a worker pool needs at least one worker")
+        self.configuration = configuration
+        self.transport = transport
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(configuration.label)"
+        self.logger = logger
+        self.channel = BoundedChannel(capacity: configuration.effectiveChannelCapacity)
+        self.breaker = Mutex(CircuitBreaker(configuration: configuration.breaker))
+        self.onOutcome = onOutcome
+        self.metrics = PoolMetrics(label: configuration.label)
+    }
+
+    // MARK: Producer side
+
+    /// Hands a job to the workers, suspending while the channel is full.
+    ///
+    /// - Throws: `BoundedChannelError` (`.finished`) once the pool is finishing or shutting
+    ///   down, or `CancellationError`; the job was then not accepted and the caller still owns it.
+    public func submit(_ job: RPCJob) async throws {
+        try await channel.send(job)
+    }
+
+    /// Jobs the channel can take now without suspending the producer.
+    public var freeCapacity: Int {
+        max(0, channel.capacity - channel.count)
+    }
+
+    /// Jobs waiting in the channel.
+    public var bufferedCount: Int { channel.count }
+
+    /// No more jobs: workers finish what is buffered, then `run()` returns.
+    public func finish() {
+        channel.finish()
+    }
+
+    /// A snapshot of the pool's counters.
+    public var currentStatistics: PoolStatistics {
+        statistics.withLock { $0 }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        logger.info(
+            "worker pool starting",
+            metadata: ["workers": "\(configuration.workers)", "upstream": "\(transport.name)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskGroup(of: Void.self) { workers in
+                    for index in 0..<self.configuration.workers {
+                        workers.addTask { await self.runWorker(index) }
+                    }
+                }
+            }
+            group.addTask {
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return  // Cancelled: the workers are done (or the pool is being cancelled).
+                }
+                await self.handBackBuffered()
+                // The drain window: in-flight calls finish, or are cancelled when it ends.
+                try? await Task.sleep(for: self.configuration.drainTimeout)
+                if !Task.isCancelled {
+                    self.logger.warning("drain timeout reached; cancelling in-flight calls")
+                }
+            }
+            // Whichever ends first (all workers, or the drain window) ends the other.
+            await group.next()
+            group.cancelAll()
+        }
+        let statistics = currentStatistics
+        logger.info(
+            "worker pool stopped",
+            metadata: [
+                "connections_opened": "\(statistics.connectionsOpened)", "calls": "\(statistics.calls)",
+                "peak_in_flight": "\(statistics.peakCallsInFlight)",
+            ])
+    }
+
+    /// Closes the channel and reports every buffered job as not attempted.
+    func handBackBuffered() async {
+        let unstarted = channel.close()
+        if !unstarted.isEmpty {
+            logger.info("handing back buffered jobs", metadata: ["count": "\(unstarted.count)"])
+        }
+        for job in unstarted {
+            let outcome = CallOutcome.notAttempted(.init(reason: "dispatcher shutting down"))
+            metrics.record(outcome, latency: .zero)
+            await onOutcome(JobOutcome(job: job, outcome: outcome, latency: .zero))
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import ServiceLifecycle
+import Synchronization
+import Testing
+import UpstreamStub
+import WorkerPool
+
+@Suite("WorkerPool against a loopback upstream")
+struct WorkerPoolTests {
+    @Test func fourWorkersUseExactlyFourConnectionsAndAnswerEveryJob() async throws {
+        // A small delay makes overlapping calls likely, so the in-flight peak is meaningful.
+        let stub = UpstreamStub { request in
+            .delayed(request.sequence % 7 == 0 ? 2 : 0, .result("{\"echo\":\(request.id ?? -1)}"))
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 4, collector: collector)
+        try await PoolHarness.run(pool, jobs: PoolHarness.jobs(2000))
+
+        #expect(stub.connectionsAccepted == 4)
+        #expect(stub.peakInFlight <= 4)
+        #expect(stub.peakInFlight >= 2, "workers ran in parallel")
+        let outcomes = collector.byID
+        #expect(outcomes.count == 2000)
+        for id in Int64(1)...2000 {
+            #expect(outcomes[id]?.outcome.resultText == "{\"echo\":\(id)}")
+        }
+        #expect(pool.currentStatistics.connectionsOpened == 4)
+    }
+
+    @Test func reconnectsWhenTheUpstreamClosesEveryTenthResponse() async throws {
+        let stub = UpstreamStub { request in
+            let reply = UpstreamStub.Reply.result("{\"echo\":\(request.id ?? -1)}")
+            return request.sequence % 10 == 0 ? .closing(reply) : reply
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 4, collector: collector)
+        try await PoolHarness.run(pool, jobs: PoolHarness.jobs(500))
+
+        let succeeded = collector.all.filter { $0.outcome.resultText != nil }.count
+        #expect(succeeded == 500)
+        // 50 responses closed their connection; each worker opened one more for its next job,
+        // except where the close came with a worker's last job.
+        let opened = stub.connectionsAccepted
+        #expect(opened >= 4 + 50 - 4 && opened <= 4 + 50, "opened \(opened)")
+        #expect(pool.currentStatistics.connectionsOpened == opened)
+        #expect(pool.currentStatistics.peakCallsInFlight <= 4)
+    }
+
+    @Test func aStalledCallFailsAsRetryableAtItsDeadlineAndTheNextCallUsesAFreshConnection() async throws {
+        let stub = UpstreamStub { request in request.id == 1 ? .stall : .result("true") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector)
+        let jobs = [
+            RPCJob(id: 1, method: "slow", params: nil, timeout: .milliseconds(300)),
+            RPCJob(id: 2, method: "fast", params: nil, timeout: .seconds(5)),
+        ]
+        let start = ContinuousClock.now
+        try await PoolHarness.run(pool, jobs: jobs)
+        let elapsed = ContinuousClock.now - start
+
+        let outcomes = collector.byID
+        let failure = try #require(outcomes[1]?.outcome.failure)
+        #expect(failure.isRetryable)
+        #expect(failure.message.contains("timed out"))
+        #expect(outcomes[2]?.outcome.resultText == "true")
+        #expect(stub.connectionsAccepted == 2)
+        #expect(elapsed < .seconds(3))
+    }
+
+    @Test func workersConnectWhenTheUpstreamAppearsWithoutSpinning() async throws {
+        // Find a free port, then leave it closed for a second.
+        let probe = UpstreamStub()
+        let port = try await probe.start()
+        await probe.stop()
+
+        let collector = OutcomeCollector()
+        // Connect failures also count for the breaker; this test is about reconnecting alone.
+        let pool = PoolHarness.makePool(port: port, workers: 2, collector: collector) { configuration, _ in
+            configuration.breaker.failureThreshold = 10_000
+        }
+        let stub = UpstreamStub()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pool.run() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(1))
+                try await stub.start(port: port)
+            }
+            // Workers connect eagerly, before any job arrives.
+            try await waitUntil { stub.connectionsAccepted == 2 }
+            for job in PoolHarness.jobs(20) { try await pool.submit(job) }
+            pool.finish()
+            try await group.waitForAll()
+        }
+        defer { Task { await stub.stop() } }
+        #expect(collector.all.count == 20)
+        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+        #expect(stub.connectionsAccepted == 2)
+        // Backoff keeps attempts bounded: 2 workers over ~1 s with a ≥20 ms floor.
+        let failures = pool.currentStatistics.connectFailures
+        #expect(failures >= 2 && failures <= 2 * 50, "connect failures: \(failures)")
+    }
+
+    @Test(arguments: [
+        ("invalid JSON", UpstreamStub.Reply.status(200, body: "{not json")),
+        ("wrong id", UpstreamStub.Reply.status(200, body: "{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":999}")),
+        ("oversize body", UpstreamStub.Reply.result("\"" + String(repeating: "x", count: 5000) + "\"")),
+        ("garbage status line", UpstreamStub.Reply.raw("SMTP READY\r\n\r\n")),
+        ("truncated chunked body", UpstreamStub.Reply.truncatedChunked),
+    ])
+    func malformedResponsesAreClassifiedAndTheWorkerSurvives(_ name: String, _ reply: UpstreamStub.Reply) async throws {
+        let stub = UpstreamStub { request in request.id == 1 ? reply : .result("\"ok\"") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector) { _, transport in
+            transport.maximumResponseBytes = 1024
+        }
+        try await PoolHarness.run(pool, jobs: PoolHarness.jobs(3))
+        let outcomes = collector.byID
+        let failure = try #require(outcomes[1]?.outcome.failure, "\(name) must fail")
+        #expect(!failure.message.isEmpty)
+        #expect(outcomes[2]?.outcome.resultText == "\"ok\"", "\(name): the worker goes on")
+        #expect(outcomes[3]?.outcome.resultText == "\"ok\"")
+    }
+
+    @Test func statusCodesAndRPCErrorsAreClassified() async throws {
+        let stub = UpstreamStub { request in
+            switch request.id {
+            case 1: .status(503, headers: [("Retry-After", "7")])
+            case 2: .status(429)
+            case 3: .status(400, body: "bad")
+            case 4: .rpcError(code: -32000, message: "busy")
+            case 5: .rpcError(code: -32602, message: "invalid params")
+            default: .status(404)
+            }
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector) { configuration, _ in
+            configuration.breaker.failureThreshold = 100
+        }
+        try await PoolHarness.run(pool, jobs: PoolHarness.jobs(6))
+        let outcomes = collector.byID
+        #expect(outcomes[1]?.outcome.failure?.isRetryable == true)
+        #expect(outcomes[1]?.outcome.failure?.retryAfter == .seconds(7))
+        #expect(outcomes[2]?.outcome.failure?.isRetryable == true)
+        #expect(outcomes[3]?.outcome.failure?.isRetryable == false)
+        #expect(outcomes[4]?.outcome.failure?.isRetryable == true)
+        #expect(outcomes[5]?.outcome.failure?.isRetryable == false)
+        #expect(outcomes[5]?.outcome.failure?.message.contains("invalid params") == true)
+        #expect(outcomes[6]?.outcome.failure?.isRetryable == false)
+    }
+
+    @Test func fiveFailuresOpenTheBreakerAndAProbeAfterTheCoolDownClosesIt() async throws {
+        let failing = Locked(true)
+        let stub = UpstreamStub { _ in failing.withLock { $0 } ? .status(503) : .result("1") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector) { configuration, _ in
+            configuration.breaker = .init(failureThreshold: 5, coolDown: .milliseconds(500))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pool.run() }
+            for job in PoolHarness.jobs(5) { try await pool.submit(job) }
+            try await waitUntil { collector.all.count == 5 }
+            // Open now: these never reach the upstream.
+            for id in 6...10 { try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1))) }
+            try await waitUntil { collector.all.count == 10 }
+            #expect(stub.requests == 5)
+            #expect(collector.all.suffix(5).allSatisfy { $0.outcome.isNotAttempted })
+            // After the cool-down a probe goes through and closes the breaker.
+            failing.withLock { $0 = false }
+            try await Task.sleep(for: .milliseconds(600))
+            for id in 11...13 { try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1))) }
+            pool.finish()
+            try await group.waitForAll()
+        }
+        let outcomes = collector.byID
+        #expect((11...13).allSatisfy { outcomes[Int64($0)]?.outcome.resultText == "1" })
+        #expect(stub.requests == 8)
+    }
+
+    @Test func gracefulShutdownCompletesInFlightCallsAndClosesConnections() async throws {
+        let stub = UpstreamStub { request in .delayed(300, .result("\(request.id ?? 0)")) }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 2, collector: collector)
+        let group = ServiceGroup(services: [pool], logger: PoolHarness.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for job in PoolHarness.jobs(6) { try await pool.submit(job) }
+            try await waitUntil { stub.requests == 2 }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let outcomes = collector.all
+        #expect(outcomes.count == 6)
+        // The two in-flight calls completed; the four buffered jobs were handed back.
+        #expect(outcomes.filter { $0.outcome.resultText != nil }.count == 2)
+        #expect(outcomes.filter { $0.outcome.isNotAttempted }.count == 4)
+        #expect(stub.requests == 2)
+        try await waitUntil { stub.openConnections == 0 }
+        #expect(pool.currentStatistics.connectionsOpen == 0)
+    }
+}
+
+/// Polls `condition` every 10 ms for at most `timeout`.
+func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
