@@ -29,3 +29,6 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (queue, idempotency_key) WHERE 
 
 -- The reaper's scan for expired leases.
 CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+
+-- Lease renewal: a daemon extends the leases of the jobs it holds.
+CREATE INDEX jobs_running_owner ON jobs (lease_owner) WHERE state = 'running';

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WorkerPool
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ enum Main {
                 DispatcherCommand.exit(withError: error)
             }
             switch error {
-            case is DispatcherError, is SQLiteError:
+            case is DispatcherError, is SQLiteError, is UpstreamURLError:
                 Output.error("error: \(error)")
             default:
                 Output.error("error: \(DispatcherCommand.message(for: error)) (see 'dispatcher help')")

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import WorkerPool
+
+/// `dispatcher run`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Deliver queued jobs to the upstream with a fixed set of workers (the daemon).",
+        discussion: """
+            One queue from flags:  dispatcher run --upstream http://127.0.0.1:8545/ --workers 8
+            Several queues:        dispatcher run --config dispatcher.json
+            SIGTERM or SIGINT stops claiming, hands buffered jobs back, lets in-flight calls finish
+            within --drain-timeout, and exits 0.
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The JSON-RPC endpoint, http://host:port/path.") var upstream: String?
+    @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
+    @Option(help: "The queue to serve.") var queue = "default"
+    @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
+    @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = 20
+    @Option(help: "Backoff between attempts: upper bound of the first delay.") var retryBase = "1s"
+    @Option(help: "Backoff between attempts: the largest delay.") var retryCap = "5m"
+    @Option(help: "Consecutive failures that open the circuit breaker.") var breakerFailures = 5
+    @Option(help: "How long the breaker stays open before a probe.") var breakerCoolDown = "5s"
+    @Option(help: "How long in-flight calls may finish after SIGTERM/SIGINT.") var drainTimeout = "30s"
+    @Option(help: "Lease = job timeout + this; a crashed daemon's jobs return after it.") var leaseMargin = "15s"
+    @Option(help: "How often an idle daemon checks for new jobs.") var pollInterval = "5ms"
+    @Option(help: "A JSON config file describing several queues (see README).") var config: String?
+    @Flag(help: "Exit once no job of the served queues is pending or running.") var exitWhenIdle = false
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw DispatcherError("unknown log level '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
+        }
+        let configuration = try makeConfiguration()
+        var logger = Logger(label: "dispatcher") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = level
+        let daemon = try Daemon.build(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    func makeConfiguration() throws -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.databasePath = database.path
+        configuration.exitWhenIdle = exitWhenIdle
+        configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
+        configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
+        configuration.pollInterval = try duration(pollInterval, "--poll-interval")
+        guard configuration.pollInterval >= .milliseconds(1) else { throw DispatcherError("--poll-interval must be at least 1ms") }
+        if let config {
+            guard upstream == nil else { throw DispatcherError("use either --config or --upstream, not both") }
+            return try ConfigFile.load(path: config, into: configuration)
+        }
+        guard let upstream else { throw DispatcherError("--upstream is required (or --config FILE)") }
+        guard (1...1024).contains(workers) else { throw DispatcherError("--workers must be between 1 and 1024") }
+        var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: upstream))
+        queue.name = try JobInput.validateName(self.queue, field: "queue")
+        queue.workers = workers
+        queue.timeout = try duration(timeout, "--timeout")
+        guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
+        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? 20
+        queue.retry = .exponentialJitter(base: try duration(retryBase, "--retry-base"), cap: try duration(retryCap, "--retry-cap"))
+        guard breakerFailures >= 1 else { throw DispatcherError("--breaker-failures must be at least 1") }
+        queue.breaker = .init(failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))
+        configuration.queues = [queue]
+        return configuration
+    }
+
+    private func duration(_ text: String, _ what: String) throws -> Duration {
+        .milliseconds(try DurationParser.milliseconds(text, what: what))
+    }
+}

@@ -1,0 +1,166 @@
+import Logging
+import Synchronization
+import WorkerPool
+
+/// Turns job outcomes into database writes, batched: one transaction per flush, on a count or
+/// after a few milliseconds, so 50,000 completions a second cost a few hundred commits.
+final class Completer: Sendable {
+    /// Flush at once when this many outcomes are waiting.
+    let maximumBatch = 512
+    /// Otherwise wait this long for more to gather.
+    let flushWindow: Duration = .milliseconds(2)
+
+    let database: DaemonDatabase
+    let owner: String
+    let queues: [String: QueueConfiguration]
+    let logger: Logger
+    let metrics: DaemonMetrics
+
+    private struct State {
+        var waiting: [(completion: Completion, queue: String)] = []
+        var signal: AsyncStream<Void>.Continuation?
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+    private let signals: AsyncStream<Void>
+
+    init(database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics) {
+        self.database = database
+        self.owner = owner
+        self.queues = Dictionary(queues.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.logger = logger
+        self.metrics = metrics
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        signals = stream
+        state.withLock { $0.signal = continuation }
+    }
+
+    /// Queues the outcome of a call for writing. Called by the workers; never blocks on I/O.
+    func record(_ outcome: JobOutcome, queue: String) {
+        let completion = completion(for: outcome, queue: queue)
+        if case .failed(let failure) = outcome.outcome {
+            logger.log(
+                level: failure.isRetryable ? .info : .warning, "call failed",
+                metadata: [
+                    "job.id": "\(outcome.job.id)", "queue": "\(queue)", "attempt": "\(outcome.job.attempt)",
+                    "error": "\(failure.message)",
+                ])
+        }
+        add(completion, queue: queue)
+    }
+
+    /// Queues a release of a job that was claimed but never handed to a worker.
+    func release(jobID: Int64, queue: String, reason: String) {
+        add(.release(id: jobID, runAt: WallClock.nowMilliseconds(), reason: reason), queue: queue)
+    }
+
+    private func add(_ completion: Completion, queue: String) {
+        let signal = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.waiting.append((completion, queue))
+            return state.waiting.count == 1 || state.waiting.count >= maximumBatch ? state.signal : nil
+        }
+        signal?.yield()
+    }
+
+    /// Outcomes not yet written.
+    var backlog: Int { state.withLock { $0.waiting.count } }
+
+    /// Maps a call outcome to the row update the design prescribes.
+    func completion(for result: JobOutcome, queue: String) -> Completion {
+        let configuration = queues[queue]
+        let now = WallClock.nowMilliseconds()
+        switch result.outcome {
+        case .succeeded(let bytes):
+            let cap = configuration?.maximumStoredResultBytes ?? Int.max
+            if bytes.count > cap {
+                return .succeeded(
+                    id: result.job.id, result: nil, note: "result of \(bytes.count) bytes not stored (limit \(cap))")
+            }
+            return .succeeded(id: result.job.id, result: bytes, note: nil)
+        case .failed(let failure) where failure.isRetryable:
+            let policy = configuration?.retry ?? .exponentialJitter(base: .seconds(1), cap: .seconds(300))
+            let delay = max(failure.retryAfter ?? .zero, policy.delay(retry: result.job.attempt))
+            return .retry(id: result.job.id, error: failure.message, runAt: now + delay.milliseconds)
+        case .failed(let failure):
+            return .failed(id: result.job.id, error: failure.message)
+        case .notAttempted(let notAttempted):
+            return .release(
+                id: result.job.id, runAt: now + (notAttempted.retryAfter ?? .zero).milliseconds,
+                reason: notAttempted.reason)
+        }
+    }
+
+    /// Writes batches until `finish()` is called and everything queued is written.
+    func run() async {
+        for await _ in signals {
+            if backlog < maximumBatch {
+                try? await Task.sleep(for: flushWindow)
+            }
+            await flush()
+            if state.withLock({ $0.finished && $0.waiting.isEmpty }) { break }
+        }
+        await flush()
+    }
+
+    /// Writes everything waiting, then ends `run()`.
+    func finish() {
+        let signal = state.withLock { state -> AsyncStream<Void>.Continuation? in
+            state.finished = true
+            return state.signal
+        }
+        signal?.yield()
+        signal?.finish()
+    }
+
+    func flush() async {
+        while true {
+            let batch = state.withLock { state -> [(completion: Completion, queue: String)] in
+                let count = min(state.waiting.count, maximumBatch * 4)
+                let batch = Array(state.waiting.prefix(count))
+                state.waiting.removeFirst(count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            await write(batch)
+        }
+    }
+
+    private func write(_ batch: [(completion: Completion, queue: String)]) async {
+        // One transaction per queue's default max attempts (usually one queue, one transaction).
+        var byQueue = [String: [Completion]]()
+        for item in batch { byQueue[item.queue, default: []].append(item.completion) }
+        for (queue, completions) in byQueue {
+            let maxAttempts = queues[queue]?.maxAttempts ?? 20
+            var attempt = 0
+            while true {
+                do {
+                    let counts = try await database.complete(completions, owner: owner, defaultMaxAttempts: maxAttempts)
+                    metrics.recordCompletions(counts, queue: queue)
+                    if counts.stale > 0 {
+                        logger.notice("completions for jobs no longer leased to this daemon were ignored", metadata: ["count": "\(counts.stale)", "queue": "\(queue)"])
+                    }
+                    break
+                } catch {
+                    // The outcomes must not be lost while the daemon lives: retry the write.
+                    // (If the daemon dies, the leases expire and the jobs run again.)
+                    attempt += 1
+                    logger.error("writing outcomes failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
+                }
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    init(milliseconds: Int64) {
+        self = .milliseconds(milliseconds)
+    }
+}

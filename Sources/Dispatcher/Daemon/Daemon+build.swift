@@ -1,0 +1,46 @@
+import Logging
+import WorkerPool
+
+extension Daemon {
+    /// Wires a daemon from its configuration: opens (and migrates) the database and builds a
+    /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
+    static func build(configuration: DaemonConfiguration, logger: Logger) throws -> Daemon {
+        guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
+        var seen = Set<String>()
+        for queue in configuration.queues {
+            guard seen.insert(queue.name).inserted else { throw DispatcherError("queue '\(queue.name)' is configured twice") }
+            guard (1...1024).contains(queue.workers) else { throw DispatcherError("workers must be between 1 and 1024") }
+        }
+        let database = try DaemonDatabase(path: configuration.databasePath)
+        let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
+        let completer = Completer(
+            database: database, owner: configuration.owner, queues: configuration.queues, logger: logger, metrics: metrics)
+        var pools = [WorkerPool<HTTPJSONRPCTransport>]()
+        var feeders = [Feeder]()
+        for queue in configuration.queues {
+            var poolConfiguration = WorkerPoolConfiguration(workers: queue.workers, label: queue.name)
+            poolConfiguration.channelCapacity = queue.effectiveChannelCapacity
+            poolConfiguration.drainTimeout = configuration.drainTimeout
+            poolConfiguration.breaker = queue.breaker
+            var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
+            transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
+            let name = queue.name
+            let pool = WorkerPool(
+                configuration: poolConfiguration, transport: HTTPJSONRPCTransport(configuration: transportConfiguration),
+                logger: logger, onOutcome: { completer.record($0, queue: name) })
+            pools.append(pool)
+            var queueLogger = logger
+            queueLogger[metadataKey: "queue"] = "\(queue.name)"
+            feeders.append(
+                Feeder(
+                    queue: queue, pool: pool, database: database, completer: completer, configuration: configuration,
+                    metrics: metrics, logger: queueLogger))
+        }
+        let leaseKeeper = LeaseKeeper(
+            database: database, configuration: configuration,
+            defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), logger: logger)
+        return Daemon(
+            configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
+            leaseKeeper: leaseKeeper, logger: logger)
+    }
+}

@@ -1,0 +1,56 @@
+import Logging
+import ServiceLifecycle
+import WorkerPool
+
+/// The long-running dispatcher: per queue a feeder and a worker pool, plus one completer and
+/// one lease keeper, all on one database connection.
+///
+/// On graceful shutdown the feeders stop claiming, each pool hands back its buffered jobs and
+/// drains its in-flight calls, the completer writes every last outcome, and `run()` returns
+/// with no job left `running` by this daemon.
+struct Daemon: Service, CustomStringConvertible {
+    let configuration: DaemonConfiguration
+    let database: DaemonDatabase
+    let completer: Completer
+    let pools: [WorkerPool<HTTPJSONRPCTransport>]
+    let feeders: [Feeder]
+    let leaseKeeper: LeaseKeeper
+    let logger: Logger
+
+    var description: String { "Daemon(\(configuration.owner))" }
+
+    func run() async throws {
+        logger.info(
+            "dispatcher started",
+            metadata: [
+                "db": "\(configuration.databasePath)", "owner": "\(configuration.owner)",
+                "queues": "\(configuration.queues.map { "\($0.name)→\($0.upstream) ×\($0.workers)" })",
+            ])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await completer.run() }
+            group.addTask { await leaseKeeper.run() }
+            await withTaskGroup(of: Void.self) { queues in
+                for pool in pools {
+                    queues.addTask {
+                        do {
+                            try await pool.run()
+                        } catch {
+                            logger.error("worker pool failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+                for feeder in feeders {
+                    queues.addTask { await feeder.run() }
+                }
+            }
+            // Every worker is done: write the last outcomes, then stop the lease keeper.
+            completer.finish()
+            await group.next()
+            group.cancelAll()
+        }
+        let opened = pools.map(\.currentStatistics.connectionsOpened).reduce(0, +)
+        let calls = pools.map(\.currentStatistics.calls).reduce(0, +)
+        logger.info("dispatcher stopped", metadata: ["calls": "\(calls)", "connections_opened": "\(opened)"])
+        await database.close()
+    }
+}

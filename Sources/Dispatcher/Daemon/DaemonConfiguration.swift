@@ -1,0 +1,61 @@
+import WorkerPool
+
+/// Everything `dispatcher run` needs, from flags or a config file.
+struct DaemonConfiguration: Sendable {
+    /// The SQLite database file.
+    var databasePath: String = "./dispatcher.db"
+    /// The queues this daemon serves, each with its own upstream and workers.
+    var queues: [QueueConfiguration] = []
+    /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
+    var drainTimeout: Duration = .seconds(30)
+    /// Added to a job's timeout to form its lease; a crashed daemon's jobs return to pending
+    /// this long after their timeout.
+    var leaseMargin: Duration = .seconds(15)
+    /// How often an idle feeder checks the database for new work.
+    var pollInterval: Duration = .milliseconds(5)
+    /// How often expired leases are reaped and this daemon's leases renewed.
+    var reapInterval: Duration = .seconds(1)
+    /// Exit once no job of the daemon's queues is pending or running.
+    var exitWhenIdle = false
+    /// The lease owner written on claimed jobs: unique per daemon process.
+    var owner: String = DaemonConfiguration.makeOwnerID()
+
+    static func makeOwnerID() -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let name = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(name):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
+
+/// One queue served by the daemon.
+struct QueueConfiguration: Sendable {
+    /// The queue name jobs were enqueued with.
+    var name: String = "default"
+    /// The JSON-RPC endpoint.
+    var upstream: UpstreamURL
+    /// Workers, which is also the number of upstream connections.
+    var workers: Int = 8
+    /// Per-call timeout for jobs that did not set their own.
+    var timeout: Duration = .seconds(10)
+    /// Attempts for jobs that did not set their own.
+    var maxAttempts: Int64 = 20
+    /// Backoff between attempts of a job.
+    var retry: RetryPolicy = .exponentialJitter(base: .seconds(1), cap: .seconds(300))
+    /// When the circuit breaker opens and for how long.
+    var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
+    /// Jobs buffered between the feeder and the workers; nil means four per worker.
+    var channelCapacity: Int?
+    /// Largest upstream response accepted.
+    var maximumResponseBytes: Int = 1 << 20
+    /// Largest result stored in the `result` column; larger ones are recorded as not stored.
+    var maximumStoredResultBytes: Int = 64 * 1024
+
+    var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

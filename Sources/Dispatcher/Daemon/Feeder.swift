@@ -1,0 +1,100 @@
+import Logging
+import ServiceLifecycle
+import WorkerPool
+
+/// Claims due jobs of one queue in batches and hands them to the queue's worker pool.
+///
+/// It never holds more than one batch beyond what the channel buffers: it claims at most the
+/// channel's capacity at a time and `submit` suspends while the channel is full. When nothing is
+/// due it sleeps, waking when `PRAGMA data_version` (or this daemon's own write counter) changes
+/// or when the earliest scheduled `run_at` arrives, so an idle daemon does no real work.
+struct Feeder: Sendable {
+    let queue: QueueConfiguration
+    let pool: WorkerPool<HTTPJSONRPCTransport>
+    let database: DaemonDatabase
+    let completer: Completer
+    let configuration: DaemonConfiguration
+    let metrics: DaemonMetrics
+    let logger: Logger
+
+    /// Feeds the pool until graceful shutdown, or, with `exitWhenIdle`, until the queue has no
+    /// pending or running job (then it finishes the pool). At shutdown the pool itself hands back
+    /// what it buffers; finishing it here instead would make the workers run those jobs.
+    func run() async {
+        let batchSize = pool.configuration.effectiveChannelCapacity
+        let defaultTimeout = queue.timeout.milliseconds
+        let leaseMargin = configuration.leaseMargin.milliseconds
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let jobs: [ClaimedJob]
+            do {
+                jobs = try await database.claim(
+                    queue: queue.name, limit: batchSize, owner: configuration.owner, defaultTimeout: defaultTimeout,
+                    leaseMargin: leaseMargin)
+            } catch {
+                logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
+                await sleep(.milliseconds(200))
+                continue
+            }
+            if jobs.isEmpty {
+                if configuration.exitWhenIdle, await isIdle() {
+                    logger.info("queue is idle; finishing")
+                    pool.finish()
+                    return
+                }
+                await waitForWork()
+                continue
+            }
+            metrics.recordClaimed(jobs, queue: queue.name, now: WallClock.nowMilliseconds())
+            for (index, job) in jobs.enumerated() {
+                do {
+                    try await pool.submit(
+                        RPCJob(
+                            id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
+                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt))
+                } catch {
+                    // The pool is shutting down: this job and the rest of the batch go back.
+                    for unsent in jobs[index...] {
+                        completer.release(jobID: unsent.id, queue: queue.name, reason: "dispatcher shutting down")
+                    }
+                    return
+                }
+            }
+        }
+    }
+
+    /// With `--exit-when-idle`: nothing of this queue is pending or running anywhere, and this
+    /// daemon has no call or write outstanding for it.
+    private func isIdle() async -> Bool {
+        guard pool.bufferedCount == 0, pool.currentStatistics.callsInFlight == 0, completer.backlog == 0 else {
+            return false
+        }
+        return ((try? await database.unfinishedCount(queue: queue.name)) ?? 1) == 0
+    }
+
+    /// Sleeps until something changed in the database or the next scheduled job is due.
+    private func waitForWork() async {
+        guard let stamp = try? await database.changeStamp() else {
+            await sleep(configuration.pollInterval)
+            return
+        }
+        let nextRunAt = (try? await database.nextRunAt(queue: queue.name)) ?? nil
+        // With exit-when-idle, recheck idleness now and then (the last outcomes land late).
+        let recheck = configuration.exitWhenIdle ? ContinuousClock.now + .milliseconds(100) : nil
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await sleep(configuration.pollInterval)
+            if let nextRunAt, WallClock.nowMilliseconds() >= nextRunAt { return }
+            if let recheck, ContinuousClock.now >= recheck { return }
+            if let current = try? await database.changeStamp(), current != stamp { return }
+        }
+    }
+
+    /// Sleeps; poll-length sleeps are not cut short at shutdown (the loop checks right after),
+    /// which spares a task group per poll on an idle daemon.
+    private func sleep(_ duration: Duration) async {
+        if duration <= .milliseconds(50) {
+            try? await Task.sleep(for: duration)
+        } else {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Logging
+
+/// The daemon's heartbeat and reaper: renews the leases of the jobs this daemon holds, and
+/// returns jobs whose lease expired (their daemon died) to pending.
+struct LeaseKeeper: Sendable {
+    let database: DaemonDatabase
+    let configuration: DaemonConfiguration
+    /// The longest default timeout among the daemon's queues, for renewing leases.
+    let defaultTimeout: Duration
+    let logger: Logger
+
+    /// Runs until cancelled.
+    func run() async {
+        let renewEvery = max(configuration.reapInterval, configuration.leaseMargin / 3)
+        var lastRenewal = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                let reaped = try await database.reapExpiredLeases()
+                if reaped > 0 {
+                    logger.warning("returned jobs with expired leases to pending", metadata: ["count": "\(reaped)"])
+                }
+                if ContinuousClock.now - lastRenewal >= renewEvery {
+                    lastRenewal = .now
+                    _ = try await database.renewLeases(
+                        owner: configuration.owner, defaultTimeout: defaultTimeout.milliseconds,
+                        leaseMargin: configuration.leaseMargin.milliseconds)
+                }
+            } catch {
+                logger.error("lease maintenance failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: configuration.reapInterval)
+        }
+    }
+}

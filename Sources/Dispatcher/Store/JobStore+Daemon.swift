@@ -1,0 +1,224 @@
+/// A job leased to this daemon by `claim`.
+struct ClaimedJob: Sendable {
+    var id: Int64
+    var method: String
+    var params: [UInt8]?
+    var idempotencyKey: String?
+    var priority: Int64
+    /// This attempt's number (attempts are counted when claimed).
+    var attempt: Int
+    var timeoutMilliseconds: Int64
+    /// When the job became due, for the enqueue-to-start delay.
+    var runAt: Int64
+}
+
+/// What the completer writes for one finished job.
+enum Completion: Sendable {
+    /// The call returned a result (stored when it fits the cap).
+    case succeeded(id: Int64, result: [UInt8]?, note: String?)
+    /// The call failed and may be retried at `runAt`, unless attempts are exhausted.
+    case retry(id: Int64, error: String, runAt: Int64)
+    /// The call failed for good.
+    case failed(id: Int64, error: String)
+    /// The call was never made: back to pending at `runAt`, the attempt not counted.
+    case release(id: Int64, runAt: Int64, reason: String?)
+
+    var id: Int64 {
+        switch self {
+        case .succeeded(let id, _, _), .retry(let id, _, _), .failed(let id, _), .release(let id, _, _): id
+        }
+    }
+}
+
+/// How many completions of each kind a batch applied (guards make late ones no-ops).
+struct CompletionCounts: Sendable, Equatable {
+    var succeeded = 0
+    var retried = 0
+    var failed = 0
+    var released = 0
+    /// Completions whose job was no longer leased to this daemon (reaped or finished by an
+    /// operator meanwhile): nothing was written for them.
+    var stale = 0
+}
+
+extension JobStore {
+    /// Leases up to `limit` due jobs of `queue` to `owner`, counting an attempt for each.
+    ///
+    /// One `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`, so two
+    /// daemons can never claim the same job. The lease covers the job's timeout plus `leaseMargin`
+    /// and is renewed by its owner while it lives.
+    func claim(
+        queue: String, limit: Int, owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64
+    ) throws -> [ClaimedJob] {
+        try connection.writeTransaction {
+            let statement = try connection.statement(
+                """
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
+                    lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4, started_at = ?2
+                WHERE id IN (
+                    SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
+                    ORDER BY priority DESC, run_at, id LIMIT ?6)
+                RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at
+                """)
+            statement.bind(owner, at: 1)
+            statement.bind(now, at: 2)
+            statement.bind(defaultTimeout, at: 3)
+            statement.bind(leaseMargin, at: 4)
+            statement.bind(queue, at: 5)
+            statement.bind(limit, at: 6)
+            var jobs = [ClaimedJob]()
+            jobs.reserveCapacity(limit)
+            while try statement.step() {
+                jobs.append(
+                    ClaimedJob(
+                        id: statement.int64(0), method: statement.string(1) ?? "", params: statement.bytes(2),
+                        idempotencyKey: statement.string(3), priority: statement.int64(4),
+                        attempt: statement.int(5), timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7)))
+            }
+            // RETURNING gives no order; hand jobs to workers in claim order.
+            jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
+            return jobs
+        }
+    }
+
+    /// Applies a batch of completions in one transaction. Each update is guarded by
+    /// `state = 'running' AND lease_owner = owner`, so a late or duplicate completion is a no-op.
+    func complete(_ completions: [Completion], owner: String, now: Int64, defaultMaxAttempts: Int64) throws
+        -> CompletionCounts
+    {
+        try connection.writeTransaction {
+            var counts = CompletionCounts()
+            for completion in completions {
+                let statement: SQLiteStatement
+                switch completion {
+                case .succeeded(let id, let result, let note):
+                    statement = try connection.statement(
+                        """
+                        UPDATE jobs SET state = 'succeeded', result = ?3, last_error = ?5, finished_at = ?4,
+                            lease_owner = NULL, lease_until = NULL
+                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                        """)
+                    statement.bind(id, at: 1)
+                    if let result {
+                        result.withUnsafeBytes { statement.bindText($0, at: 3) }
+                    } else {
+                        statement.bind(nil as String?, at: 3)
+                    }
+                    statement.bind(now, at: 4)
+                    statement.bind(note, at: 5)
+                case .retry(let id, let error, let runAt):
+                    // Attempts were counted at claim time, so exhaustion is decided here, in SQL,
+                    // against the job's own limit or the queue's default.
+                    statement = try connection.statement(
+                        """
+                        UPDATE jobs SET
+                            state = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN 'failed' ELSE 'pending' END,
+                            finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
+                            run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
+                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                        RETURNING state
+                        """)
+                    statement.bind(id, at: 1)
+                    statement.bind(defaultMaxAttempts, at: 3)
+                    statement.bind(now, at: 4)
+                    statement.bind(runAt, at: 5)
+                    statement.bind(error, at: 6)
+                case .failed(let id, let error):
+                    statement = try connection.statement(
+                        """
+                        UPDATE jobs SET state = 'failed', last_error = ?3, finished_at = ?4,
+                            lease_owner = NULL, lease_until = NULL
+                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                        """)
+                    statement.bind(id, at: 1)
+                    statement.bind(error, at: 3)
+                    statement.bind(now, at: 4)
+                case .release(let id, let runAt, _):
+                    statement = try connection.statement(
+                        """
+                        UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?3,
+                            lease_owner = NULL, lease_until = NULL
+                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                        """)
+                    statement.bind(id, at: 1)
+                    statement.bind(runAt, at: 3)
+                }
+                statement.bind(owner, at: 2)
+                if case .retry = completion {
+                    if try statement.step() {
+                        if statement.string(0) == "failed" { counts.failed += 1 } else { counts.retried += 1 }
+                        try statement.run()
+                    } else {
+                        counts.stale += 1
+                    }
+                    continue
+                }
+                try statement.run()
+                guard connection.changes == 1 else {
+                    counts.stale += 1
+                    continue
+                }
+                switch completion {
+                case .succeeded: counts.succeeded += 1
+                case .failed: counts.failed += 1
+                case .release: counts.released += 1
+                case .retry: break
+                }
+            }
+            return counts
+        }
+    }
+
+    /// Returns running jobs whose lease expired (their daemon died) to pending; the attempt
+    /// they used stays counted, since the call may have happened.
+    func reapExpiredLeases(now: Int64) throws -> Int {
+        try connection.writeTransaction {
+            let statement = try connection.statement(
+                """
+                UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
+                    last_error = COALESCE(last_error, 'lease expired: the daemon running it stopped')
+                WHERE state = 'running' AND lease_until < ?1
+                """)
+            statement.bind(now, at: 1)
+            try statement.run()
+            return connection.changes
+        }
+    }
+
+    /// Extends the leases of every job `owner` holds: the heartbeat of a live daemon.
+    func renewLeases(owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
+        try connection.writeTransaction {
+            let statement = try connection.statement(
+                """
+                UPDATE jobs SET lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4
+                WHERE state = 'running' AND lease_owner = ?1
+                """)
+            statement.bind(owner, at: 1)
+            statement.bind(now, at: 2)
+            statement.bind(defaultTimeout, at: 3)
+            statement.bind(leaseMargin, at: 4)
+            try statement.run()
+            return connection.changes
+        }
+    }
+
+    /// The earliest `run_at` of the queue's pending jobs, or nil when none is pending.
+    func nextRunAt(queue: String) throws -> Int64? {
+        let statement = try connection.statement("SELECT min(run_at) FROM jobs WHERE queue = ? AND state = 'pending'")
+        statement.bind(queue, at: 1)
+        return try statement.step() ? statement.optionalInt64(0) : nil
+    }
+
+    /// Jobs of `queue` that are pending or running (by any daemon).
+    func unfinishedCount(queue: String) throws -> Int64 {
+        let statement = try connection.statement(
+            "SELECT count(*) FROM jobs WHERE queue = ? AND state IN ('pending', 'running')")
+        statement.bind(queue, at: 1)
+        return try statement.step() ? statement.int64(0) : 0
+    }
+
+    /// SQLite's `PRAGMA data_version`: changes whenever another connection commits.
+    func dataVersion() throws -> Int64 {
+        try connection.scalar("PRAGMA data_version")
+    }
+}
