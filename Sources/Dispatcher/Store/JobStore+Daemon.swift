@@ -206,7 +206,7 @@ extension JobStore {
     func nextRunAt(queue: String) throws -> Int64? {
         let statement = try connection.statement("SELECT min(run_at) FROM jobs WHERE queue = ? AND state = 'pending'")
         statement.bind(queue, at: 1)
-        return try statement.step() ? statement.optionalInt64(0) : nil
+        return try statement.singleRow { $0.optionalInt64(0) } ?? nil
     }
 
     /// Jobs of `queue` that are pending or running (by any daemon).
@@ -214,7 +214,7 @@ extension JobStore {
         let statement = try connection.statement(
             "SELECT count(*) FROM jobs WHERE queue = ? AND state IN ('pending', 'running')")
         statement.bind(queue, at: 1)
-        return try statement.step() ? statement.int64(0) : 0
+        return try statement.singleRow { $0.int64(0) } ?? 0
     }
 
     /// SQLite's `PRAGMA data_version`: changes whenever another connection commits.

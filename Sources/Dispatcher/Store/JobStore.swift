@@ -63,10 +63,10 @@ final class JobStore {
         let lookup = try connection.statement("SELECT id FROM jobs WHERE queue = ? AND idempotency_key = ?")
         lookup.bind(job.queue, at: 1)
         lookup.bind(job.idempotencyKey, at: 2)
-        guard try lookup.step() else {
+        guard let id = try lookup.singleRow({ $0.int64(0) }) else {
             throw DispatcherError("job with key '\(job.idempotencyKey ?? "")' vanished during enqueue")
         }
-        return EnqueueResult(id: lookup.int64(0), created: false)
+        return EnqueueResult(id: id, created: false)
     }
 
     // MARK: Reading
@@ -75,7 +75,7 @@ final class JobStore {
     func job(id: Int64) throws -> Job? {
         let statement = try connection.statement("SELECT \(Self.columns) FROM jobs WHERE id = ?")
         statement.bind(id, at: 1)
-        return try statement.step() ? Self.job(from: statement) : nil
+        return try statement.singleRow(Self.job(from:))
     }
 
     /// Lists jobs, oldest first, optionally filtered by state and queue.
@@ -193,8 +193,9 @@ final class JobStore {
             let lookup = try connection.statement("SELECT state FROM jobs WHERE id = ?")
             for id in ids {
                 lookup.reset().bind(id, at: 1)
-                guard try lookup.step() else { throw DispatcherError("no job with id \(id)") }
-                let state = lookup.string(0) ?? ""
+                guard let state = try lookup.singleRow({ $0.string(0) ?? "" }) else {
+                    throw DispatcherError("no job with id \(id)")
+                }
                 guard let parsed = JobState(rawValue: state), allowed.contains(parsed) else {
                     let names = allowed.map(\.rawValue).sorted().joined(separator: " or ")
                     throw DispatcherError("cannot \(verb) job \(id): it is \(state), not \(names)")

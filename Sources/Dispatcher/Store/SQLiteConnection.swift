@@ -120,7 +120,7 @@ final class SQLiteConnection {
         if code != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_free(message)
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: text)
+            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: text, context: "while running \(sql.prefix(40))")
         }
     }
 
@@ -160,9 +160,7 @@ final class SQLiteConnection {
 
     /// Reads a single integer from a query such as a pragma.
     func scalar(_ sql: String) throws -> Int64 {
-        let statement = try statement(sql)
-        guard try statement.step() else { return 0 }
-        return statement.int64(0)
+        try statement(sql).singleRow { $0.int64(0) } ?? 0
     }
 
     func error(code: Int32, context: String? = nil) -> SQLiteError {

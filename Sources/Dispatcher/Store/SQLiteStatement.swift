@@ -72,6 +72,17 @@ final class SQLiteStatement {
         }
     }
 
+    /// Steps once and reads the first row with `read`, or returns nil when there is none; then
+    /// resets the statement.
+    ///
+    /// The reset matters: a statement left mid-result keeps its read transaction open, and in
+    /// WAL mode a later `BEGIN IMMEDIATE` on a stale snapshot fails with SQLITE_BUSY at once,
+    /// without waiting for the busy timeout.
+    func singleRow<T>(_ read: (SQLiteStatement) -> T) throws -> T? {
+        defer { sqlite3_reset(handle) }
+        return try step() ? read(self) : nil
+    }
+
     /// Runs a statement that returns no rows (or whose rows are not needed).
     func run() throws {
         while try step() {}

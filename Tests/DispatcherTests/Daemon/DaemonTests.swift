@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+import UpstreamStub
+
+@testable import Dispatcher
+
+@Suite("dispatcher run, end to end against a loopback upstream")
+struct DaemonTests {
+    /// Flags that keep retries and crash recovery short in tests.
+    static func runArguments(port: Int, workers: Int = 8, extra: [String] = []) -> [String] {
+        [
+            "run", "--upstream", "http://127.0.0.1:\(port)/rpc", "--workers", String(workers), "--retry-base", "20ms",
+            "--retry-cap", "100ms", "--log-level", "warning",
+        ] + extra
+    }
+
+    static func enqueue(_ count: Int, in directory: TemporaryDirectory, extra: String = "") throws {
+        let result = try DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(count, extra: extra))
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func tenThousandJobsSucceedOverExactlyEightConnections() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.enqueue(10_000, in: directory)
+        let stub = UpstreamStub { request in .result("{\"echo\":\(request.id ?? -1)}") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+
+        let result = try DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 10_000)
+        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == "{\"echo\":\($0.id)}" && $0.attempts == 1 })
+        #expect(stub.connectionsAccepted == 8)
+        #expect(stub.peakInFlight <= 8)
+        #expect(stub.timesSeen.count == 10_000)
+        #expect(stub.timesSeen.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func retryableFailuresAreRetriedAndPermanentOnesFailAtOnce() async throws {
+        let directory = try TemporaryDirectory()
+        let batch = """
+            {"method":"flaky","params":[1]}
+            {"method":"flaky","params":[2],"max_attempts":2}
+            {"method":"bad","params":[3]}
+
+            """
+        #expect(try DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
+        let stub = UpstreamStub { request in
+            if request.method == "bad" { return .status(400, body: "no such thing") }
+            return request.timesSeen <= 2 ? .status(503, body: "warming up") : .result("\"done\"")
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+
+        let result = try DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
+        #expect(jobs[1].state == .failed && jobs[1].attempts == 2)
+        #expect(jobs[1].lastError?.contains("503") == true)
+        #expect(jobs[2].state == .failed && jobs[2].attempts == 1)
+        #expect(jobs[2].lastError?.contains("400") == true)
+        #expect(stub.timesSeen[3] == 1)
+    }
+
+    @Test func aKilledDaemonsJobsAreRecoveredByTheNextOne() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.enqueue(10_000, in: directory)
+        let stub = UpstreamStub { request in .delayed(request.sequence % 4 == 0 ? 1 : 0, .result("true")) }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        // Short timeouts and lease margin: a dead daemon's leases expire 2 s after its last renewal.
+        let arguments = Self.runArguments(port: port, extra: ["--timeout", "1s", "--lease-margin", "1s"])
+
+        let first = try DispatcherProcess.start(arguments, in: directory)
+        try await waitUntil { stub.requests >= 3000 }
+        first.signal(SIGKILL)
+        _ = try first.wait()
+        let rows = try Rows(directory.database)
+        let runningAtKill = try rows.count(.running)
+        let succeededAtKill = try rows.count(.succeeded)
+        #expect(succeededAtKill < 10_000, "killed mid-run")
+
+        let second = try DispatcherProcess.run(arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
+        #expect(second.status == 0, "\(second.stderr)")
+        let jobs = try rows.all()
+        #expect(jobs.count == 10_000)
+        #expect(jobs.allSatisfy { $0.state == .succeeded })
+        let seen = stub.timesSeen
+        #expect((1...10_000).allSatisfy { (seen[Int64($0)] ?? 0) >= 1 }, "every job reached the upstream")
+        let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
+        #expect(duplicates <= runningAtKill, "duplicates \(duplicates) ≤ jobs held at the kill \(runningAtKill)")
+    }
+
+    @Test func sigtermDrainsInFlightCallsAndHandsBufferedJobsBack() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.enqueue(2000, in: directory)
+        let stub = UpstreamStub { _ in .delayed(200, .result("1")) }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+
+        let daemon = try DispatcherProcess.start(Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory)
+        try await waitUntil { stub.requests >= 20 }
+        let signalled = ContinuousClock.now
+        daemon.signal(SIGTERM)
+        let result = try daemon.wait(timeout: .seconds(20))
+        let took = ContinuousClock.now - signalled
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(took < .seconds(5), "exited within the drain timeout (took \(took))")
+
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.allSatisfy { $0.state != .running })
+        let succeeded = jobs.filter { $0.state == .succeeded }
+        #expect(succeeded.count == stub.requests, "every call that started was completed and recorded")
+        // Claimed but never called: back to pending with no attempt counted.
+        let pending = jobs.filter { $0.state == .pending }
+        #expect(pending.count == 2000 - succeeded.count)
+        #expect(pending.allSatisfy { $0.attempts == 0 && $0.leaseOwner == nil })
+    }
+
+    @Test func twoDaemonsOnOneDatabaseRunEachJobOnce() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.enqueue(10_000, in: directory)
+        let stub = UpstreamStub { _ in .result("1") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let arguments = Self.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
+        let first = try DispatcherProcess.start(arguments, in: directory)
+        let second = try DispatcherProcess.start(arguments, in: directory)
+        let results = try [first.wait(), second.wait()]
+        for result in results { #expect(result.status == 0, "\(result.stderr)") }
+
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
+        let seen = stub.timesSeen
+        #expect(seen.count == 10_000)
+        #expect(seen.values.allSatisfy { $0 == 1 }, "no job ran twice")
+    }
+
+    @Test func anUpstreamOutageOpensTheBreakerWithoutBurningAttempts() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.enqueue(5000, in: directory)
+        // Slow enough (8 workers × 5 ms) that the outage surely comes mid-run.
+        let stub = UpstreamStub { _ in .delayed(5, .result("1")) }
+        let port = try await stub.start()
+        let daemon = try DispatcherProcess.start(
+            Self.runArguments(port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
+            in: directory)
+        try await waitUntil { stub.requests >= 300 }
+        await stub.stop()
+        let callsBeforeOutage = stub.requests
+        try await Task.sleep(for: .seconds(5))
+        // Attempts are counted when a job is claimed, so jobs still held are left out.
+        let attemptsDuringOutage = try Rows(directory.database).scalar(
+            "SELECT coalesce(sum(attempts), 0) FROM jobs WHERE state != 'running'")
+        let restarted = UpstreamStub { _ in .result("1") }
+        try await restarted.start(port: port)
+        defer { Task { await restarted.stop() } }
+        let result = try daemon.wait(timeout: .seconds(120))
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("circuit breaker opened"))
+
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.allSatisfy { $0.state == .succeeded })
+        // Only calls in flight when the upstream went away (≤ 8) and the breaker's probes
+        // (one per 1 s cool-down) may cost an extra attempt.
+        let extraAttempts = jobs.reduce(0) { $0 + Int($1.attempts) - 1 }
+        #expect(extraAttempts <= 8 + 10, "extra attempts: \(extraAttempts)")
+        #expect(callsBeforeOutage < 5000, "the outage came mid-run")
+        #expect(attemptsDuringOutage <= Int64(callsBeforeOutage + 8 + 10))
+    }
+
+    @Test func badRunFlagsFailWithOneLine() throws {
+        let directory = try TemporaryDirectory()
+        for arguments in [
+            ["run"], ["run", "--upstream", "ftp://x"], ["run", "--upstream", "http://127.0.0.1:1/", "--workers", "0"],
+            ["run", "--config", directory.path("missing.json")],
+        ] {
+            let result = try DispatcherProcess.run(arguments, in: directory, timeout: .seconds(20))
+            #expect(result.status != 0)
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms for at most `timeout`.
+func waitUntil(timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
