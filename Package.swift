@@ -71,6 +71,11 @@ let package = Package(
             dependencies: ["UpstreamStub", .product(name: "NIOPosix", package: "swift-nio")],
             path: "Benchmarks/UpstreamStubServer"
         ),
+        .executableTarget(
+            name: "dispatcher-pool-bench",
+            dependencies: ["WorkerPool", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/PoolBenchmark"
+        ),
         .testTarget(
             name: "WorkerPoolTests",
             dependencies: [

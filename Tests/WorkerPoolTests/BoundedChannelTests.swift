@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 import WorkerPool
 
-@Suite("BoundedChannel")
+@Suite("BoundedChannel", .timeLimit(.minutes(3)))
 struct BoundedChannelTests {
     @Test func deliversInFIFOOrder() async throws {
         let channel = BoundedChannel<Int>(capacity: 100)
@@ -13,27 +13,33 @@ struct BoundedChannelTests {
         #expect(received == Array(0..<100))
     }
 
-    @Test func suspendsTheSenderAtCapacityUntilAReceiverTakesOne() async throws {
-        let channel = BoundedChannel<Int>(capacity: 2)
-        try await channel.send(1)
-        try await channel.send(2)
-        #expect(channel.trySend(3) == false)
+    @Test func suspendsTheSenderAtCapacityUntilTheBufferDrainsToHalf() async throws {
+        let channel = BoundedChannel<Int>(capacity: 4)
+        for value in 1...4 { try await channel.send(value) }
+        #expect(channel.trySend(5) == false)
         let sent = Locked(false)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await channel.send(3)
+                try await channel.send(5)
                 sent.withLock { $0 = true }
             }
             // The sender stays suspended while the buffer is full.
             try await Task.sleep(for: .milliseconds(100))
             #expect(sent.withLock { $0 } == false)
-            #expect(channel.count == 2)
+            #expect(channel.count == 4)
+            // Taking one moves the waiting element in, but the sender is resumed only at the
+            // low watermark (half the capacity), so producers wake once per half buffer.
             #expect(try await channel.receive() == 1)
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(sent.withLock { $0 } == false)
+            #expect(channel.count == 4)
+            #expect(try await channel.receive() == 2)
+            #expect(try await channel.receive() == 3)
             try await group.waitForAll()
             #expect(sent.withLock { $0 } == true)
         }
-        #expect(try await channel.receive() == 2)
-        #expect(try await channel.receive() == 3)
+        #expect(try await channel.receive() == 4)
+        #expect(try await channel.receive() == 5)
     }
 
     @Test func finishLetsReceiversDrainThenEnds() async throws {

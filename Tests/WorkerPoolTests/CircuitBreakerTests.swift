@@ -1,7 +1,7 @@
 import Testing
 import WorkerPool
 
-@Suite("CircuitBreaker")
+@Suite("CircuitBreaker", .timeLimit(.minutes(3)))
 struct CircuitBreakerTests {
     typealias Breaker = CircuitBreaker<ContinuousClock.Instant>
     let start = ContinuousClock.now

@@ -1,7 +1,7 @@
 import Testing
 import WorkerPool
 
-@Suite("JSONScanner")
+@Suite("JSONScanner", .timeLimit(.minutes(3)))
 struct JSONScannerTests {
     func validate(_ text: String) -> Bool {
         var bytes = Array(text.utf8)

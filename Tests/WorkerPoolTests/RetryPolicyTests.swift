@@ -1,7 +1,7 @@
 import Testing
 import WorkerPool
 
-@Suite("RetryPolicy")
+@Suite("RetryPolicy", .timeLimit(.minutes(3)))
 struct RetryPolicyTests {
     @Test func ceilingDoublesUpToTheCap() {
         let policy = RetryPolicy.exponentialJitter(base: .seconds(1), cap: .seconds(300))

@@ -11,11 +11,17 @@ extension BoundedChannel {
         private(set) var buffer = CircularBuffer<Element>()
         private(set) var waitingSenders = CircularBuffer<(id: UInt64, element: Element, waiter: Sender)>()
         private(set) var waitingReceivers = CircularBuffer<(id: UInt64, waiter: Receiver)>()
+        /// Senders whose element is already in the buffer but who stay suspended until the
+        /// buffer drains to `lowWatermark`; see `receive`.
+        private(set) var acceptedSenders = CircularBuffer<(id: UInt64, waiter: Sender)>()
         private(set) var isFinished = false
+        /// Accepted senders are resumed once the buffer holds this many elements or fewer.
+        let lowWatermark: Int
 
         init(capacity: Int) {
             precondition(capacity >= 1, "a bounded channel needs a capacity of at least 1")
             self.capacity = capacity
+            self.lowWatermark = capacity / 2
             buffer.reserveCapacity(capacity)
         }
 
@@ -56,34 +62,64 @@ extension BoundedChannel {
         }
 
         enum ReceiveAction {
-            /// An element is available; if a sender was waiting for space, resume it too.
-            case element(Element, resumeSender: Sender?)
+            /// An element is available; resume these senders too (their elements are buffered).
+            case element(Element, resumeSenders: [Sender])
             /// Nothing buffered and the channel is finished.
             case finished
             /// Nothing buffered: the receiver waits (it was registered).
             case suspend
         }
 
-        mutating func receive(id: UInt64, waiter: Receiver) -> ReceiveAction {
+        /// Takes the oldest element without waiting: `.suspend` means there is none yet (and
+        /// nothing was registered).
+        mutating func tryReceive() -> ReceiveAction {
             if let element = buffer.popFirst() {
                 // A slot freed up: the oldest waiting sender's element takes it, keeping FIFO.
+                // That sender is not resumed yet: waking a producer for every single slot costs
+                // a thread wake-up per element. Accepted senders are resumed together once the
+                // buffer is down to the low watermark, and then refill it without suspending.
                 if let sender = waitingSenders.popFirst() {
                     buffer.append(sender.element)
-                    return .element(element, resumeSender: sender.waiter)
+                    acceptedSenders.append((sender.id, sender.waiter))
                 }
-                return .element(element, resumeSender: nil)
+                guard buffer.count <= lowWatermark, !acceptedSenders.isEmpty else {
+                    return .element(element, resumeSenders: [])
+                }
+                let resumed = acceptedSenders.map(\.waiter)
+                acceptedSenders.removeAll()
+                return .element(element, resumeSenders: resumed)
             }
             // Capacity is at least 1, so with an empty buffer no sender can be waiting.
-            if isFinished { return .finished }
-            waitingReceivers.append((id, waiter))
-            return .suspend
+            return isFinished ? .finished : .suspend
         }
 
-        /// Removes a cancelled sender; returns it when it was still waiting (its element was
-        /// never accepted), nil when it had already been resumed.
-        mutating func cancelSender(id: UInt64) -> Sender? {
-            guard let index = waitingSenders.firstIndex(where: { $0.id == id }) else { return nil }
-            return waitingSenders.remove(at: index).waiter
+        /// A receiver that can wait asks for the oldest element.
+        mutating func receive(id: UInt64, waiter: Receiver) -> ReceiveAction {
+            let action = tryReceive()
+            if case .suspend = action {
+                waitingReceivers.append((id, waiter))
+            }
+            return action
+        }
+
+        enum CancelSenderAction {
+            /// Still waiting: its element was never accepted; resume it with cancellation.
+            case reject(Sender)
+            /// Its element was accepted: resume it normally.
+            case resume(Sender)
+            /// Already resumed.
+            case none
+        }
+
+        /// Removes a cancelled sender.
+        mutating func cancelSender(id: UInt64) -> CancelSenderAction {
+            if let index = waitingSenders.firstIndex(where: { $0.id == id }) {
+                return .reject(waitingSenders.remove(at: index).waiter)
+            }
+            if let index = acceptedSenders.firstIndex(where: { $0.id == id }) {
+                return .resume(acceptedSenders.remove(at: index).waiter)
+            }
+            return .none
         }
 
         /// Removes a cancelled receiver; returns it when it was still waiting.
@@ -97,6 +133,8 @@ extension BoundedChannel {
             var receivers: [Receiver] = []
             /// Senders whose elements are rejected.
             var senders: [Sender] = []
+            /// Senders whose elements were accepted before the end: resume them normally.
+            var acceptedSenders: [Sender] = []
             /// Elements taken out of the buffer (only by `close`).
             var removed: [Element] = []
         }
@@ -109,6 +147,8 @@ extension BoundedChannel {
             waitingReceivers.removeAll()
             action.senders = waitingSenders.map(\.waiter)
             waitingSenders.removeAll()
+            action.acceptedSenders = acceptedSenders.map(\.waiter)
+            acceptedSenders.removeAll()
             return action
         }
 

@@ -47,9 +47,18 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     ///   (before or while waiting), `CancellationError` when the task is cancelled while waiting.
     ///   In both cases the element was not accepted.
     public func send(_ element: Element) async throws {
-        let id = state.withLock { locked in
+        // Fast path: room in the buffer (or a receiver waiting) needs no continuation at all.
+        let (immediate, id) = state.withLock { locked -> (Machine.SendAction, UInt64) in
             locked.nextID += 1
-            return locked.nextID
+            return (locked.machine.trySend(element), locked.nextID)
+        }
+        switch immediate {
+        case .done: return
+        case .resumeReceiver(let receiver, let element):
+            receiver.resume(returning: element)
+            return
+        case .rejectFinished: throw BoundedChannelError(code: .finished)
+        case .suspend: break
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: SendContinuation) in
@@ -70,7 +79,11 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 }
             }
         } onCancel: {
-            state.withLock { $0.machine.cancelSender(id: id) }?.resume(throwing: CancellationError())
+            switch state.withLock({ $0.machine.cancelSender(id: id) }) {
+            case .reject(let sender): sender.resume(throwing: CancellationError())
+            case .resume(let sender): sender.resume()
+            case .none: break
+            }
         }
     }
 
@@ -91,9 +104,16 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
     public func receive() async throws -> Element? {
-        let id = state.withLock { locked in
+        let (immediate, id) = state.withLock { locked -> (Machine.ReceiveAction, UInt64) in
             locked.nextID += 1
-            return locked.nextID
+            return (locked.machine.tryReceive(), locked.nextID)
+        }
+        switch immediate {
+        case .element(let element, let senders):
+            for sender in senders { sender.resume() }
+            return element
+        case .finished: return nil
+        case .suspend: break
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: ReceiveContinuation) in
@@ -103,8 +123,8 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
                 }
                 switch action {
                 case nil: continuation.resume(throwing: CancellationError())
-                case .element(let element, let sender)?:
-                    sender?.resume()
+                case .element(let element, let senders)?:
+                    for sender in senders { sender.resume() }
                     continuation.resume(returning: element)
                 case .finished?: continuation.resume(returning: nil)
                 case .suspend?: break
@@ -133,6 +153,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     private func resume(_ action: Machine.FinishAction) {
         for receiver in action.receivers { receiver.resume(returning: nil) }
         for sender in action.senders { sender.resume(throwing: BoundedChannelError(code: .finished)) }
+        for sender in action.acceptedSenders { sender.resume() }
     }
 }
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Dispatcher
 
-@Suite("bad input: one line on stderr, non-zero exit, database as it was")
+@Suite("bad input: one line on stderr, non-zero exit, database as it was", .timeLimit(.minutes(3)))
 struct BadInputTests {
     /// A database with a few rows, and its bytes and rows before the bad command.
     struct Snapshot: Equatable {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Dispatcher
 
-@Suite("dispatcher enqueue and inspection, end to end")
+@Suite("dispatcher enqueue and inspection, end to end", .timeLimit(.minutes(3)))
 struct EnqueueTests {
     @Test func enqueueThenShowRoundTripsEveryField() throws {
         let directory = try TemporaryDirectory()

@@ -4,12 +4,12 @@ import UpstreamStub
 
 @testable import Dispatcher
 
-@Suite("dispatcher run, end to end against a loopback upstream")
+@Suite("dispatcher run, end to end against a loopback upstream", .timeLimit(.minutes(3)))
 struct DaemonTests {
     /// Flags that keep retries and crash recovery short in tests.
-    static func runArguments(port: Int, workers: Int = 8, extra: [String] = []) -> [String] {
+    static func runArguments(port: Int, host: String = "127.0.0.1", workers: Int = 8, extra: [String] = []) -> [String] {
         [
-            "run", "--upstream", "http://127.0.0.1:\(port)/rpc", "--workers", String(workers), "--retry-base", "20ms",
+            "run", "--upstream", "http://\(host):\(port)/rpc", "--workers", String(workers), "--retry-base", "20ms",
             "--retry-cap", "100ms", "--log-level", "warning",
         ] + extra
     }
@@ -144,9 +144,10 @@ struct DaemonTests {
         try Self.enqueue(5000, in: directory)
         // Slow enough (8 workers × 5 ms) that the outage surely comes mid-run.
         let stub = UpstreamStub { _ in .delayed(5, .result("1")) }
-        let port = try await stub.start()
+        // The upstream comes back on the same port; 127.0.0.3 keeps other tests' servers off it.
+        let port = try await stub.start(host: "127.0.0.3")
         let daemon = try DispatcherProcess.start(
-            Self.runArguments(port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
+            Self.runArguments(port: port, host: "127.0.0.3", extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
             in: directory)
         try await waitUntil { stub.requests >= 300 }
         await stub.stop()
@@ -156,7 +157,7 @@ struct DaemonTests {
         let attemptsDuringOutage = try Rows(directory.database).scalar(
             "SELECT coalesce(sum(attempts), 0) FROM jobs WHERE state != 'running'")
         let restarted = UpstreamStub { _ in .result("1") }
-        try await restarted.start(port: port)
+        try await restarted.start(host: "127.0.0.3", port: port)
         defer { Task { await restarted.stop() } }
         let result = try daemon.wait(timeout: .seconds(120))
         #expect(result.status == 0)

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Dispatcher
 
-@Suite("migrations")
+@Suite("migrations", .timeLimit(.minutes(3)))
 struct MigrationTests {
     static let folder = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Dispatcher
 
-@Suite("parsing user input")
+@Suite("parsing user input", .timeLimit(.minutes(3)))
 struct ParsingTests {
     @Test func timestampsRoundTrip() throws {
         #expect(try Timestamp.parse("1970-01-01T00:00:00Z") == 0)

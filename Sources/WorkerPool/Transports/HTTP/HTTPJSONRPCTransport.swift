@@ -39,7 +39,19 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     ) async throws -> Result {
         let url = configuration.url
         let maximumResponseBytes = configuration.maximumResponseBytes
-        let asyncChannel = try await ClientBootstrap(group: eventLoopGroup)
+        let eventLoop = eventLoopGroup.next()
+        // The connection and the worker's code share one event loop thread (see
+        // EventLoopTaskExecutor): the whole life of the connection runs with that preference.
+        return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: eventLoop)) {
+            try await connect(on: eventLoop, url: url, maximumResponseBytes: maximumResponseBytes, body)
+        }
+    }
+
+    private func connect<Result: Sendable>(
+        on eventLoop: any EventLoop, url: UpstreamURL, maximumResponseBytes: Int,
+        _ body: (inout HTTPJSONRPCConnection) async throws -> Result
+    ) async throws -> Result {
+        let asyncChannel = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
