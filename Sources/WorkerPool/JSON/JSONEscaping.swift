@@ -23,6 +23,11 @@ public enum JSONEscaping {
         buffer.append(UInt8(ascii: "\""))
     }
 
+    /// Whether `string` has a byte that `appendQuoted` would escape.
+    public static func needsEscaping(_ string: String) -> Bool {
+        string.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
     /// Returns `string` as a quoted JSON string.
     public static func quoted(_ string: String) -> String {
         var buffer = [UInt8]()

@@ -8,6 +8,8 @@ extension WorkerPool {
         logger[metadataKey: "worker"] = "\(index)"
         var failedConnects = 0
         while !Task.isCancelled {
+            // No reconnect just to find the channel finished and drained.
+            if failedConnects == 0, channel.isFinished, channel.count == 0 { return }
             do {
                 let stop = try await transport.withConnection { connection in
                     connectionOpened(afterFailures: failedConnects, logger: logger)

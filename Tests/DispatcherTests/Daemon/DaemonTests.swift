@@ -142,35 +142,36 @@ struct DaemonTests {
     @Test func anUpstreamOutageOpensTheBreakerWithoutBurningAttempts() async throws {
         let directory = try TemporaryDirectory()
         try Self.enqueue(5000, in: directory)
-        // Slow enough (8 workers × 5 ms) that the outage surely comes mid-run.
-        let stub = UpstreamStub { _ in .delayed(5, .result("1")) }
-        // The upstream comes back on the same port; 127.0.0.3 keeps other tests' servers off it.
-        let port = try await stub.start(host: "127.0.0.3")
-        let daemon = try DispatcherProcess.start(
-            Self.runArguments(port: port, host: "127.0.0.3", extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
+        // From the 300th call on, the upstream is down for 5 s: every call it receives has its
+        // connection cut without an answer. Driven by the stub itself, so the outage comes
+        // mid-run however slowly this machine schedules the test.
+        let outage = Locked<(start: ContinuousClock.Instant?, calls: Int)>((nil, 0))
+        let stub = UpstreamStub { request in
+            let down = outage.withLock { state -> Bool in
+                if state.start == nil, request.sequence >= 300 { state.start = .now }
+                guard let start = state.start, ContinuousClock.now - start < .seconds(5) else { return false }
+                state.calls += 1
+                return true
+            }
+            return down ? .raw("") : .delayed(1, .result("1"))
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let result = try DispatcherProcess.run(
+            Self.runArguments(port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
             in: directory)
-        try await waitUntil { stub.requests >= 300 }
-        await stub.stop()
-        let callsBeforeOutage = stub.requests
-        try await Task.sleep(for: .seconds(5))
-        // Attempts are counted when a job is claimed, so jobs still held are left out.
-        let attemptsDuringOutage = try Rows(directory.database).scalar(
-            "SELECT coalesce(sum(attempts), 0) FROM jobs WHERE state != 'running'")
-        let restarted = UpstreamStub { _ in .result("1") }
-        try await restarted.start(host: "127.0.0.3", port: port)
-        defer { Task { await restarted.stop() } }
-        let result = try daemon.wait(timeout: .seconds(120))
         #expect(result.status == 0)
         #expect(result.stderr.contains("circuit breaker opened"))
+        #expect(result.stderr.contains("circuit breaker closed"))
 
         let jobs = try Rows(directory.database).all()
-        #expect(jobs.allSatisfy { $0.state == .succeeded })
-        // Only calls in flight when the upstream went away (≤ 8) and the breaker's probes
-        // (one per 1 s cool-down) may cost an extra attempt.
+        #expect(jobs.count == 5000 && jobs.allSatisfy { $0.state == .succeeded })
+        // Only the calls that reached the dead upstream cost an attempt: those in flight when
+        // it died, the ones that opened the breaker, and one probe per 1 s cool-down.
+        let callsDuringOutage = outage.withLock { $0.calls }
         let extraAttempts = jobs.reduce(0) { $0 + Int($1.attempts) - 1 }
-        #expect(extraAttempts <= 8 + 10, "extra attempts: \(extraAttempts)")
-        #expect(callsBeforeOutage < 5000, "the outage came mid-run")
-        #expect(attemptsDuringOutage <= Int64(callsBeforeOutage + 8 + 10))
+        #expect(extraAttempts == callsDuringOutage, "every failed call, and nothing else, cost an attempt")
+        #expect(callsDuringOutage <= 8 + 5 + 8, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
     }
 
     @Test func badRunFlagsFailWithOneLine() throws {

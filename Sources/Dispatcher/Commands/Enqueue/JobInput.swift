@@ -12,6 +12,10 @@ enum JobInput {
         guard value.utf8.count <= maximumNameLength else {
             throw DispatcherError("\(field) is longer than \(maximumNameLength) bytes")
         }
+        // Keys travel in an HTTP header and names in logs: no control characters.
+        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            throw DispatcherError("\(field) must not contain control characters")
+        }
         return value
     }
 

@@ -56,7 +56,9 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Header values are checked where they enter (idempotency keys at enqueue and
+                    // again in `call`), so NIO's per-write header validation is skipped.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes))
                     return try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(wrappingChannelSynchronously: channel)
@@ -79,6 +81,9 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
 
     public mutating func call(_ job: RPCJob) async -> CallOutcome {
         guard isReusable else { return .failed(.retryable("connection is closed")) }
+        guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            return .failed(.permanent("idempotency key contains control characters"))
+        }
         do {
             try await requests.write(JSONRPCRequest(job: job))
             guard let response = try await responses.next() else {

@@ -33,7 +33,8 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
     typealias OutboundIn = JSONRPCRequest
     typealias OutboundOut = HTTPClientRequestPart
 
-    private let url: UpstreamURL
+    private let path: String
+    private let hostHeader: String
     private let maximumResponseBytes: Int
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
@@ -41,7 +42,8 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
     private var deadline: Scheduled<Void>?
 
     init(url: UpstreamURL, maximumResponseBytes: Int) {
-        self.url = url
+        self.path = url.path
+        self.hostHeader = url.hostHeader
         self.maximumResponseBytes = maximumResponseBytes
     }
 
@@ -49,9 +51,15 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
         let job = unwrapOutboundIn(data).job
         var buffer = context.channel.allocator.buffer(capacity: 96 + job.method.utf8.count + (job.params?.count ?? 0))
         buffer.writeStaticString("{\"jsonrpc\":\"2.0\",\"method\":")
-        var quoted = [UInt8]()
-        JSONEscaping.appendQuoted(job.method, to: &quoted)
-        buffer.writeBytes(quoted)
+        if JSONEscaping.needsEscaping(job.method) {
+            var quoted = [UInt8]()
+            JSONEscaping.appendQuoted(job.method, to: &quoted)
+            buffer.writeBytes(quoted)
+        } else {
+            buffer.writeStaticString("\"")
+            buffer.writeString(job.method)
+            buffer.writeStaticString("\"")
+        }
         if let params = job.params {
             buffer.writeStaticString(",\"params\":")
             buffer.writeBytes(params)
@@ -62,11 +70,11 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
 
         var headers = HTTPHeaders()
         headers.reserveCapacity(5)
-        headers.add(name: "Host", value: url.hostHeader)
+        headers.add(name: "Host", value: hostHeader)
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(buffer.readableBytes))
         headers.add(name: "Idempotency-Key", value: job.idempotencyKey)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.path, headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
