@@ -25,37 +25,70 @@ final class JobStore {
         try connection.writeTransaction {
             var results = [EnqueueResult]()
             results.reserveCapacity(jobs.count)
-            for job in jobs {
-                results.append(try insert(job, now: now))
+            var index = 0
+            while index < jobs.count {
+                if jobs[index].idempotencyKey != nil {
+                    results.append(try insertWithKey(jobs[index], now: now))
+                    index += 1
+                    continue
+                }
+                // Runs of jobs without a key go in as multi-row INSERTs: one statement
+                // execution per `rowsPerInsert` jobs instead of one per job.
+                var end = index
+                while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil { end += 1 }
+                results += try insertWithoutKeys(jobs[index..<end], now: now)
+                index = end
             }
             return results
         }
     }
 
-    private func insert(_ job: NewJob, now: Int64) throws -> EnqueueResult {
-        // Jobs with a key use ON CONFLICT DO NOTHING and fall back to a lookup: the unique index
-        // is partial (keys are optional), so the conflict target repeats its WHERE clause.
-        let sql =
-            job.idempotencyKey == nil
-            ? """
-            INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """
-            : """
-            INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            """
-        let insert = try connection.statement(sql)
-        insert.bind(job.queue, at: 1)
-        insert.bind(job.method, at: 2)
-        insert.bind(job.params, at: 3)
-        insert.bind(job.idempotencyKey, at: 4)
-        insert.bind(job.priority, at: 5)
-        insert.bind(job.maxAttempts, at: 6)
-        insert.bind(job.runAt, at: 7)
-        insert.bind(job.timeoutMilliseconds, at: 8)
-        insert.bind(now, at: 9)
+    static let rowsPerInsert = 64
+    static let insertColumns =
+        "INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at) VALUES "
+
+    private func bind(_ job: NewJob, to statement: SQLiteStatement, row: Int32, now: Int64) {
+        let base = row * 9
+        statement.bind(job.queue, at: base + 1)
+        statement.bind(job.method, at: base + 2)
+        statement.bind(job.params, at: base + 3)
+        statement.bind(job.idempotencyKey, at: base + 4)
+        statement.bind(job.priority, at: base + 5)
+        statement.bind(job.maxAttempts, at: base + 6)
+        statement.bind(job.runAt, at: base + 7)
+        statement.bind(job.timeoutMilliseconds, at: base + 8)
+        statement.bind(now, at: base + 9)
+    }
+
+    /// The multi-row INSERT for 1...rowsPerInsert rows, built once (index: row count - 1).
+    static let multiRowInserts: [String] = (1...rowsPerInsert).map { rows in
+        insertColumns
+            + (0..<rows).map { row in "(" + (1...9).map { "?\(row * 9 + $0)" }.joined(separator: ", ") + ")" }
+            .joined(separator: ", ")
+    }
+
+    private func insertWithoutKeys(_ jobs: ArraySlice<NewJob>, now: Int64) throws -> [EnqueueResult] {
+        let insert = try connection.statement(Self.multiRowInserts[jobs.count - 1])
+        for (row, job) in jobs.enumerated() {
+            bind(job, to: insert, row: Int32(row), now: now)
+        }
+        try insert.run()
+        // Within this write transaction nobody else inserts, and SQLite gives each new row
+        // max(rowid) + 1, so the rows got consecutive ids ending at the last one.
+        let last = connection.lastInsertRowID
+        let first = last - Int64(jobs.count) + 1
+        return (first...last).map { EnqueueResult(id: $0, created: true) }
+    }
+
+    private func insertWithKey(_ job: NewJob, now: Int64) throws -> EnqueueResult {
+        // ON CONFLICT DO NOTHING, then a lookup: the unique index is partial (keys are
+        // optional), so the conflict target repeats its WHERE clause.
+        let insert = try connection.statement(
+            Self.insertColumns + """
+                (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                """)
+        bind(job, to: insert, row: 0, now: now)
         try insert.run()
         if connection.changes == 1 {
             return EnqueueResult(id: connection.lastInsertRowID, created: true)

@@ -121,16 +121,27 @@ struct EnqueueTests {
         let input = directory.path("big.ndjson")
         try ndjson(200_000).write(toFile: input, atomically: true, encoding: .utf8)
         try DispatcherProcess.run(["stats"], in: directory)
-        for delay in [150_000, 400_000] as [UInt32] {
-            let running = try DispatcherProcess.start(["enqueue", "--batch", input, "--chunk-size", "1000"], in: directory)
-            usleep(delay)
-            running.signal(SIGKILL)
-            _ = try running.wait()
+        let watcher = try Rows(directory.database)
+        let running = try DispatcherProcess.start(["enqueue", "--batch", input, "--chunk-size", "1000"], in: directory)
+        // Kill it as soon as its first chunks are visible: mid-stream, between or inside chunks.
+        var seen: Int64 = 0
+        for _ in 0..<30_000 where running.isRunning {
+            seen = try watcher.scalar("SELECT count(*) FROM jobs")
+            if seen > 0 { break }
+            usleep(1_000)
         }
+        running.signal(SIGKILL)
+        _ = try running.wait()
+        #expect(seen > 0, "the kill came after the first commit")
+
         let rows = try Rows(directory.database)
-        #expect(try rows.store.connection.scalar("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1)
+        #expect(try rows.scalar("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1)
         let count = try rows.count()
+        #expect(count < 200_000, "killed before the end")
         #expect(count % 1000 == 0, "only whole chunks: \(count) rows")
+        // The survivors are exactly the first chunks, in order.
+        let jobs = try rows.all()
+        #expect(jobs.enumerated().allSatisfy { $0.element.params == "[\($0.offset)]" })
     }
 }
 
