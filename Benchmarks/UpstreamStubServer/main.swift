@@ -6,16 +6,29 @@ import Glibc
 #endif
 
 // A fast keep-alive JSON-RPC upstream for the benchmarks: answers every call with a small
-// result. Usage: dispatcher-upstream-stub [PORT] [THREADS]; prints the port, serves until killed.
+// result. Usage: dispatcher-upstream-stub [PORT] [THREADS] [arrivals]
+// Prints the port, then serves until killed. With `arrivals`, also prints "<id> <µs since the
+// epoch>" for every request, for measuring enqueue-to-start latency across processes.
 let arguments = CommandLine.arguments
 let port = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
 let threads = arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1
-let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-let stub = UpstreamStub(group: group)
-let bound = try await stub.start(host: "127.0.0.1", port: port)
-// Unbuffered, so a script reading the port through a pipe sees it at once.
-let line = Array("\(bound)\n".utf8)
-_ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+let logArrivals = arguments.count > 3 && arguments[3] == "arrivals"
+
+/// Unbuffered, so a script reading through a pipe sees each line at once.
+func printLine(_ text: String) {
+    let line = Array((text + "\n").utf8)
+    _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+}
+
+let stub = UpstreamStub(group: MultiThreadedEventLoopGroup(numberOfThreads: threads)) { request in
+    if logArrivals {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        printLine("\(request.id ?? -1) \(Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000)")
+    }
+    return .result("{\"echo\":\(request.id ?? -1)}")
+}
+printLine(String(try await stub.start(host: "127.0.0.1", port: port)))
 while true {
     try await Task.sleep(for: .seconds(3600))
 }

@@ -60,15 +60,22 @@ final class JobStore {
         statement.bind(now, at: base + 9)
     }
 
-    /// The multi-row INSERT for 1...rowsPerInsert rows, built once (index: row count - 1).
-    static let multiRowInserts: [String] = (1...rowsPerInsert).map { rows in
-        insertColumns
+    /// Multi-row INSERT texts by row count, built on first use: a single enqueue (one process,
+    /// one job) builds one short text, not all of them.
+    private var multiRowInserts: [Int: String] = [:]
+
+    private func multiRowInsert(rows: Int) -> String {
+        if let sql = multiRowInserts[rows] { return sql }
+        let sql =
+            Self.insertColumns
             + (0..<rows).map { row in "(" + (1...9).map { "?\(row * 9 + $0)" }.joined(separator: ", ") + ")" }
             .joined(separator: ", ")
+        multiRowInserts[rows] = sql
+        return sql
     }
 
     private func insertWithoutKeys(_ jobs: ArraySlice<NewJob>, now: Int64) throws -> [EnqueueResult] {
-        let insert = try connection.statement(Self.multiRowInserts[jobs.count - 1])
+        let insert = try connection.statement(multiRowInsert(rows: jobs.count))
         for (row, job) in jobs.enumerated() {
             bind(job, to: insert, row: Int32(row), now: now)
         }

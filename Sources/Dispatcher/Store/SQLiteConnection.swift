@@ -65,6 +65,11 @@ final class SQLiteConnection {
             throw SQLiteError(code: code, message: message, context: "cannot open database \(path)")
         }
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        // The last connection to close would otherwise checkpoint the WAL into the database
+        // and delete it: several fsyncs on every CLI run, most of a single enqueue's time.
+        // Checkpoints still happen as the WAL grows (wal_autocheckpoint) in whichever process
+        // commits then.
+        csqlite_disable_checkpoint_on_close(db)
         do {
             // Reading the schema first makes a file that is not SQLite fail here, before any
             // pragma could try to write to it.

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""End to end: `dispatcher run --workers 8` drains 100,000 queued jobs against the local
+keep-alive JSON-RPC stub; printed beside `wrk -c8` on the same stub in the same run, with the
+connections the daemon opened and its peak RSS. Then the idle daemon's enqueue-to-start latency:
+the median, over 100 single enqueues, of the time from `dispatcher enqueue` returning to the
+upstream receiving the call."""
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+from benchlib import Stub, binary, build, median, table, wrk
+
+JOBS = 100_000
+WORKERS = 8
+LATENCY_SAMPLES = 100
+
+
+def drain(directory, port):
+    db = os.path.join(directory, "drain.db")
+    batch = os.path.join(directory, "jobs.ndjson")
+    with open(batch, "w") as f:
+        for i in range(JOBS):
+            f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+    dispatcher = binary("dispatcher")
+    subprocess.run([dispatcher, "enqueue", "--db", db, "--batch", batch, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    run = subprocess.run(
+        ["/usr/bin/time", "-f", "peak_rss_kb=%M", dispatcher, "run", "--db", db, "--upstream",
+         f"http://127.0.0.1:{port}/", "--workers", str(WORKERS), "--exit-when-idle", "--log-level", "info"],
+        capture_output=True, text=True, timeout=900, check=True)
+    elapsed = time.perf_counter() - start
+    succeeded = subprocess.run([dispatcher, "list", "--db", db, "--state", "succeeded", "--limit", "0"],
+                               capture_output=True, text=True, check=True)
+    stats = subprocess.run([dispatcher, "stats", "--db", db, "--json"], capture_output=True, text=True,
+                           check=True).stdout
+    done = int(re.search(r'"succeeded":(\d+)', stats).group(1))
+    stopped = [line for line in run.stderr.splitlines() if "dispatcher stopped" in line]
+    opened = re.search(r"connections_opened=(\d+)", stopped[-1]) if stopped else None
+    rss = int(re.search(r"peak_rss_kb=(\d+)", run.stderr).group(1))
+    return JOBS / elapsed, done, int(opened.group(1)) if opened else -1, rss
+
+
+def idle_latency(directory, stub):
+    db = os.path.join(directory, "latency.db")
+    dispatcher = binary("dispatcher")
+    subprocess.run([dispatcher, "stats", "--db", db], check=True, stdout=subprocess.DEVNULL)
+    daemon = subprocess.Popen([dispatcher, "run", "--db", db, "--upstream", f"http://127.0.0.1:{stub.port}/",
+                               "--workers", str(WORKERS), "--log-level", "warning"])
+    latencies = []
+    try:
+        time.sleep(1)
+        for index in range(LATENCY_SAMPLES):
+            out = subprocess.run([dispatcher, "enqueue", "--db", db, "--method", "ping", "--params", f"[{index}]"],
+                                 capture_output=True, text=True, check=True).stdout
+            returned = time.time()
+            job_id = int(out)
+            while True:
+                arrived_id, arrived_at = stub.arrival()
+                if arrived_id == job_id:
+                    break
+            latencies.append((arrived_at - returned) * 1000)
+            time.sleep(0.03)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    return latencies
+
+
+def main():
+    build("dispatcher", "dispatcher-upstream-stub")
+    with tempfile.TemporaryDirectory() as directory:
+        stub = Stub()
+        try:
+            wrk_rate = wrk(stub.port, connections=WORKERS)
+            rate, done, opened, rss = drain(directory, stub.port)
+        finally:
+            stub.stop()
+        stub = Stub(log_arrivals=True)
+        try:
+            latencies = idle_latency(directory, stub)
+        finally:
+            stub.stop()
+    ratio = rate / wrk_rate
+    latency = median(latencies)
+    table([
+        (f"wrk -c{WORKERS} (same stub)", f"{wrk_rate:,.0f} req/s", "", ""),
+        (f"dispatcher run, {JOBS:,} jobs, {WORKERS} workers", f"{rate:,.0f} jobs/s", ">= 50,000 jobs/s",
+         "met" if rate >= 50_000 else "NOT met"),
+        ("daemon / wrk", f"{ratio:.2f}", ">= 0.40", "met" if ratio >= 0.4 else "NOT met"),
+        ("jobs succeeded", f"{done:,}", f"{JOBS:,}", "met" if done == JOBS else "NOT met"),
+        ("upstream connections opened", str(opened), str(WORKERS), "met" if opened == WORKERS else "NOT met"),
+        ("daemon peak RSS", f"{rss / 1024:.1f} MiB", "", ""),
+        (f"idle enqueue-to-start, median of {len(latencies)}", f"{latency:.1f} ms", "<= 10 ms",
+         "met" if latency <= 10 else "NOT met"),
+        ("idle enqueue-to-start, p90", f"{sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms", "", ""),
+    ])
+
+
+if __name__ == "__main__":
+    main()
