@@ -35,5 +35,9 @@ CREATE INDEX jobs_running ON jobs (lease_owner) WHERE state = 'running';
 -- The dead set, for `list --state failed` and `retry --state failed` on a large history.
 CREATE INDEX jobs_failed ON jobs (id) WHERE state = 'failed';
 
+-- Recent activity for `stats` and `top`: throughput and latencies of the last minute.
+-- finished_at only grows, so this index is appended to, not reshuffled.
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+
 -- Idempotency keys are unique per queue; jobs without a key are not constrained.
 CREATE UNIQUE INDEX jobs_idempotency_key ON jobs (queue, idempotency_key) WHERE idempotency_key IS NOT NULL;

@@ -39,7 +39,11 @@ final class Completer: Sendable {
     /// Queues the outcome of a call for writing. Called by the workers; never blocks on I/O.
     func record(_ outcome: JobOutcome, queue: String) {
         let completion = completion(for: outcome, queue: queue)
-        if case .failed(let failure) = outcome.outcome {
+        if case .succeeded = outcome.outcome {
+            logger.debug(
+                "job succeeded",
+                metadata: ["job.id": "\(outcome.job.id)", "queue": "\(queue)", "attempt": "\(outcome.job.attempt)"])
+        } else if case .failed(let failure) = outcome.outcome {
             logger.log(
                 level: failure.isRetryable ? .info : .warning, "call failed",
                 metadata: [

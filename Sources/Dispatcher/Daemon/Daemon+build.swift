@@ -4,7 +4,9 @@ import WorkerPool
 extension Daemon {
     /// Wires a daemon from its configuration: opens (and migrates) the database and builds a
     /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
-    static func build(configuration: DaemonConfiguration, logger: Logger) throws -> Daemon {
+    static func build(configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()) throws
+        -> Daemon
+    {
         guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
         var seen = Set<String>()
         for queue in configuration.queues {
@@ -38,9 +40,15 @@ extension Daemon {
         }
         let leaseKeeper = LeaseKeeper(
             database: database, configuration: configuration,
-            defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), logger: logger)
+            defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), health: health, logger: logger)
+        let gaugeSampler =
+            configuration.sampleGauges
+            ? GaugeSampler(
+                database: database, queues: Array(zip(configuration.queues.map(\.name), pools)), metrics: metrics,
+                interval: .seconds(1))
+            : nil
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
-            leaseKeeper: leaseKeeper, logger: logger)
+            leaseKeeper: leaseKeeper, gaugeSampler: gaugeSampler, health: health, logger: logger)
     }
 }

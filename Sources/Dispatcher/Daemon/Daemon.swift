@@ -15,6 +15,9 @@ struct Daemon: Service, CustomStringConvertible {
     let pools: [WorkerPool<HTTPJSONRPCTransport>]
     let feeders: [Feeder]
     let leaseKeeper: LeaseKeeper
+    /// Present when metrics are exported.
+    let gaugeSampler: GaugeSampler?
+    let health: HealthState
     let logger: Logger
 
     var description: String { "Daemon(\(configuration.owner))" }
@@ -26,23 +29,20 @@ struct Daemon: Service, CustomStringConvertible {
                 "db": "\(configuration.databasePath)", "owner": "\(configuration.owner)",
                 "queues": "\(configuration.queues.map { "\($0.name)→\($0.upstream) ×\($0.workers)" })",
             ])
+        health.update { $0.poolsRunning = true }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await completer.run() }
             group.addTask { await leaseKeeper.run() }
-            await withTaskGroup(of: Void.self) { queues in
-                for pool in pools {
-                    queues.addTask {
-                        do {
-                            try await pool.run()
-                        } catch {
-                            logger.error("worker pool failed", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
-                for feeder in feeders {
-                    queues.addTask { await feeder.run() }
-                }
+            if let gaugeSampler {
+                group.addTask { await gaugeSampler.run() }
             }
+            // /healthz says 503 from the moment the drain begins.
+            await withGracefulShutdownHandler {
+                await runQueues()
+            } onGracefulShutdown: {
+                health.update { $0.draining = true }
+            }
+            health.update { $0.poolsRunning = false }
             // Every worker is done: write the last outcomes, then stop the lease keeper.
             completer.finish()
             await group.next()
@@ -52,5 +52,23 @@ struct Daemon: Service, CustomStringConvertible {
         let calls = pools.map(\.currentStatistics.calls).reduce(0, +)
         logger.info("dispatcher stopped", metadata: ["calls": "\(calls)", "connections_opened": "\(opened)"])
         await database.close()
+    }
+
+    /// Runs every queue's pool and feeder until they are all done.
+    private func runQueues() async {
+        await withTaskGroup(of: Void.self) { queues in
+            for pool in pools {
+                queues.addTask {
+                    do {
+                        try await pool.run()
+                    } catch {
+                        logger.error("worker pool failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            for feeder in feeders {
+                queues.addTask { await feeder.run() }
+            }
+        }
     }
 }

@@ -17,6 +17,8 @@ struct DaemonConfiguration: Sendable {
     var reapInterval: Duration = .seconds(1)
     /// Exit once no job of the daemon's queues is pending or running.
     var exitWhenIdle = false
+    /// Sample the state gauges (pending, running, channel depth) for metrics export.
+    var sampleGauges = false
     /// The lease owner written on claimed jobs: unique per daemon process.
     var owner: String = DaemonConfiguration.makeOwnerID()
 

@@ -68,6 +68,10 @@ actor DaemonDatabase {
         try store.unfinishedCount(queue: queue)
     }
 
+    func pendingAndRunning(queue: String) throws -> (pending: Int64, running: Int64) {
+        try store.pendingAndRunning(queue: queue)
+    }
+
     /// A value that changes whenever anyone, this daemon included, commits.
     func changeStamp() throws -> ChangeStamp {
         ChangeStamp(dataVersion: try store.dataVersion(), localWrites: localWrites)

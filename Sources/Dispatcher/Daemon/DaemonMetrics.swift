@@ -10,6 +10,9 @@ struct DaemonMetrics: Sendable {
         let failed: Counter
         let released: Counter
         let startDelay: Timer
+        let pending: Gauge
+        let running: Gauge
+        let channelDepth: Gauge
 
         init(queue: String) {
             let labels = [("queue", queue)]
@@ -20,6 +23,9 @@ struct DaemonMetrics: Sendable {
             released = Counter(label: "dispatcher_jobs_released_total", dimensions: labels)
             startDelay = Timer(
                 label: "dispatcher_job_start_delay_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
+            pending = Gauge(label: "dispatcher_jobs_pending", dimensions: labels)
+            running = Gauge(label: "dispatcher_jobs_running", dimensions: labels)
+            channelDepth = Gauge(label: "dispatcher_channel_depth", dimensions: labels)
         }
     }
 

@@ -7,6 +7,7 @@ struct LeaseKeeper: Sendable {
     let configuration: DaemonConfiguration
     /// The longest default timeout among the daemon's queues, for renewing leases.
     let defaultTimeout: Duration
+    let health: HealthState
     let logger: Logger
 
     /// Runs until cancelled.
@@ -25,7 +26,15 @@ struct LeaseKeeper: Sendable {
                         owner: configuration.owner, defaultTimeout: defaultTimeout.milliseconds,
                         leaseMargin: configuration.leaseMargin.milliseconds)
                 }
+                health.update {
+                    $0.storeReachable = true
+                    $0.storeError = nil
+                }
             } catch {
+                health.update {
+                    $0.storeReachable = false
+                    $0.storeError = "\(error)"
+                }
                 logger.error("lease maintenance failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: configuration.reapInterval)

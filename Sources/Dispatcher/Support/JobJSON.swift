@@ -32,12 +32,6 @@ enum JobJSON {
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 
-    static func object(_ stats: QueueStats, now: Int64) -> String {
-        let counts = JobState.allCases.map { "\"\($0.rawValue)\":\(stats.count($0))" }.joined(separator: ",")
-        return "{\"queue\":\(JSONEscaping.quoted(stats.queue)),\"counts\":{\(counts)},"
-            + "\"retrying\":\(stats.retrying),\"oldest_pending_age_ms\":\(number(stats.oldestPendingAge(now: now)))}"
-    }
-
     private static func string(_ value: String?) -> String {
         value.map(JSONEscaping.quoted) ?? "null"
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
+import Prometheus
 import ServiceLifecycle
 import WorkerPool
 
@@ -32,18 +34,42 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A JSON config file describing several queues (see README).") var config: String?
     @Flag(help: "Exit once no job of the served queues is pending or running.") var exitWhenIdle = false
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Option(help: "Log lines as text or json (one object per line).") var logFormat = "text"
+    @Option(help: "Serve /metrics and /healthz on PORT or HOST:PORT (loopback unless a host is named).")
+    var admin: String?
+    @Flag(help: "Allow --admin on a non-loopback address.") var adminPublic = false
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw DispatcherError("unknown log level '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
         }
-        let configuration = try makeConfiguration()
-        var logger = Logger(label: "dispatcher") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = level
-        let daemon = try Daemon.build(configuration: configuration, logger: logger)
+        guard let format = LogFormat(rawValue: logFormat) else {
+            throw DispatcherError("unknown log format '\(logFormat)'; expected text or json")
+        }
+        let adminAddress = try admin.map { try AdminAddress(parsing: $0, allowPublic: adminPublic) }
+        var configuration = try makeConfiguration()
+        configuration.sampleGauges = adminAddress != nil
+        let logger = format.makeLogger(level: level)
+        var services = [ServiceGroupConfiguration.ServiceConfiguration]()
+        let health = HealthState()
+        if let adminAddress {
+            // Metrics are only collected when someone can scrape them.
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = [
+                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+            ]
+            MetricsSystem.bootstrap(factory)
+            // First in the group, so it is shut down last and answers /healthz during the drain.
+            services.append(
+                .init(service: AdminServer(address: adminAddress, registry: registry, health: health, logger: logger)))
+        }
+        let daemon = try Daemon.build(configuration: configuration, logger: logger, health: health)
+        services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -1,0 +1,34 @@
+/// Where the admin endpoint listens: `--admin PORT`, `--admin :PORT` or `--admin HOST:PORT`.
+///
+/// Without a host it binds to 127.0.0.1. A non-loopback host (including the wildcards 0.0.0.0
+/// and ::) exposes metrics and health to the network, so it is refused unless the operator also
+/// passes `--admin-public` — an address is never exposed by accident.
+struct AdminAddress: Equatable, Sendable {
+    var host: String
+    var port: Int
+
+    init(parsing text: String, allowPublic: Bool) throws {
+        var host = "127.0.0.1"
+        var portText = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            let named = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if !named.isEmpty {
+                host = named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : String(named)
+            }
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw DispatcherError("invalid --admin '\(text)'; expected PORT or HOST:PORT, e.g. 127.0.0.1:9464")
+        }
+        if !Self.isLoopback(host) && !allowPublic {
+            throw DispatcherError(
+                "refusing to serve the admin endpoint on non-loopback address \(host); pass --admin-public to allow it")
+        }
+        self.host = host
+        self.port = port
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

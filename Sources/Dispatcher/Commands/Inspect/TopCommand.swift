@@ -1,0 +1,64 @@
+import ArgumentParser
+
+/// `dispatcher top`: a live view of the queues, refreshed every second from the database.
+struct TopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "Live view: jobs per state, last minute's throughput and latencies, recent failures.",
+        discussion: "Reads the database only; works with or without a running daemon. q or Ctrl-C quits.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Print one frame and exit (for scripts).") var once = false
+    @Option(help: "Seconds between refreshes.") var interval = 1.0
+
+    func run() throws {
+        guard interval >= 0.1 && interval <= 3600 else { throw DispatcherError("--interval must be between 0.1 and 3600") }
+        let store = try database.openStore()
+        if once {
+            Output.write(try Self.frame(store: store, path: database.path, now: WallClock.nowMilliseconds()))
+            return
+        }
+        guard Terminal.isInteractive else {
+            throw DispatcherError("top needs a terminal; use --once for a single frame")
+        }
+        let terminal = Terminal()
+        try terminal.enter()
+        defer { terminal.restore() }
+        while true {
+            let frame = try Self.frame(store: store, path: database.path, now: WallClock.nowMilliseconds())
+            // Redraw in place: home, each line cleared to its end, the rest of the screen cleared.
+            let lines = frame.split(separator: "\n", omittingEmptySubsequences: false)
+            Output.write(
+                Terminal.Sequence.home + lines.joined(separator: Terminal.Sequence.clearLine + "\r\n")
+                    + Terminal.Sequence.clearBelow)
+            let deadline = WallClock.nowMilliseconds() + Int64(interval * 1000)
+            while case let remaining = deadline - WallClock.nowMilliseconds(), remaining > 0 {
+                switch terminal.readKey(timeoutMilliseconds: Int32(remaining)) {
+                case UInt8(ascii: "q")?, UInt8(ascii: "Q")?, 3?, 4?: return  // q, Ctrl-C, Ctrl-D
+                default: continue
+                }
+            }
+        }
+    }
+
+    /// One screen: the stats table and the most recent failures.
+    static func frame(store: JobStore, path: String, now: Int64) throws -> String {
+        let report = try StatsReport(store: store, now: now)
+        var text = "dispatcher top — \(path) — \(Timestamp.format(now))   (q to quit)\n\n"
+        text += report.queues.isEmpty ? "no jobs yet\n" : report.table()
+        let failures = try store.recentFailures(limit: 5)
+        text += "\nRECENT FAILURES\n"
+        if failures.isEmpty {
+            text += "none\n"
+        } else {
+            var table = TableFormatter(headers: ["ID", "QUEUE", "METHOD", "FINISHED", "ERROR"])
+            for failure in failures {
+                table.append([
+                    String(failure.id), failure.queue, failure.method, Timestamp.format(failure.finishedAt), failure.error,
+                ])
+            }
+            text += table.render()
+        }
+        return text
+    }
+}

@@ -1,0 +1,26 @@
+import WorkerPool
+
+/// Samples the gauges that are states rather than events — pending and running jobs per queue,
+/// channel depth — once a second, so scrapes never touch the database themselves.
+/// Runs only when metrics are exported (`--admin`).
+struct GaugeSampler: Sendable {
+    let database: DaemonDatabase
+    let queues: [(name: String, pool: WorkerPool<HTTPJSONRPCTransport>)]
+    let metrics: DaemonMetrics
+    let interval: Duration
+
+    /// Runs until cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            for queue in queues {
+                guard let gauges = metrics.queues[queue.name] else { continue }
+                gauges.channelDepth.record(queue.pool.bufferedCount)
+                if let counts = try? await database.pendingAndRunning(queue: queue.name) {
+                    gauges.pending.record(counts.pending)
+                    gauges.running.record(counts.running)
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
