@@ -88,6 +88,24 @@ public final class UpstreamStub: Sendable {
         return channel.localAddress?.port ?? 0
     }
 
+    /// Starts on a free port below Linux's ephemeral range (32768-60999) and returns it.
+    ///
+    /// For tests that stop the stub and keep connecting to its port: a port in the ephemeral
+    /// range can be handed to the client's own socket, which then connects to itself (TCP
+    /// simultaneous open) instead of being refused.
+    @discardableResult
+    public func startBelowEphemeralPorts(host: String = "127.0.0.1") async throws -> Int {
+        var lastError: (any Error)?
+        for _ in 0..<200 {
+            do {
+                return try await start(host: host, port: Int.random(in: 20_000..<32_000))
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
     /// The port the stub listens on.
     public var port: Int {
         serverChannel.withLock { $0?.localAddress?.port } ?? 0

@@ -74,7 +74,7 @@ struct WorkerPoolTests {
         // Find a free port, then leave it closed for a second. 127.0.0.2 keeps the port out of
         // reach of the other tests' servers, which bind 127.0.0.1.
         let probe = UpstreamStub()
-        let port = try await probe.start(host: "127.0.0.2")
+        let port = try await probe.startBelowEphemeralPorts(host: "127.0.0.2")
         await probe.stop()
 
         let collector = OutcomeCollector()

@@ -11,9 +11,9 @@ struct BadInputTests {
         var rows: [Job]
     }
 
-    static func prepared() throws -> TemporaryDirectory {
+    static func prepared() async throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
-        let result = try DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: ndjson(3))
+        let result = try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: ndjson(3))
         #expect(result.status == 0)
         return directory
     }
@@ -43,16 +43,16 @@ struct BadInputTests {
         (["cancel", "1", "999"], "no job with id 999"),
         (["show", "999"], "no job with id 999"),
     ])
-    func aBadCommandChangesNothing(_ arguments: [String], _ message: String) throws {
-        let directory = try Self.prepared()
+    func aBadCommandChangesNothing(_ arguments: [String], _ message: String) async throws {
+        let directory = try await Self.prepared()
         let before = try Self.snapshot(directory.database)
-        let result = try DispatcherProcess.run(arguments, in: directory)
+        let result = try await DispatcherProcess.run(arguments, in: directory)
         Self.expectOneLineFailure(result, mentioning: message)
         #expect(try Self.snapshot(directory.database) == before)
     }
 
-    @Test func aMalformedBatchLineRejectsTheWholeBatchWithItsLineNumber() throws {
-        let directory = try Self.prepared()
+    @Test func aMalformedBatchLineRejectsTheWholeBatchWithItsLineNumber() async throws {
+        let directory = try await Self.prepared()
         let before = try Self.snapshot(directory.database)
         let batch = """
             {"method":"one"}
@@ -62,44 +62,44 @@ struct BadInputTests {
             {"method":"five"}
 
             """
-        let result = try DispatcherProcess.run(["enqueue", "--batch", "-"], in: directory, stdin: batch)
+        let result = try await DispatcherProcess.run(["enqueue", "--batch", "-"], in: directory, stdin: batch)
         Self.expectOneLineFailure(result, mentioning: "line 3")
         #expect(try Self.snapshot(directory.database) == before)
     }
 
-    @Test func aDatabaseInAMissingDirectoryIsRefused() throws {
+    @Test func aDatabaseInAMissingDirectoryIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path("missing/dir/jobs.db")
-        let result = try DispatcherProcess.run(["enqueue", "--db", path, "--method", "m"], in: directory)
+        let result = try await DispatcherProcess.run(["enqueue", "--db", path, "--method", "m"], in: directory)
         Self.expectOneLineFailure(result, mentioning: "does not exist")
         #expect(!FileManager.default.fileExists(atPath: directory.path("missing")))
     }
 
-    @Test func aReadOnlyDatabaseFileIsRefusedAndUntouched() throws {
-        let directory = try Self.prepared()
+    @Test func aReadOnlyDatabaseFileIsRefusedAndUntouched() async throws {
+        let directory = try await Self.prepared()
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: directory.database)
         let before = try Data(contentsOf: URL(fileURLWithPath: directory.database))
-        let result = try DispatcherProcess.run(["enqueue", "--method", "m"], in: directory)
+        let result = try await DispatcherProcess.run(["enqueue", "--method", "m"], in: directory)
         Self.expectOneLineFailure(result, mentioning: "read-only")
         #expect(try Data(contentsOf: URL(fileURLWithPath: directory.database)) == before)
         // Reading still works.
-        #expect(try DispatcherProcess.run(["list"], in: directory).status == 0)
+        #expect(try await DispatcherProcess.run(["list"], in: directory).status == 0)
     }
 
-    @Test func aFileThatIsNotSQLiteIsRefusedAndUntouched() throws {
+    @Test func aFileThatIsNotSQLiteIsRefusedAndUntouched() async throws {
         let directory = try TemporaryDirectory()
         let text = String(repeating: "these are not the bytes of a database\n", count: 200)
         try text.write(toFile: directory.database, atomically: true, encoding: .utf8)
-        let result = try DispatcherProcess.run(["enqueue", "--method", "m"], in: directory)
+        let result = try await DispatcherProcess.run(["enqueue", "--method", "m"], in: directory)
         Self.expectOneLineFailure(result, mentioning: "not a database")
         #expect(try String(contentsOfFile: directory.database, encoding: .utf8) == text)
     }
 
-    @Test func aDatabaseFromANewerDispatcherIsRefused() throws {
-        let directory = try Self.prepared()
+    @Test func aDatabaseFromANewerDispatcherIsRefused() async throws {
+        let directory = try await Self.prepared()
         let rows = try Rows(directory.database)
         try rows.store.connection.execute("PRAGMA user_version = 999")
-        let result = try DispatcherProcess.run(["list"], in: directory)
+        let result = try await DispatcherProcess.run(["list"], in: directory)
         Self.expectOneLineFailure(result, mentioning: "newer than this dispatcher")
     }
 }

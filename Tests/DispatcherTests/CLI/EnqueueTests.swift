@@ -5,9 +5,9 @@ import Testing
 
 @Suite("dispatcher enqueue and inspection, end to end", .timeLimit(.minutes(3)))
 struct EnqueueTests {
-    @Test func enqueueThenShowRoundTripsEveryField() throws {
+    @Test func enqueueThenShowRoundTripsEveryField() async throws {
         let directory = try TemporaryDirectory()
-        let enqueued = try DispatcherProcess.run(
+        let enqueued = try await DispatcherProcess.run(
             [
                 "enqueue", "--method", "eth_getBalance", "--params", "{\"address\":\"0xabc\",\"n\":[1,2.5,null]}",
                 "--queue", "chain", "--key", "balance-1", "--priority", "7", "--at", "2030-01-02T03:04:05.678Z",
@@ -16,7 +16,7 @@ struct EnqueueTests {
         #expect(enqueued.status == 0, "\(enqueued.stderr)")
         let id = try #require(Int64(enqueued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
 
-        let shown = try DispatcherProcess.run(["show", String(id), "--json"], in: directory)
+        let shown = try await DispatcherProcess.run(["show", String(id), "--json"], in: directory)
         #expect(shown.status == 0)
         let job = try jsonObject(shown.stdout)
         #expect(job["id"] as? Int64 == id || (job["id"] as? Int).map(Int64.init) == id)
@@ -41,7 +41,7 @@ struct EnqueueTests {
         #expect(row.runAt == 1_893_553_445_678)
     }
 
-    @Test func listFiltersByStateAndQueue() throws {
+    @Test func listFiltersByStateAndQueue() async throws {
         let directory = try TemporaryDirectory()
         let batch = """
             {"method":"a","queue":"q1"}
@@ -50,48 +50,48 @@ struct EnqueueTests {
             {"method":"d","queue":"q2"}
 
             """
-        let ids = try DispatcherProcess.run(["enqueue", "--batch", "-"], in: directory, stdin: batch).lines
+        let ids = try await DispatcherProcess.run(["enqueue", "--batch", "-"], in: directory, stdin: batch).lines
         #expect(ids.count == 4)
-        #expect(try DispatcherProcess.run(["cancel", ids[2]], in: directory).status == 0)
+        #expect(try await DispatcherProcess.run(["cancel", ids[2]], in: directory).status == 0)
 
-        func listed(_ arguments: [String]) throws -> [String] {
-            let result = try DispatcherProcess.run(["list", "--json"] + arguments, in: directory)
+        func listed(_ arguments: [String]) async throws -> [String] {
+            let result = try await DispatcherProcess.run(["list", "--json"] + arguments, in: directory)
             #expect(result.status == 0, "\(result.stderr)")
             return try result.lines.map { try jsonObject($0)["method"] as? String ?? "?" }
         }
-        #expect(try listed([]) == ["a", "b", "c", "d"])
-        #expect(try listed(["--queue", "q1"]) == ["a", "c"])
-        #expect(try listed(["--state", "cancelled"]) == ["c"])
-        #expect(try listed(["--state", "pending", "--queue", "q1"]) == ["a"])
-        #expect(try listed(["--limit", "2"]) == ["a", "b"])
+        #expect(try await listed([]) == ["a", "b", "c", "d"])
+        #expect(try await listed(["--queue", "q1"]) == ["a", "c"])
+        #expect(try await listed(["--state", "cancelled"]) == ["c"])
+        #expect(try await listed(["--state", "pending", "--queue", "q1"]) == ["a"])
+        #expect(try await listed(["--limit", "2"]) == ["a", "b"])
 
-        let table = try DispatcherProcess.run(["list", "--queue", "q2"], in: directory)
+        let table = try await DispatcherProcess.run(["list", "--queue", "q2"], in: directory)
         #expect(table.lines.count == 3)
         #expect(table.lines[0].hasPrefix("ID"))
         #expect(table.lines[1].contains("q2") && table.lines[1].contains("pending"))
     }
 
-    @Test func theSameIdempotencyKeyTwiceMakesOneRowAndPrintsTheFirstID() throws {
+    @Test func theSameIdempotencyKeyTwiceMakesOneRowAndPrintsTheFirstID() async throws {
         let directory = try TemporaryDirectory()
-        let first = try DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
-        let second = try DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
+        let first = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
+        let second = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
         #expect(first.status == 0 && second.status == 0)
         #expect(first.stdout == second.stdout)
         #expect(second.stderr.contains("nothing enqueued"))
         // Another queue may reuse the key.
-        let other = try DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42", "--queue", "other"], in: directory)
+        let other = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42", "--queue", "other"], in: directory)
         #expect(other.stdout != first.stdout)
         // Within a batch, a repeated key also maps to the existing job.
-        let batch = try DispatcherProcess.run(
+        let batch = try await DispatcherProcess.run(
             ["enqueue", "--batch"], in: directory, stdin: "{\"method\":\"pay\",\"key\":\"order-42\"}\n{\"method\":\"pay\",\"key\":\"new\"}\n")
         #expect(batch.lines.first == first.stdout.trimmingCharacters(in: .newlines))
         #expect(try Rows(directory.database).count() == 3)
     }
 
-    @Test func fourConcurrentBatchEnqueuersAndAListerNeverSeeALockedDatabase() throws {
+    @Test func fourConcurrentBatchEnqueuersAndAListerNeverSeeALockedDatabase() async throws {
         let directory = try TemporaryDirectory()
         // Create the schema first so all five start on the same footing.
-        try DispatcherProcess.run(["stats"], in: directory)
+        try await DispatcherProcess.run(["stats"], in: directory)
         let inputs = try (0..<4).map { index -> String in
             let path = directory.path("batch-\(index).ndjson")
             try ndjson(5000, start: index * 5000).write(toFile: path, atomically: true, encoding: .utf8)
@@ -100,7 +100,8 @@ struct EnqueueTests {
         let lister = DispatcherLoop(directory: directory, arguments: ["list", "--state", "pending", "--limit", "50"])
         lister.start()
         let enqueuers = try inputs.map { try DispatcherProcess.start(["enqueue", "--batch", $0, "--chunk-size", "500"], in: directory) }
-        let results = try enqueuers.map { try $0.wait() }
+        var results = [DispatcherProcess.Result]()
+        for enqueuer in enqueuers { results.append(try await enqueuer.wait()) }
         let listings = lister.stop()
 
         var ids = [String]()
@@ -116,11 +117,11 @@ struct EnqueueTests {
         #expect(listings.failures == [], "the lister never failed")
     }
 
-    @Test func killingABatchEnqueueMidStreamLeavesWholeChunksOnly() throws {
+    @Test func killingABatchEnqueueMidStreamLeavesWholeChunksOnly() async throws {
         let directory = try TemporaryDirectory()
         let input = directory.path("big.ndjson")
         try ndjson(200_000).write(toFile: input, atomically: true, encoding: .utf8)
-        try DispatcherProcess.run(["stats"], in: directory)
+        try await DispatcherProcess.run(["stats"], in: directory)
         let watcher = try Rows(directory.database)
         let running = try DispatcherProcess.start(["enqueue", "--batch", input, "--chunk-size", "1000"], in: directory)
         // Kill it as soon as its first chunks are visible: mid-stream, between or inside chunks.
@@ -131,7 +132,7 @@ struct EnqueueTests {
             usleep(1_000)
         }
         running.signal(SIGKILL)
-        _ = try running.wait()
+        _ = try await running.wait()
         #expect(seen > 0, "the kill came after the first commit")
 
         let rows = try Rows(directory.database)
@@ -165,7 +166,7 @@ final class DispatcherLoop: @unchecked Sendable {
             // Bounded: at most 10,000 runs or until stopped.
             for _ in 0..<10_000 {
                 if lock.withLock({ stopped }) { break }
-                let result = try? DispatcherProcess.run(arguments, in: directory, timeout: .seconds(30))
+                let result = try? DispatcherProcess.runBlocking(arguments, in: directory, timeout: .seconds(30))
                 lock.withLock {
                     runs += 1
                     if let result, result.status != 0 { failures.append(result.stderr) }

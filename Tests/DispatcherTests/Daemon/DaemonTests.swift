@@ -14,19 +14,19 @@ struct DaemonTests {
         ] + extra
     }
 
-    static func enqueue(_ count: Int, in directory: TemporaryDirectory, extra: String = "") throws {
-        let result = try DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(count, extra: extra))
+    static func enqueue(_ count: Int, in directory: TemporaryDirectory, extra: String = "") async throws {
+        let result = try await DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(count, extra: extra))
         #expect(result.status == 0, "\(result.stderr)")
     }
 
     @Test func tenThousandJobsSucceedOverExactlyEightConnections() async throws {
         let directory = try TemporaryDirectory()
-        try Self.enqueue(10_000, in: directory)
+        try await Self.enqueue(10_000, in: directory)
         let stub = UpstreamStub { request in .result("{\"echo\":\(request.id ?? -1)}") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
-        let result = try DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        let result = try await DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
         #expect(result.status == 0, "\(result.stderr)")
 
         let jobs = try Rows(directory.database).all()
@@ -46,7 +46,7 @@ struct DaemonTests {
             {"method":"bad","params":[3]}
 
             """
-        #expect(try DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
+        #expect(try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
         let stub = UpstreamStub { request in
             if request.method == "bad" { return .status(400, body: "no such thing") }
             return request.timesSeen <= 2 ? .status(503, body: "warming up") : .result("\"done\"")
@@ -54,7 +54,7 @@ struct DaemonTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
-        let result = try DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        let result = try await DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         let jobs = try Rows(directory.database).all()
         #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
@@ -67,7 +67,7 @@ struct DaemonTests {
 
     @Test func aKilledDaemonsJobsAreRecoveredByTheNextOne() async throws {
         let directory = try TemporaryDirectory()
-        try Self.enqueue(10_000, in: directory)
+        try await Self.enqueue(10_000, in: directory)
         let stub = UpstreamStub { request in .delayed(request.sequence % 4 == 0 ? 1 : 0, .result("true")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
@@ -77,13 +77,13 @@ struct DaemonTests {
         let first = try DispatcherProcess.start(arguments, in: directory)
         try await waitUntil { stub.requests >= 3000 }
         first.signal(SIGKILL)
-        _ = try first.wait()
+        _ = try await first.wait()
         let rows = try Rows(directory.database)
         let runningAtKill = try rows.count(.running)
         let succeededAtKill = try rows.count(.succeeded)
         #expect(succeededAtKill < 10_000, "killed mid-run")
 
-        let second = try DispatcherProcess.run(arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
+        let second = try await DispatcherProcess.run(arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
         #expect(second.status == 0, "\(second.stderr)")
         let jobs = try rows.all()
         #expect(jobs.count == 10_000)
@@ -96,7 +96,7 @@ struct DaemonTests {
 
     @Test func sigtermDrainsInFlightCallsAndHandsBufferedJobsBack() async throws {
         let directory = try TemporaryDirectory()
-        try Self.enqueue(2000, in: directory)
+        try await Self.enqueue(2000, in: directory)
         let stub = UpstreamStub { _ in .delayed(200, .result("1")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
@@ -105,7 +105,7 @@ struct DaemonTests {
         try await waitUntil { stub.requests >= 20 }
         let signalled = ContinuousClock.now
         daemon.signal(SIGTERM)
-        let result = try daemon.wait(timeout: .seconds(20))
+        let result = try await daemon.wait(timeout: .seconds(20))
         let took = ContinuousClock.now - signalled
         #expect(result.status == 0, "\(result.stderr)")
         #expect(took < .seconds(5), "exited within the drain timeout (took \(took))")
@@ -122,14 +122,14 @@ struct DaemonTests {
 
     @Test func twoDaemonsOnOneDatabaseRunEachJobOnce() async throws {
         let directory = try TemporaryDirectory()
-        try Self.enqueue(10_000, in: directory)
+        try await Self.enqueue(10_000, in: directory)
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let arguments = Self.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
         let first = try DispatcherProcess.start(arguments, in: directory)
         let second = try DispatcherProcess.start(arguments, in: directory)
-        let results = try [first.wait(), second.wait()]
+        let results = [try await first.wait(), try await second.wait()]
         for result in results { #expect(result.status == 0, "\(result.stderr)") }
 
         let jobs = try Rows(directory.database).all()
@@ -141,7 +141,7 @@ struct DaemonTests {
 
     @Test func anUpstreamOutageOpensTheBreakerWithoutBurningAttempts() async throws {
         let directory = try TemporaryDirectory()
-        try Self.enqueue(5000, in: directory)
+        try await Self.enqueue(5000, in: directory)
         // From the 300th call on, the upstream is down for 5 s: every call it receives has its
         // connection cut without an answer. Driven by the stub itself, so the outage comes
         // mid-run however slowly this machine schedules the test.
@@ -157,7 +157,7 @@ struct DaemonTests {
         }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        let result = try DispatcherProcess.run(
+        let result = try await DispatcherProcess.run(
             Self.runArguments(port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
             in: directory)
         #expect(result.status == 0)
@@ -174,13 +174,13 @@ struct DaemonTests {
         #expect(callsDuringOutage <= 8 + 5 + 8, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
     }
 
-    @Test func badRunFlagsFailWithOneLine() throws {
+    @Test func badRunFlagsFailWithOneLine() async throws {
         let directory = try TemporaryDirectory()
         for arguments in [
             ["run"], ["run", "--upstream", "ftp://x"], ["run", "--upstream", "http://127.0.0.1:1/", "--workers", "0"],
             ["run", "--config", directory.path("missing.json")],
         ] {
-            let result = try DispatcherProcess.run(arguments, in: directory, timeout: .seconds(20))
+            let result = try await DispatcherProcess.run(arguments, in: directory, timeout: .seconds(20))
             #expect(result.status != 0)
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }

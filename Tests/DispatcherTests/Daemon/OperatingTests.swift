@@ -20,7 +20,7 @@ struct OperatingTests {
 
     @Test func scrapedCountersEqualTheRowsInTheDatabase() async throws {
         let directory = try TemporaryDirectory()
-        try DaemonTests.enqueue(2000, in: directory)
+        try await DaemonTests.enqueue(2000, in: directory)
         // Every 10th job fails once, so retried counters move too.
         let stub = UpstreamStub { request in
             if request.sequence < 50 { return .delayed(20, .result("1")) }
@@ -61,12 +61,12 @@ struct OperatingTests {
         #expect(try HTTPGet.get(port: admin, path: "/nope").status == 404)
         #expect(try HTTPGet.get(port: admin, path: "/metrics", method: "POST").status == 405)
         daemon.signal(SIGTERM)
-        #expect(try daemon.wait().status == 0)
+        #expect(try await daemon.wait().status == 0)
     }
 
     @Test func healthIsOkWhileRunningAndUnavailableWhileDraining() async throws {
         let directory = try TemporaryDirectory()
-        try DaemonTests.enqueue(50, in: directory)
+        try await DaemonTests.enqueue(50, in: directory)
         let stub = UpstreamStub { _ in .delayed(2000, .result("1")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
@@ -87,13 +87,13 @@ struct OperatingTests {
             return draining?.status == 503
         }
         #expect(draining?.body.contains("draining") == true)
-        #expect(try daemon.wait().status == 0)
+        #expect(try await daemon.wait().status == 0)
     }
 
-    @Test func theAdminEndpointStaysOnLoopbackUnlessTold() throws {
+    @Test func theAdminEndpointStaysOnLoopbackUnlessTold() async throws {
         let directory = try TemporaryDirectory()
         for address in ["0.0.0.0:0", "[::]:0", "10.1.2.3:9464"] {
-            let result = try DispatcherProcess.run(
+            let result = try await DispatcherProcess.run(
                 ["run", "--upstream", "http://127.0.0.1:1/", "--admin", address], in: directory, timeout: .seconds(30))
             #expect(result.status != 0)
             #expect(result.stderr.split(separator: "\n").count == 1)
@@ -107,11 +107,11 @@ struct OperatingTests {
 
     @Test func jsonLogsAreOneObjectPerLineWithJobIDsOnJobLines() async throws {
         let directory = try TemporaryDirectory()
-        try DaemonTests.enqueue(20, in: directory)
+        try await DaemonTests.enqueue(20, in: directory)
         let stub = UpstreamStub { request in request.timesSeen == 1 && (request.id ?? 0) % 2 == 0 ? .status(503) : .result("1") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        let result = try DispatcherProcess.run(
+        let result = try await DispatcherProcess.run(
             DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-format", "json", "--log-level", "debug"]),
             in: directory)
         #expect(result.status == 0)
@@ -131,17 +131,17 @@ struct OperatingTests {
         #expect(jobLines >= 30, "20 successes and 10 failed first attempts")
     }
 
-    @Test func topOncePrintsTheCountsOfAKnownDatabase() throws {
+    @Test func topOncePrintsTheCountsOfAKnownDatabase() async throws {
         let directory = try TemporaryDirectory()
         let batch = (0..<7).map { "{\"method\":\"a\",\"queue\":\"alpha\",\"params\":[\($0)]}\n" }.joined()
             + (0..<3).map { "{\"method\":\"b\",\"queue\":\"beta\",\"params\":[\($0)]}\n" }.joined()
-        let ids = try DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).lines
-        #expect(try DispatcherProcess.run(["cancel", ids[0], ids[1]], in: directory).status == 0)
+        let ids = try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).lines
+        #expect(try await DispatcherProcess.run(["cancel", ids[0], ids[1]], in: directory).status == 0)
         let store = try Rows(directory.database).store
         try store.connection.execute(
             "UPDATE jobs SET state = 'failed', attempts = 3, last_error = 'HTTP 400', finished_at = run_at WHERE id = \(ids[9])")
 
-        let result = try DispatcherProcess.run(["top", "--once"], in: directory)
+        let result = try await DispatcherProcess.run(["top", "--once"], in: directory)
         #expect(result.status == 0)
         func row(_ queue: String) -> [String] {
             result.lines.first { $0.hasPrefix(queue + " ") }?.split(separator: " ").map(String.init) ?? []
@@ -153,9 +153,9 @@ struct OperatingTests {
         #expect(result.lines.contains { $0.hasPrefix(ids[9] + " ") && $0.contains("HTTP 400") })
     }
 
-    @Test func interactiveTopQuitsOnQAndRestoresTheTerminal() throws {
+    @Test func interactiveTopQuitsOnQAndRestoresTheTerminal() async throws {
         let directory = try TemporaryDirectory()
-        try DaemonTests.enqueue(3, in: directory)
+        try await DaemonTests.enqueue(3, in: directory)
         var master: Int32 = 0
         var slave: Int32 = 0
         guard openpty(&master, &slave, nil, nil, nil) == 0 else { throw DispatcherTestError("openpty failed") }
@@ -173,27 +173,31 @@ struct OperatingTests {
         try process.run()
 
         var screen = [UInt8]()
-        func readAvailable(for duration: Duration) {
+        // Polls without blocking and sleeps between polls, keeping the cooperative pool free.
+        func readAvailable(for duration: Duration) async throws {
             let deadline = ContinuousClock.now + duration
             var chunk = [UInt8](repeating: 0, count: 4096)
             while ContinuousClock.now < deadline {
                 var descriptor = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptor, 1, 50) > 0 else { continue }
+                guard poll(&descriptor, 1, 0) > 0 else {
+                    try await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
                 let count = chunk.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
                 if count > 0 { screen += chunk[0..<count] }
             }
         }
-        readAvailable(for: .milliseconds(1500))
+        try await readAvailable(for: .milliseconds(1500))
         #expect(String(decoding: screen, as: UTF8.self).contains("dispatcher top"))
         _ = [UInt8(ascii: "q")].withUnsafeBytes { write(master, $0.baseAddress, 1) }
         let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning && ContinuousClock.now < deadline { readAvailable(for: .milliseconds(50)) }
+        while process.isRunning && ContinuousClock.now < deadline { try await readAvailable(for: .milliseconds(50)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             Issue.record("top did not exit on q")
         }
         process.waitUntilExit()
-        readAvailable(for: .milliseconds(100))
+        try await readAvailable(for: .milliseconds(100))
         #expect(process.terminationStatus == 0)
 
         let output = String(decoding: screen, as: UTF8.self)

@@ -25,13 +25,24 @@ struct DispatcherProcess {
     }
 
     /// Runs `dispatcher ARGS` to completion (at most `timeout`) with optional stdin bytes.
+    ///
+    /// Waiting suspends rather than blocks: a blocked thread of Swift's small cooperative pool
+    /// would stall every other test running in parallel.
     @discardableResult
     static func run(
         _ arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil, environment: [String: String] = [:],
         timeout: Duration = .seconds(120)
-    ) throws -> Result {
+    ) async throws -> Result {
         let running = try start(arguments, in: directory, stdin: stdin, environment: environment)
-        return try running.wait(timeout: timeout)
+        return try await running.wait(timeout: timeout)
+    }
+
+    /// `run` for plain threads (not the cooperative pool), blocking until the process exits.
+    static func runBlocking(_ arguments: [String], in directory: TemporaryDirectory, timeout: Duration) throws -> Result {
+        let running = try start(arguments, in: directory)
+        let deadline = ContinuousClock.now + timeout
+        while running.process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
+        return try running.finish(killed: running.process.isRunning)
     }
 
     /// Starts `dispatcher ARGS` without waiting for it.
@@ -80,16 +91,18 @@ struct DispatcherProcess {
         var isRunning: Bool { process.isRunning }
 
         /// Waits for exit; kills the process (by its pid) and fails when it takes too long.
-        func wait(timeout: Duration = .seconds(120)) throws -> Result {
+        func wait(timeout: Duration = .seconds(120)) async throws -> Result {
             let deadline = ContinuousClock.now + timeout
-            while process.isRunning {
-                if ContinuousClock.now > deadline {
-                    kill(process.processIdentifier, SIGKILL)
-                    process.waitUntilExit()
-                    Issue.record("dispatcher did not exit within \(timeout)")
-                    break
-                }
-                usleep(5_000)
+            while process.isRunning && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return try finish(killed: process.isRunning)
+        }
+
+        fileprivate func finish(killed: Bool) throws -> Result {
+            if killed {
+                kill(process.processIdentifier, SIGKILL)
+                Issue.record("dispatcher did not exit in time")
             }
             process.waitUntilExit()
             return Result(
