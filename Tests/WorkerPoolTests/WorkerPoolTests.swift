@@ -170,7 +170,8 @@ struct WorkerPoolTests {
         defer { Task { await stub.stop() } }
         let collector = OutcomeCollector()
         let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector) { configuration, _ in
-            configuration.breaker = .init(failureThreshold: 5, coolDown: .milliseconds(500))
+            // Long enough that the "open" phase below is checked well within it on a busy machine.
+            configuration.breaker = .init(failureThreshold: 5, coolDown: .seconds(2))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
@@ -183,7 +184,7 @@ struct WorkerPoolTests {
             #expect(collector.all.suffix(5).allSatisfy { $0.outcome.isNotAttempted })
             // After the cool-down a probe goes through and closes the breaker.
             failing.withLock { $0 = false }
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(2100))
             for id in 11...13 { try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1))) }
             pool.finish()
             try await group.waitForAll()
