@@ -147,8 +147,15 @@ final class Completer: Sendable {
                     break
                 } catch {
                     // The outcomes must not be lost while the daemon lives: retry the write.
-                    // (If the daemon dies, the leases expire and the jobs run again.)
+                    // Once shutting down, give up after a while rather than hang the exit: the
+                    // jobs stay leased, their leases expire, and they run again (at-least-once).
                     attempt += 1
+                    if attempt > 30 && state.withLock({ $0.finished }) {
+                        logger.error(
+                            "giving up writing outcomes at shutdown; the jobs will run again after their leases expire",
+                            metadata: ["error": "\(error)", "count": "\(completions.count)"])
+                        break
+                    }
                     logger.error("writing outcomes failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                     try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
                 }

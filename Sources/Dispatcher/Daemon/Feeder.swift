@@ -24,6 +24,9 @@ struct Feeder: Sendable {
         let batchSize = pool.configuration.effectiveChannelCapacity
         let defaultTimeout = queue.timeout.milliseconds
         let leaseMargin = configuration.leaseMargin.milliseconds
+        let watcher = WALWatcher(databasePath: configuration.databasePath, interval: configuration.pollInterval)
+        watcher.start()
+        defer { watcher.stop() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let jobs: [ClaimedJob]
             do {
@@ -41,7 +44,7 @@ struct Feeder: Sendable {
                     pool.finish()
                     return
                 }
-                await waitForWork()
+                await waitForWork(watcher)
                 continue
             }
             metrics.recordClaimed(jobs, queue: queue.name, now: WallClock.nowMilliseconds())
@@ -72,19 +75,34 @@ struct Feeder: Sendable {
     }
 
     /// Sleeps until something changed in the database or the next scheduled job is due.
-    private func waitForWork() async {
+    ///
+    /// The WAL watcher's thread notices commits by any process; only then does the feeder ask
+    /// the database whether anything was committed (`PRAGMA data_version`, plus this daemon's
+    /// own write counter). An idle daemon therefore costs a `stat` per poll interval.
+    private func waitForWork(_ watcher: WALWatcher) async {
         guard let stamp = try? await database.changeStamp() else {
             await sleep(configuration.pollInterval)
             return
         }
         let nextRunAt = (try? await database.nextRunAt(queue: queue.name)) ?? nil
-        // With exit-when-idle, recheck idleness now and then (the last outcomes land late).
-        let recheck = configuration.exitWhenIdle ? ContinuousClock.now + .milliseconds(100) : nil
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await sleep(configuration.pollInterval)
-            if let nextRunAt, WallClock.nowMilliseconds() >= nextRunAt { return }
-            if let recheck, ContinuousClock.now >= recheck { return }
-            if let current = try? await database.changeStamp(), current != stamp { return }
+        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - WallClock.nowMilliseconds())) }
+        if configuration.exitWhenIdle {
+            // Recheck idleness now and then: the last outcomes land after the last claim.
+            timeout = min(timeout ?? .milliseconds(100), .milliseconds(100))
+        }
+        let database = self.database
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while (try? await watcher.changes.receive()) != nil {
+                    if let changed = try? await database.changeStamp(), changed != stamp { return }
+                }
+            }
+            if let timeout {
+                group.addTask { try? await Task.sleep(for: timeout) }
+            }
+            group.addTask { try? await gracefulShutdown() }
+            await group.next()
+            group.cancelAll()
         }
     }
 
