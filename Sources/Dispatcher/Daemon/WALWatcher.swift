@@ -49,14 +49,21 @@ final class WALWatcher: Sendable {
     private func watch() {
         var last = stamp()
         var polls = 0
+        var echoes = 0
         let (seconds, attoseconds) = interval.components
         var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         while !stopped.load(ordering: .relaxed) {
             nanosleep(&pause, nil)
             polls += 1
             let current = stamp()
-            if current != last || polls % safetyPolls == 0 {
+            if current != last {
                 last = current
+                // A writer appends its frames before it publishes the commit in the WAL
+                // index, so the change may not be visible yet: signal again on the next polls.
+                echoes = 3
+            }
+            if echoes > 0 || polls % safetyPolls == 0 {
+                echoes = max(0, echoes - 1)
                 _ = changes.trySend(())  // Full: a signal is already waiting; one is enough.
             }
         }
