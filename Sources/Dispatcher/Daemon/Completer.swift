@@ -163,15 +163,3 @@ final class Completer: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    init(milliseconds: Int64) {
-        self = .milliseconds(milliseconds)
-    }
-}

@@ -106,13 +106,8 @@ struct Feeder: Sendable {
         }
     }
 
-    /// Sleeps; poll-length sleeps are not cut short at shutdown (the loop checks right after),
-    /// which spares a task group per poll on an idle daemon.
+    /// Sleeps, cut short by graceful shutdown (used after errors, when the loop backs off).
     private func sleep(_ duration: Duration) async {
-        if duration <= .milliseconds(50) {
-            try? await Task.sleep(for: duration)
-        } else {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
-        }
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
     }
 }
