@@ -49,5 +49,5 @@ print(
         + "connections_opened=\(pool.currentStatistics.connectionsOpened) failures=\(tally.failures.withLock { $0 })")
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -2,7 +2,7 @@ import NIOPosix
 import UpstreamStub
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // A fast keep-alive JSON-RPC upstream for the benchmarks: answers every call with a small

@@ -2,9 +2,9 @@ import ArgumentParser
 import WorkerPool
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The entry point: parse, run, and turn every error into one line on stderr and exit 1.

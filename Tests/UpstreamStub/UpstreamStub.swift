@@ -65,7 +65,10 @@ public final class UpstreamStub: Sendable {
     /// Echoes `{"echo":<id>}` as the result of every call.
     public static let echo: Behavior = { request in .result("{\"echo\":\(request.id ?? -1)}") }
 
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, behavior: @escaping Behavior = UpstreamStub.echo) {
+    public init(
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        behavior: @escaping Behavior = UpstreamStub.echo
+    ) {
         self.group = group
         self.behavior = behavior
     }
@@ -232,14 +235,19 @@ final class StubConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private func respond(_ reply: UpstreamStub.Reply, to request: UpstreamStub.Request, context: ChannelHandlerContext, close: Bool) {
+    private func respond(
+        _ reply: UpstreamStub.Reply, to request: UpstreamStub.Request, context: ChannelHandlerContext, close: Bool
+    ) {
         let id = request.id.map(String.init) ?? "null"
         switch reply {
         case .result(let json):
-            write("HTTP/1.1 200 OK", body: "{\"jsonrpc\":\"2.0\",\"result\":\(json),\"id\":\(id)}", close: close, context: context)
+            write(
+                "HTTP/1.1 200 OK", body: "{\"jsonrpc\":\"2.0\",\"result\":\(json),\"id\":\(id)}", close: close,
+                context: context)
         case .rpcError(let code, let message):
             write(
-                "HTTP/1.1 200 OK", body: "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":\(code),\"message\":\"\(message)\"},\"id\":\(id)}",
+                "HTTP/1.1 200 OK",
+                body: "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":\(code),\"message\":\"\(message)\"},\"id\":\(id)}",
                 close: close, context: context)
         case .status(let status, let body, let headers):
             write("HTTP/1.1 \(status) Status", body: body, headers: headers, close: close, context: context)
@@ -271,7 +279,8 @@ final class StubConnectionHandler: ChannelInboundHandler {
     }
 
     private func write(
-        _ statusLine: String, body: String, headers: [(String, String)] = [], close: Bool, context: ChannelHandlerContext
+        _ statusLine: String, body: String, headers: [(String, String)] = [], close: Bool,
+        context: ChannelHandlerContext
     ) {
         var text = statusLine + "\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }

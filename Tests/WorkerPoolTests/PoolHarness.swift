@@ -27,7 +27,8 @@ enum PoolHarness {
         configure: (inout WorkerPoolConfiguration, inout HTTPJSONRPCTransport.Configuration) -> Void = { _, _ in }
     ) -> WorkerPool<HTTPJSONRPCTransport> {
         var configuration = WorkerPoolConfiguration(workers: workers)
-        configuration.reconnectBackoff = .exponentialJitter(base: .milliseconds(50), cap: .milliseconds(200), minimum: .milliseconds(20))
+        configuration.reconnectBackoff = .exponentialJitter(
+            base: .milliseconds(50), cap: .milliseconds(200), minimum: .milliseconds(20))
         var transport = HTTPJSONRPCTransport.Configuration(url: UpstreamURL(host: "127.0.0.1", port: port))
         configure(&configuration, &transport)
         return WorkerPool(

@@ -26,7 +26,8 @@ struct RetryPolicyTests {
     }
 
     @Test func theMinimumIsAFloor() {
-        let policy = RetryPolicy.exponentialJitter(base: .milliseconds(10), cap: .seconds(1), minimum: .milliseconds(50))
+        let policy = RetryPolicy.exponentialJitter(
+            base: .milliseconds(10), cap: .seconds(1), minimum: .milliseconds(50))
         for retry in 1...5 { #expect(policy.delay(retry: retry) >= .milliseconds(50)) }
     }
 }

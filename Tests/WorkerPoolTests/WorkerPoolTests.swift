@@ -178,14 +178,18 @@ struct WorkerPoolTests {
             for job in PoolHarness.jobs(5) { try await pool.submit(job) }
             try await waitUntil { collector.all.count == 5 }
             // Open now: these never reach the upstream.
-            for id in 6...10 { try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1))) }
+            for id in 6...10 {
+                try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1)))
+            }
             try await waitUntil { collector.all.count == 10 }
             #expect(stub.requests == 5)
             #expect(collector.all.suffix(5).allSatisfy { $0.outcome.isNotAttempted })
             // After the cool-down a probe goes through and closes the breaker.
             failing.withLock { $0 = false }
             try await Task.sleep(for: .milliseconds(2100))
-            for id in 11...13 { try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1))) }
+            for id in 11...13 {
+                try await pool.submit(RPCJob(id: Int64(id), method: "m", params: nil, timeout: .seconds(1)))
+            }
             pool.finish()
             try await group.waitForAll()
         }

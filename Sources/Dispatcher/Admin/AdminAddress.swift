@@ -14,7 +14,8 @@ struct AdminAddress: Equatable, Sendable {
             let named = text[..<colon]
             portText = text[text.index(after: colon)...]
             if !named.isEmpty {
-                host = named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : String(named)
+                host =
+                    named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : String(named)
             }
         }
         guard let port = Int(portText), (0...65535).contains(port) else {

@@ -67,7 +67,9 @@ final class AdminHandler: ChannelInboundHandler {
             headers.add(name: "Content-Type", value: contentType)
             headers.add(name: "Content-Length", value: String(body.count))
             if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
             let keepAlive = head.isKeepAlive
             let channel = context.channel

@@ -7,7 +7,8 @@ struct DispatcherCommand: AsyncParsableCommand {
         abstract: "A durable RPC job dispatcher: SQLite queue, fixed workers, one upstream connection each.",
         version: "0.1.0",
         subcommands: [
-            EnqueueCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, TopCommand.self,
+            EnqueueCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self,
+            TopCommand.self,
             RetryCommand.self, CancelCommand.self, PurgeCommand.self,
         ]
     )

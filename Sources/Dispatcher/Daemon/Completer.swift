@@ -25,7 +25,8 @@ final class Completer: Sendable {
     private let state = Mutex(State())
     private let signals: AsyncStream<Void>
 
-    init(database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics) {
+    init(database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics)
+    {
         self.database = database
         self.owner = owner
         self.queues = Dictionary(queues.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -142,7 +143,9 @@ final class Completer: Sendable {
                     let counts = try await database.complete(completions, owner: owner, defaultMaxAttempts: maxAttempts)
                     metrics.recordCompletions(counts, queue: queue)
                     if counts.stale > 0 {
-                        logger.notice("completions for jobs no longer leased to this daemon were ignored", metadata: ["count": "\(counts.stale)", "queue": "\(queue)"])
+                        logger.notice(
+                            "completions for jobs no longer leased to this daemon were ignored",
+                            metadata: ["count": "\(counts.stale)", "queue": "\(queue)"])
                     }
                     break
                 } catch {
@@ -156,7 +159,8 @@ final class Completer: Sendable {
                             metadata: ["error": "\(error)", "count": "\(completions.count)"])
                         break
                     }
-                    logger.error("writing outcomes failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    logger.error(
+                        "writing outcomes failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                     try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
                 }
             }

@@ -4,19 +4,26 @@ import WorkerPool
 extension Daemon {
     /// Wires a daemon from its configuration: opens (and migrates) the database and builds a
     /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
-    static func build(configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()) throws
+    static func build(
+        configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()
+    ) throws
         -> Daemon
     {
         guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
         var seen = Set<String>()
         for queue in configuration.queues {
-            guard seen.insert(queue.name).inserted else { throw DispatcherError("queue '\(queue.name)' is configured twice") }
-            guard (1...1024).contains(queue.workers) else { throw DispatcherError("workers must be between 1 and 1024") }
+            guard seen.insert(queue.name).inserted else {
+                throw DispatcherError("queue '\(queue.name)' is configured twice")
+            }
+            guard (1...1024).contains(queue.workers) else {
+                throw DispatcherError("workers must be between 1 and 1024")
+            }
         }
         let database = try DaemonDatabase(path: configuration.databasePath)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
-            database: database, owner: configuration.owner, queues: configuration.queues, logger: logger, metrics: metrics)
+            database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
+            metrics: metrics)
         var pools = [WorkerPool<HTTPJSONRPCTransport>]()
         var feeders = [Feeder]()
         for queue in configuration.queues {
@@ -28,7 +35,8 @@ extension Daemon {
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             let name = queue.name
             let pool = WorkerPool(
-                configuration: poolConfiguration, transport: HTTPJSONRPCTransport(configuration: transportConfiguration),
+                configuration: poolConfiguration,
+                transport: HTTPJSONRPCTransport(configuration: transportConfiguration),
                 logger: logger, onOutcome: { completer.record($0, queue: name) })
             pools.append(pool)
             var queueLogger = logger

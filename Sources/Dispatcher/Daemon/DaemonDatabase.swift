@@ -35,7 +35,9 @@ actor DaemonDatabase {
         thread.shutdownGracefully { _ in }
     }
 
-    func claim(queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64) throws
+    func claim(
+        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+    ) throws
         -> [ClaimedJob]
     {
         try store.claim(

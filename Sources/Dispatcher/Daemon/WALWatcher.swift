@@ -2,9 +2,9 @@ import Synchronization
 import WorkerPool
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Notices commits to the database by watching its write-ahead log file from a small thread.
@@ -33,11 +33,13 @@ final class WALWatcher: Sendable {
     func start() {
         var thread = pthread_t()
         let box = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { argument in
-            let watcher = Unmanaged<WALWatcher>.fromOpaque(argument!).takeRetainedValue()
-            watcher.watch()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &thread, nil,
+            { argument in
+                let watcher = Unmanaged<WALWatcher>.fromOpaque(argument!).takeRetainedValue()
+                watcher.watch()
+                return nil
+            }, box.toOpaque())
         pthread_detach(thread)
     }
 

@@ -2,7 +2,7 @@ import Logging
 import WorkerPool
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A swift-log handler writing one JSON object per line to stderr:

@@ -28,7 +28,8 @@ enum JobStateFilter: Equatable, Sendable {
         } else if let state = JobState(rawValue: name) {
             self = .state(state)
         } else {
-            throw DispatcherError("unknown state '\(name)'; expected one of: \(Self.validNames.joined(separator: ", "))")
+            throw DispatcherError(
+                "unknown state '\(name)'; expected one of: \(Self.validNames.joined(separator: ", "))")
         }
     }
 }

@@ -39,7 +39,11 @@ extension JobStore {
         while try counts.step() {
             let queue = counts.string(0) ?? ""
             var activity = result[queue] ?? QueueActivity(queue: queue)
-            if counts.string(1) == "succeeded" { activity.succeeded = counts.int64(2) } else { activity.failed = counts.int64(2) }
+            if counts.string(1) == "succeeded" {
+                activity.succeeded = counts.int64(2)
+            } else {
+                activity.failed = counts.int64(2)
+            }
             result[queue] = activity
         }
         let samples = try connection.statement(
@@ -71,7 +75,8 @@ extension JobStore {
     /// The most recently failed jobs, newest first.
     func recentFailures(limit: Int) throws -> [RecentFailure] {
         let statement = try connection.statement(
-            "SELECT id, queue, method, last_error, finished_at FROM jobs WHERE state = 'failed' ORDER BY id DESC LIMIT ?")
+            "SELECT id, queue, method, last_error, finished_at FROM jobs WHERE state = 'failed' ORDER BY id DESC LIMIT ?"
+        )
         statement.bind(limit, at: 1)
         var failures = [RecentFailure]()
         while try statement.step() {

@@ -83,7 +83,9 @@ extension JobStore {
 
     /// Applies a batch of completions in one transaction. Each update is guarded by
     /// `state = 'running' AND lease_owner = owner`, so a late or duplicate completion is a no-op.
-    func complete(_ completions: [Completion], owner: String, now: Int64, defaultMaxAttempts: Int64) throws
+    func complete(
+        _ completions: [Completion], owner: String, now: Int64, defaultMaxAttempts: Int64
+    ) throws
         -> CompletionCounts
     {
         try connection.writeTransaction {

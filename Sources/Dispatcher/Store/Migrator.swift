@@ -17,7 +17,8 @@ struct Migrator {
         guard current < latestVersion else { return }
         if connection.isReadOnly {
             throw DispatcherError(
-                "database \(connection.path) is read-only and needs migrating to schema \(latestVersion) (it has \(current))")
+                "database \(connection.path) is read-only and needs migrating to schema \(latestVersion) (it has \(current))"
+            )
         }
         for migration in migrations where migration.version > current {
             try connection.writeTransaction {

@@ -1,9 +1,9 @@
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One connection to a SQLite database, with a cache of prepared statements.
@@ -50,7 +50,8 @@ final class SQLiteConnection {
             var directoryInfo = stat()
             if stat(directory, &directoryInfo) != 0 || (directoryInfo.st_mode & S_IFMT) != S_IFDIR {
                 throw SQLiteError(
-                    code: SQLITE_CANTOPEN, message: "cannot create database \(path): directory \(directory) does not exist")
+                    code: SQLITE_CANTOPEN,
+                    message: "cannot create database \(path): directory \(directory) does not exist")
             }
         }
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -125,7 +126,8 @@ final class SQLiteConnection {
         if code != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_free(message)
-            throw SQLiteError(code: sqlite3_extended_errcode(handle), message: text, context: "while running \(sql.prefix(40))")
+            throw SQLiteError(
+                code: sqlite3_extended_errcode(handle), message: text, context: "while running \(sql.prefix(40))")
         }
     }
 
@@ -137,7 +139,8 @@ final class SQLiteConnection {
     /// SQLITE_BUSY instead, and that error would reach users as "database is locked".
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         if isReadOnly {
-            throw SQLiteError(code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
+            throw SQLiteError(
+                code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
         }
         try execute("BEGIN IMMEDIATE")
         do {

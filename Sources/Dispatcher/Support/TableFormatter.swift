@@ -10,10 +10,11 @@ struct TableFormatter {
     }
 
     mutating func append(_ row: [String]) {
-        rows.append(row.map { cell in
-            let flat = cell.replacingNewlines()
-            return flat.count > maximumCellWidth ? String(flat.prefix(maximumCellWidth - 1)) + "…" : flat
-        })
+        rows.append(
+            row.map { cell in
+                let flat = cell.replacingNewlines()
+                return flat.count > maximumCellWidth ? String(flat.prefix(maximumCellWidth - 1)) + "…" : flat
+            })
     }
 
     func render() -> String {

@@ -268,7 +268,7 @@ func hexValue(_ byte: UInt8) -> UInt32? {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -45,8 +45,10 @@ public struct RetryPolicy: Sendable, Equatable {
     /// A delay before retry `n` (1-based), drawn with `generator`.
     public func delay(retry n: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(retry: n)
-        let nanoseconds = Int64(ceiling.components.seconds) * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
-        let drawn: Duration = nanoseconds > 0 ? .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator)) : .zero
+        let nanoseconds =
+            Int64(ceiling.components.seconds) * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        let drawn: Duration =
+            nanoseconds > 0 ? .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator)) : .zero
         return max(minimum, drawn)
     }
 

@@ -74,16 +74,19 @@ struct EnqueueTests {
     @Test func theSameIdempotencyKeyTwiceMakesOneRowAndPrintsTheFirstID() async throws {
         let directory = try TemporaryDirectory()
         let first = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
-        let second = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
+        let second = try await DispatcherProcess.run(
+            ["enqueue", "--method", "pay", "--key", "order-42"], in: directory)
         #expect(first.status == 0 && second.status == 0)
         #expect(first.stdout == second.stdout)
         #expect(second.stderr.contains("nothing enqueued"))
         // Another queue may reuse the key.
-        let other = try await DispatcherProcess.run(["enqueue", "--method", "pay", "--key", "order-42", "--queue", "other"], in: directory)
+        let other = try await DispatcherProcess.run(
+            ["enqueue", "--method", "pay", "--key", "order-42", "--queue", "other"], in: directory)
         #expect(other.stdout != first.stdout)
         // Within a batch, a repeated key also maps to the existing job.
         let batch = try await DispatcherProcess.run(
-            ["enqueue", "--batch"], in: directory, stdin: "{\"method\":\"pay\",\"key\":\"order-42\"}\n{\"method\":\"pay\",\"key\":\"new\"}\n")
+            ["enqueue", "--batch"], in: directory,
+            stdin: "{\"method\":\"pay\",\"key\":\"order-42\"}\n{\"method\":\"pay\",\"key\":\"new\"}\n")
         #expect(batch.lines.first == first.stdout.trimmingCharacters(in: .newlines))
         #expect(try Rows(directory.database).count() == 3)
     }
@@ -99,7 +102,9 @@ struct EnqueueTests {
         }
         let lister = DispatcherLoop(directory: directory, arguments: ["list", "--state", "pending", "--limit", "50"])
         lister.start()
-        let enqueuers = try inputs.map { try DispatcherProcess.start(["enqueue", "--batch", $0, "--chunk-size", "500"], in: directory) }
+        let enqueuers = try inputs.map {
+            try DispatcherProcess.start(["enqueue", "--batch", $0, "--chunk-size", "500"], in: directory)
+        }
         var results = [DispatcherProcess.Result]()
         for enqueuer in enqueuers { results.append(try await enqueuer.wait()) }
         let listings = lister.stop()

@@ -7,7 +7,8 @@ import UpstreamStub
 @Suite("dispatcher run, end to end against a loopback upstream", .timeLimit(.minutes(3)))
 struct DaemonTests {
     /// Flags that keep retries and crash recovery short in tests.
-    static func runArguments(port: Int, host: String = "127.0.0.1", workers: Int = 8, extra: [String] = []) -> [String] {
+    static func runArguments(port: Int, host: String = "127.0.0.1", workers: Int = 8, extra: [String] = []) -> [String]
+    {
         [
             "run", "--upstream", "http://\(host):\(port)/rpc", "--workers", String(workers), "--retry-base", "20ms",
             "--retry-cap", "100ms", "--log-level", "warning",
@@ -15,7 +16,8 @@ struct DaemonTests {
     }
 
     static func enqueue(_ count: Int, in directory: TemporaryDirectory, extra: String = "") async throws {
-        let result = try await DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(count, extra: extra))
+        let result = try await DispatcherProcess.run(
+            ["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(count, extra: extra))
         #expect(result.status == 0, "\(result.stderr)")
     }
 
@@ -26,7 +28,8 @@ struct DaemonTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
-        let result = try await DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        let result = try await DispatcherProcess.run(
+            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
         #expect(result.status == 0, "\(result.stderr)")
 
         let jobs = try Rows(directory.database).all()
@@ -54,7 +57,8 @@ struct DaemonTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
-        let result = try await DispatcherProcess.run(Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        let result = try await DispatcherProcess.run(
+            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         let jobs = try Rows(directory.database).all()
         #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
@@ -83,7 +87,8 @@ struct DaemonTests {
         let succeededAtKill = try rows.count(.succeeded)
         #expect(succeededAtKill < 10_000, "killed mid-run")
 
-        let second = try await DispatcherProcess.run(arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
+        let second = try await DispatcherProcess.run(
+            arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
         #expect(second.status == 0, "\(second.stderr)")
         let jobs = try rows.all()
         #expect(jobs.count == 10_000)
@@ -101,7 +106,8 @@ struct DaemonTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
-        let daemon = try DispatcherProcess.start(Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory)
+        let daemon = try DispatcherProcess.start(
+            Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory)
         try await waitUntil { stub.requests >= 20 }
         let signalled = ContinuousClock.now
         daemon.signal(SIGTERM)
@@ -158,7 +164,8 @@ struct DaemonTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
+            Self.runArguments(
+                port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
             in: directory)
         #expect(result.status == 0)
         #expect(result.stderr.contains("circuit breaker opened"))
@@ -175,6 +182,48 @@ struct DaemonTests {
         // the 5th failure lands; after: about one probe per 1 s cool-down. Without a breaker, 8
         // workers retrying every 20-100 ms would make hundreds of calls in those 5 s.
         #expect(callsDuringOutage <= 40, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
+    }
+
+    @Test func aConfigFileServesSeveralQueuesEachWithItsOwnUpstreamAndWorkers() async throws {
+        let directory = try TemporaryDirectory()
+        let batch =
+            (0..<300).map { "{\"method\":\"fast\",\"queue\":\"fast\",\"params\":[\($0)]}\n" }.joined()
+            + (0..<100).map { "{\"method\":\"slow\",\"queue\":\"slow\",\"params\":[\($0)]}\n" }.joined()
+        #expect(
+            try await DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: batch).status == 0)
+        let fast = UpstreamStub { request in request.method == "fast" ? .result("\"fast\"") : .status(400) }
+        let slow = UpstreamStub { request in request.method == "slow" ? .delayed(2, .result("\"slow\"")) : .status(400)
+        }
+        let fastPort = try await fast.start()
+        let slowPort = try await slow.start()
+        defer {
+            Task {
+                await fast.stop()
+                await slow.stop()
+            }
+        }
+        let config = """
+            {"drain_timeout": "5s", "queues": [
+              {"name": "fast", "upstream": "http://127.0.0.1:\(fastPort)/", "workers": 3, "timeout": "2s"},
+              {"name": "slow", "upstream": "http://127.0.0.1:\(slowPort)/", "workers": 2, "max_attempts": 3,
+               "retry": {"base": "10ms", "cap": "50ms"}, "breaker": {"failures": 5, "cool_down": "1s"}}
+            ]}
+            """
+        try config.write(toFile: directory.path("dispatcher.json"), atomically: true, encoding: .utf8)
+        let result = try await DispatcherProcess.run(
+            ["run", "--config", "dispatcher.json", "--exit-when-idle", "--log-level", "warning"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 400)
+        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == "\"\($0.queue)\"" })
+        #expect(fast.connectionsAccepted == 3 && fast.peakInFlight <= 3 && fast.requests == 300)
+        #expect(slow.connectionsAccepted == 2 && slow.peakInFlight <= 2 && slow.requests == 100)
+
+        try "{\"queues\": [{\"name\": \"x\"}]}".write(
+            toFile: directory.path("bad.json"), atomically: true, encoding: .utf8)
+        let bad = try await DispatcherProcess.run(["run", "--config", "bad.json"], in: directory)
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("missing 'upstream'"))
     }
 
     @Test func badRunFlagsFailWithOneLine() async throws {

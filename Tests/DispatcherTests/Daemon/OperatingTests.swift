@@ -11,7 +11,9 @@ struct OperatingTests {
         var port: Int?
         try await waitUntil(timeout: .seconds(30)) {
             let log = daemon.stderrSoFar
-            guard let range = log.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return false }
+            guard let range = log.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else {
+                return false
+            }
             port = Int(log[range].split(separator: ":").last ?? "")
             return port != nil
         }
@@ -29,7 +31,8 @@ struct OperatingTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]), in: directory)
+            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+            in: directory)
         let admin = try await Self.adminPort(of: daemon)
 
         // During the run: a valid exposition.
@@ -44,7 +47,8 @@ struct OperatingTests {
         let after = try PrometheusText.parse(response.body)
         let queue = ["queue": "default"]
         #expect(PrometheusText.value(after, "dispatcher_jobs_succeeded_total", queue) == 2000)
-        #expect(PrometheusText.value(after, "dispatcher_jobs_failed_total", queue) ?? 0 == Double(try rows.count(.failed)))
+        #expect(
+            PrometheusText.value(after, "dispatcher_jobs_failed_total", queue) ?? 0 == Double(try rows.count(.failed)))
         let retried = try rows.scalar("SELECT count(*) FROM jobs WHERE attempts > 1")
         #expect(PrometheusText.value(after, "dispatcher_jobs_retried_total", queue) == Double(retried))
         #expect(retried > 150, "every 10th job failed once (those among the first 50 calls did not)")
@@ -71,7 +75,8 @@ struct OperatingTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--admin", "0", "--drain-timeout", "10s", "--log-level", "info"]),
+            DaemonTests.runArguments(
+                port: port, extra: ["--admin", "0", "--drain-timeout", "10s", "--log-level", "info"]),
             in: directory)
         let admin = try await Self.adminPort(of: daemon)
         try await waitUntil { stub.requests >= 8 }
@@ -108,11 +113,14 @@ struct OperatingTests {
     @Test func jsonLogsAreOneObjectPerLineWithJobIDsOnJobLines() async throws {
         let directory = try TemporaryDirectory()
         try await DaemonTests.enqueue(20, in: directory)
-        let stub = UpstreamStub { request in request.timesSeen == 1 && (request.id ?? 0) % 2 == 0 ? .status(503) : .result("1") }
+        let stub = UpstreamStub { request in
+            request.timesSeen == 1 && (request.id ?? 0) % 2 == 0 ? .status(503) : .result("1")
+        }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-format", "json", "--log-level", "debug"]),
+            DaemonTests.runArguments(
+                port: port, extra: ["--exit-when-idle", "--log-format", "json", "--log-level", "debug"]),
             in: directory)
         #expect(result.status == 0)
         let lines = result.stderr.split(separator: "\n")
@@ -133,13 +141,15 @@ struct OperatingTests {
 
     @Test func topOncePrintsTheCountsOfAKnownDatabase() async throws {
         let directory = try TemporaryDirectory()
-        let batch = (0..<7).map { "{\"method\":\"a\",\"queue\":\"alpha\",\"params\":[\($0)]}\n" }.joined()
+        let batch =
+            (0..<7).map { "{\"method\":\"a\",\"queue\":\"alpha\",\"params\":[\($0)]}\n" }.joined()
             + (0..<3).map { "{\"method\":\"b\",\"queue\":\"beta\",\"params\":[\($0)]}\n" }.joined()
         let ids = try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).lines
         #expect(try await DispatcherProcess.run(["cancel", ids[0], ids[1]], in: directory).status == 0)
         let store = try Rows(directory.database).store
         try store.connection.execute(
-            "UPDATE jobs SET state = 'failed', attempts = 3, last_error = 'HTTP 400', finished_at = run_at WHERE id = \(ids[9])")
+            "UPDATE jobs SET state = 'failed', attempts = 3, last_error = 'HTTP 400', finished_at = run_at WHERE id = \(ids[9])"
+        )
 
         let result = try await DispatcherProcess.run(["top", "--once"], in: directory)
         #expect(result.status == 0)

@@ -5,7 +5,8 @@ import Testing
 struct DispatcherProcess {
     /// Path of the `dispatcher` executable SwiftPM built beside this test bundle.
     static let binary: String = {
-        let testExecutable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let testExecutable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: testExecutable).deletingLastPathComponent()
         // The bundle is <build>/debug/dispatcherPackageTests.xctest (a file on Linux).
         for _ in 0..<3 {
@@ -30,7 +31,8 @@ struct DispatcherProcess {
     /// would stall every other test running in parallel.
     @discardableResult
     static func run(
-        _ arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil, environment: [String: String] = [:],
+        _ arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil,
+        environment: [String: String] = [:],
         timeout: Duration = .seconds(120)
     ) async throws -> Result {
         let running = try start(arguments, in: directory, stdin: stdin, environment: environment)
@@ -38,7 +40,8 @@ struct DispatcherProcess {
     }
 
     /// `run` for plain threads (not the cooperative pool), blocking until the process exits.
-    static func runBlocking(_ arguments: [String], in directory: TemporaryDirectory, timeout: Duration) throws -> Result {
+    static func runBlocking(_ arguments: [String], in directory: TemporaryDirectory, timeout: Duration) throws -> Result
+    {
         let running = try start(arguments, in: directory)
         let deadline = ContinuousClock.now + timeout
         while running.process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
@@ -47,7 +50,8 @@ struct DispatcherProcess {
 
     /// Starts `dispatcher ARGS` without waiting for it.
     static func start(
-        _ arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil, environment: [String: String] = [:]
+        _ arguments: [String], in directory: TemporaryDirectory, stdin: String? = nil,
+        environment: [String: String] = [:]
     ) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

@@ -63,7 +63,8 @@ enum PrometheusText {
                     throw DispatcherTestError("line \(number + 1): bad comment: \(line)")
                 }
                 if parts[1] == "TYPE" {
-                    guard parts.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3]) else {
+                    guard parts.count == 4, ["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3])
+                    else {
                         throw DispatcherTestError("line \(number + 1): bad TYPE: \(line)")
                     }
                 }
@@ -99,7 +100,9 @@ enum PrometheusText {
                     }
                     rest = rest.dropFirst()
                 }
-                guard rest.first == "\"" else { throw DispatcherTestError("line \(number): unterminated label: \(line)") }
+                guard rest.first == "\"" else {
+                    throw DispatcherTestError("line \(number): unterminated label: \(line)")
+                }
                 rest = rest.dropFirst()
                 labels[String(key)] = value
                 if rest.first == "," { rest = rest.dropFirst() }
@@ -130,6 +133,7 @@ enum PrometheusText {
 
     /// The value of the sample `name` whose labels include `labels`.
     static func value(_ samples: [Sample], _ name: String, _ labels: [String: String] = [:]) -> Double? {
-        samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
+        samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?
+            .value
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Dispatcher
 
 /// Reads the database directly (not through the CLI) so tests check what is really stored.

@@ -28,7 +28,8 @@ struct ParsingTests {
 
     @Test func batchLinesAreValidatedWithTheirLineNumbers() throws {
         let parser = BatchParser(now: 1000)
-        let jobs = try parser.parse(Array("{\"method\":\"a\",\"delay_ms\":500,\"priority\":-2}\n\n{\"method\":\"b\",\"params\":[1]}\n".utf8))
+        let jobs = try parser.parse(
+            Array("{\"method\":\"a\",\"delay_ms\":500,\"priority\":-2}\n\n{\"method\":\"b\",\"params\":[1]}\n".utf8))
         #expect(jobs.count == 2)
         #expect(jobs[0].runAt == 1500 && jobs[0].priority == -2)
         #expect(jobs[1].params == "[1]")

@@ -24,7 +24,8 @@ struct BatchParser {
                 while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
                 let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                 start = end + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
+                {
                     continue
                 }
                 do {

@@ -1,9 +1,9 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `dispatcher enqueue`: one job from flags, or many from NDJSON with `--batch`.
@@ -61,12 +61,14 @@ struct EnqueueCommand: ParsableCommand {
         )
         switch (params, paramsFile) {
         case (let text?, nil): job.params = try JobInput.validateParams(text)
-        case (nil, let path?): job.params = try JobInput.validateParams(String(decoding: try InputFile.contents(of: path), as: UTF8.self))
+        case (nil, let path?):
+            job.params = try JobInput.validateParams(String(decoding: try InputFile.contents(of: path), as: UTF8.self))
         case (nil, nil): break
         case (_?, _?): throw DispatcherError("use either --params or --params-file, not both")
         }
         switch (delay, at) {
-        case (let text?, nil): job.runAt = now + (try JobInput.validateDelay(DurationParser.milliseconds(text, what: "delay")))
+        case (let text?, nil):
+            job.runAt = now + (try JobInput.validateDelay(DurationParser.milliseconds(text, what: "delay")))
         case (nil, let text?): job.runAt = try Timestamp.parse(text)
         case (nil, nil): break
         case (_?, _?): throw DispatcherError("use either --delay or --at, not both")
@@ -74,7 +76,9 @@ struct EnqueueCommand: ParsableCommand {
         let store = try database.openStore()
         let result = try store.enqueue([job], now: now)[0]
         if !result.created {
-            Output.error("job \(result.id) already has key '\(job.idempotencyKey ?? "")' in queue '\(job.queue)'; nothing enqueued")
+            Output.error(
+                "job \(result.id) already has key '\(job.idempotencyKey ?? "")' in queue '\(job.queue)'; nothing enqueued"
+            )
         }
         Output.write("\(result.id)\n")
     }
@@ -114,14 +118,17 @@ struct EnqueueCommand: ParsableCommand {
                 }
                 Output.write(out)
             }
-        } catch where written > 0 {
-            throw DispatcherError("\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)")
+        } catch  where written > 0 {
+            throw DispatcherError(
+                "\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)")
         }
         if quiet {
             Output.write("\(jobs.count)\n")
         }
         if existing > 0 {
-            Output.error("\(existing) of \(jobs.count) jobs had an idempotency key already known; their existing ids are printed")
+            Output.error(
+                "\(existing) of \(jobs.count) jobs had an idempotency key already known; their existing ids are printed"
+            )
         }
     }
 }

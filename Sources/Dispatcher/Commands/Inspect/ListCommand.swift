@@ -19,7 +19,9 @@ struct ListCommand: ParsableCommand {
             Output.write(jobs.map { JobJSON.object($0) + "\n" }.joined())
             return
         }
-        var table = TableFormatter(headers: ["ID", "QUEUE", "METHOD", "STATE", "ATTEMPTS", "PRIORITY", "RUN AT", "LAST ERROR"])
+        var table = TableFormatter(headers: [
+            "ID", "QUEUE", "METHOD", "STATE", "ATTEMPTS", "PRIORITY", "RUN AT", "LAST ERROR",
+        ])
         for job in jobs {
             table.append([
                 String(job.id), job.queue, job.method, job.displayState,

@@ -12,7 +12,9 @@ struct TopCommand: ParsableCommand {
     @Option(help: "Seconds between refreshes.") var interval = 1.0
 
     func run() throws {
-        guard interval >= 0.1 && interval <= 3600 else { throw DispatcherError("--interval must be between 0.1 and 3600") }
+        guard interval >= 0.1 && interval <= 3600 else {
+            throw DispatcherError("--interval must be between 0.1 and 3600")
+        }
         let store = try database.openStore()
         if once {
             Output.write(try Self.frame(store: store, path: database.path, now: WallClock.nowMilliseconds()))
@@ -54,7 +56,8 @@ struct TopCommand: ParsableCommand {
             var table = TableFormatter(headers: ["ID", "QUEUE", "METHOD", "FINISHED", "ERROR"])
             for failure in failures {
                 table.append([
-                    String(failure.id), failure.queue, failure.method, Timestamp.format(failure.finishedAt), failure.error,
+                    String(failure.id), failure.queue, failure.method, Timestamp.format(failure.finishedAt),
+                    failure.error,
                 ])
             }
             text += table.render()

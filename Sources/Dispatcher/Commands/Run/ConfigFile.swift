@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import WorkerPool
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The `--config` file: JSON describing several queues (see README, "Config file").
 ///
@@ -22,12 +23,20 @@ struct ConfigFile: Decodable {
         var upstream: String
         var workers: Int?
         var timeout: String?
-        var max_attempts: Int64?
+        var maxAttempts: Int64?
         var retry: Retry?
         var breaker: Breaker?
-        var channel_capacity: Int?
-        var max_response_bytes: Int?
-        var max_result_bytes: Int?
+        var channelCapacity: Int?
+        var maxResponseBytes: Int?
+        var maxResultBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case name, upstream, workers, timeout, retry, breaker
+            case maxAttempts = "max_attempts"
+            case channelCapacity = "channel_capacity"
+            case maxResponseBytes = "max_response_bytes"
+            case maxResultBytes = "max_result_bytes"
+        }
     }
 
     struct Retry: Decodable {
@@ -37,13 +46,25 @@ struct ConfigFile: Decodable {
 
     struct Breaker: Decodable {
         var failures: Int?
-        var cool_down: String?
+        var coolDown: String?
+
+        enum CodingKeys: String, CodingKey {
+            case failures
+            case coolDown = "cool_down"
+        }
     }
 
-    var drain_timeout: String?
-    var lease_margin: String?
-    var poll_interval: String?
+    var drainTimeout: String?
+    var leaseMargin: String?
+    var pollInterval: String?
     var queues: [Queue]
+
+    enum CodingKeys: String, CodingKey {
+        case queues
+        case drainTimeout = "drain_timeout"
+        case leaseMargin = "lease_margin"
+        case pollInterval = "poll_interval"
+    }
 
     /// Reads and validates the file, applying it on top of `base`.
     static func load(path: String, into base: DaemonConfiguration) throws -> DaemonConfiguration {
@@ -62,16 +83,16 @@ struct ConfigFile: Decodable {
         func duration(_ text: String?, _ what: String) throws -> Duration? {
             try text.map { .milliseconds(try DurationParser.milliseconds($0, what: what)) }
         }
-        if let value = try duration(file.drain_timeout, "drain_timeout") { configuration.drainTimeout = value }
-        if let value = try duration(file.lease_margin, "lease_margin") { configuration.leaseMargin = value }
-        if let value = try duration(file.poll_interval, "poll_interval") { configuration.pollInterval = value }
+        if let value = try duration(file.drainTimeout, "drain_timeout") { configuration.drainTimeout = value }
+        if let value = try duration(file.leaseMargin, "lease_margin") { configuration.leaseMargin = value }
+        if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
         guard !file.queues.isEmpty else { throw DispatcherError("config \(path): 'queues' is empty") }
         configuration.queues = try file.queues.map { entry in
             var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: entry.upstream))
             if let name = entry.name { queue.name = try JobInput.validateName(name, field: "queue name") }
             if let workers = entry.workers { queue.workers = workers }
             if let value = try duration(entry.timeout, "timeout") { queue.timeout = value }
-            if let value = entry.max_attempts { queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? 20 }
+            if let value = entry.maxAttempts { queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? 20 }
             if let retry = entry.retry {
                 queue.retry = .exponentialJitter(
                     base: try duration(retry.base, "retry.base") ?? queue.retry.base,
@@ -80,17 +101,18 @@ struct ConfigFile: Decodable {
             if let breaker = entry.breaker {
                 queue.breaker = .init(
                     failureThreshold: breaker.failures ?? queue.breaker.failureThreshold,
-                    coolDown: try duration(breaker.cool_down, "breaker.cool_down") ?? queue.breaker.coolDown)
+                    coolDown: try duration(breaker.coolDown, "breaker.coolDown") ?? queue.breaker.coolDown)
             }
-            queue.channelCapacity = entry.channel_capacity
-            if let value = entry.max_response_bytes { queue.maximumResponseBytes = value }
-            if let value = entry.max_result_bytes { queue.maximumStoredResultBytes = value }
+            queue.channelCapacity = entry.channelCapacity
+            if let value = entry.maxResponseBytes { queue.maximumResponseBytes = value }
+            if let value = entry.maxResultBytes { queue.maximumStoredResultBytes = value }
             return queue
         }
         return configuration
     }
 
     private static func path(_ codingPath: [any CodingKey]) -> String {
-        codingPath.isEmpty ? "top level" : codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        codingPath.isEmpty
+            ? "top level" : codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
 }

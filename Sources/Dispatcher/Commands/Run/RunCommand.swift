@@ -41,7 +41,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
-            throw DispatcherError("unknown log level '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
+            throw DispatcherError(
+                "unknown log level '\(logLevel)'; expected trace, debug, info, notice, warning, error or critical")
         }
         guard let format = LogFormat(rawValue: logFormat) else {
             throw DispatcherError("unknown log format '\(logFormat)'; expected text or json")
@@ -80,7 +81,9 @@ struct RunCommand: AsyncParsableCommand {
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
         configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
         configuration.pollInterval = try duration(pollInterval, "--poll-interval")
-        guard configuration.pollInterval >= .milliseconds(1) else { throw DispatcherError("--poll-interval must be at least 1ms") }
+        guard configuration.pollInterval >= .milliseconds(1) else {
+            throw DispatcherError("--poll-interval must be at least 1ms")
+        }
         if let config {
             guard upstream == nil else { throw DispatcherError("use either --config or --upstream, not both") }
             return try ConfigFile.load(path: config, into: configuration)
@@ -93,9 +96,11 @@ struct RunCommand: AsyncParsableCommand {
         queue.timeout = try duration(timeout, "--timeout")
         guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
         queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? 20
-        queue.retry = .exponentialJitter(base: try duration(retryBase, "--retry-base"), cap: try duration(retryCap, "--retry-cap"))
+        queue.retry = .exponentialJitter(
+            base: try duration(retryBase, "--retry-base"), cap: try duration(retryCap, "--retry-cap"))
         guard breakerFailures >= 1 else { throw DispatcherError("--breaker-failures must be at least 1") }
-        queue.breaker = .init(failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))
+        queue.breaker = .init(
+            failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))
         configuration.queues = [queue]
         return configuration
     }

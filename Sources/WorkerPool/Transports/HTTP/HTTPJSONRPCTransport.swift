@@ -27,7 +27,9 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     let eventLoopGroup: any EventLoopGroup
 
     /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
-    public init(configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
     }
@@ -61,7 +63,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes))
-                    return try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(
+                        wrappingChannelSynchronously: channel)
                 }
             }
         return try await asyncChannel.executeThenClose { inbound, outbound in

@@ -50,7 +50,8 @@ public struct JSONRPCResponseClassifier: Sendable {
                 return .failed(.retryable("malformed JSON-RPC response: \(error)"))
             }
             guard let id, JSONScanner.decodeInteger(bytes, id) == expectedID else {
-                let got = id.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "none"
+                let got =
+                    id.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "none"
                 return .failed(.retryable("JSON-RPC response id \(got) does not match request id \(expectedID)"))
             }
             if let error, !JSONScanner.isNull(bytes, error) {
@@ -75,7 +76,8 @@ public struct JSONRPCResponseClassifier: Sendable {
             }
         }
         guard let code else {
-            return .failed(.retryable("malformed JSON-RPC error: \(String(decoding: object.prefix(200), as: UTF8.self))"))
+            return .failed(
+                .retryable("malformed JSON-RPC error: \(String(decoding: object.prefix(200), as: UTF8.self))"))
         }
         let text = "JSON-RPC error \(code): \(message)"
         let serverError = code == -32603 || (-32099 ... -32000).contains(code)

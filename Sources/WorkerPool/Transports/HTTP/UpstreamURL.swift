@@ -32,7 +32,9 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw UpstreamURLError(message: "invalid upstream URL '\(text)'")
             }
         } else if let colon = authority.lastIndex(of: ":") {
