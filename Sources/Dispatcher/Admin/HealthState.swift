@@ -1,4 +1,5 @@
 import Synchronization
+import WorkerPool
 
 /// What `/healthz` reports: kept up to date by the daemon, read by the admin server.
 final class HealthState: Sendable {
@@ -38,18 +39,8 @@ final class HealthState: Sendable {
         var body = "{\"status\":\"\(status)\",\"store\":\(snapshot.storeReachable ? "\"ok\"" : "\"unreachable\"")"
         body += ",\"pools\":\(snapshot.poolsRunning ? "\"running\"" : "\"stopped\"")"
         body += ",\"draining\":\(snapshot.draining)"
-        if let reason { body += ",\"reason\":\(jsonQuoted(reason))" }
+        if let reason { body += ",\"reason\":\(JSONEscaping.quoted(reason))" }
         body += "}"
         return (reason == nil ? 200 : 503, body)
-    }
-
-    private func jsonQuoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

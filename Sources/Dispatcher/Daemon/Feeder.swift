@@ -6,8 +6,8 @@ import WorkerPool
 ///
 /// It never holds more than one batch beyond what the channel buffers: it claims at most the
 /// channel's capacity at a time and `submit` suspends while the channel is full. When nothing is
-/// due it sleeps, waking when `PRAGMA data_version` (or this daemon's own write counter) changes
-/// or when the earliest scheduled `run_at` arrives, so an idle daemon does no real work.
+/// due it sleeps, waking when its `WALWatcher` sees a commit that `PRAGMA data_version` (or this
+/// daemon's own write counter) confirms, or when the earliest scheduled `run_at` arrives.
 struct Feeder: Sendable {
     let queue: QueueConfiguration
     let pool: WorkerPool<HTTPJSONRPCTransport>
