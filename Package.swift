@@ -90,7 +90,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            // Golden files the ProtoJSON tests read through #filePath (not bundled resources).
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "DispatcherTests",
