@@ -10,7 +10,7 @@ import WorkerPool
 /// daemon's own write counter) confirms, or when the earliest scheduled `run_at` arrives.
 struct Feeder: Sendable {
     let queue: QueueConfiguration
-    let pool: WorkerPool<HTTPJSONRPCTransport>
+    let pool: any QueuePool
     let database: DaemonDatabase
     let completer: Completer
     let configuration: DaemonConfiguration
