@@ -3,7 +3,8 @@
 keep-alive JSON-RPC stub; printed beside `wrk -c8` on the same stub in the same run, with the
 connections the daemon opened and its peak RSS. Then the idle daemon's enqueue-to-start latency:
 the median, over 100 single enqueues, of the time from `dispatcher enqueue` returning to the
-upstream receiving the call."""
+upstream receiving the call. Then the same drain against a local gRPC upstream (grpc://, JSON
+params encoded through the codec fixtures' protoset, results decoded back to JSON)."""
 import os
 import re
 import subprocess
@@ -15,21 +16,30 @@ from benchlib import Stub, binary, build, median, table, wrk
 JOBS = 100_000
 WORKERS = 8
 LATENCY_SAMPLES = 100
+PROTOSET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "WorkerPoolTests",
+                        "Fixtures", "ProtoJSON", "kitchen.protoset")
 
 
-def drain(directory, port, extra=()):
-    db = os.path.join(directory, "drain-%s.db" % ("admin" if extra else "plain"))
+def drain(directory, port, extra=(), grpc=False):
+    db = os.path.join(directory, "drain-%s.db" % ("grpc" if grpc else "admin" if extra else "plain"))
     batch = os.path.join(directory, "jobs.ndjson")
     with open(batch, "w") as f:
         for i in range(JOBS):
-            f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+            if grpc:
+                f.write('{"method":"fixtures.v1.KitchenService/Echo","params":{"text":"0x%040x","numbers":[%d]}}\n'
+                        % (i, i))
+            else:
+                f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+    upstream = f"grpc://127.0.0.1:{port}" if grpc else f"http://127.0.0.1:{port}/"
+    if grpc:
+        extra = (*extra, "--protoset", PROTOSET)
     dispatcher = binary("dispatcher")
     subprocess.run([dispatcher, "enqueue", "--db", db, "--batch", batch, "--quiet"], check=True,
                    stdout=subprocess.DEVNULL)
     start = time.perf_counter()
     run = subprocess.run(
         ["/usr/bin/time", "-f", "peak_rss_kb=%M", dispatcher, "run", "--db", db, "--upstream",
-         f"http://127.0.0.1:{port}/", "--workers", str(WORKERS), "--exit-when-idle", "--log-level", "info", *extra],
+         upstream, "--workers", str(WORKERS), "--exit-when-idle", "--log-level", "info", *extra],
         capture_output=True, text=True, timeout=900, check=True)
     elapsed = time.perf_counter() - start
     succeeded = subprocess.run([dispatcher, "list", "--db", db, "--state", "succeeded", "--limit", "0"],
@@ -85,6 +95,11 @@ def main():
             latencies = idle_latency(directory, stub)
         finally:
             stub.stop()
+        stub = Stub(grpc=True)
+        try:
+            grpc_rate, grpc_done, grpc_opened, grpc_rss = drain(directory, stub.port, grpc=True)
+        finally:
+            stub.stop()
     ratio = rate / wrk_rate
     latency = median(latencies)
     table([
@@ -101,6 +116,11 @@ def main():
         (f"idle enqueue-to-start, median of {len(latencies)}", f"{latency:.1f} ms", "<= 10 ms",
          "met" if latency <= 10 else "NOT met"),
         ("idle enqueue-to-start, p90", f"{sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms", "", ""),
+        (f"gRPC drain (protoset), {JOBS:,} jobs, {WORKERS} workers", f"{grpc_rate:,.0f} jobs/s",
+         f">= {0.6 * rate:,.0f} (0.6 x HTTP)", "met" if grpc_rate >= 0.6 * rate else "NOT met"),
+        ("gRPC jobs succeeded", f"{grpc_done:,}", f"{JOBS:,}", "met" if grpc_done == JOBS else "NOT met"),
+        ("gRPC connections opened", str(grpc_opened), str(WORKERS), "met" if grpc_opened == WORKERS else "NOT met"),
+        ("gRPC daemon peak RSS", f"{grpc_rss / 1024:.1f} MiB", "", ""),
     ])
 
 

@@ -9,7 +9,16 @@ import UpstreamStub
 // result. Usage: dispatcher-upstream-stub [PORT] [THREADS] [arrivals]
 // Prints the port, then serves until killed. With `arrivals`, also prints "<id> <µs since the
 // epoch>" for every request, for measuring enqueue-to-start latency across processes.
+// `dispatcher-upstream-stub grpc [PORT]` serves gRPC instead: fixtures.v1.KitchenService/Echo
+// and stub.v1.Stub/Call, both echoing the request message.
 let arguments = CommandLine.arguments
+if arguments.count > 1 && arguments[1] == "grpc" {
+    let grpcStub = GRPCUpstreamStub(methods: ["fixtures.v1.KitchenService/Echo", "stub.v1.Stub/Call"])
+    printLine(String(try await grpcStub.start(port: arguments.count > 2 ? Int(arguments[2]) ?? 0 : 0)))
+    while true {
+        try await Task.sleep(for: .seconds(3600))
+    }
+}
 let port = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
 let threads = arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1
 let logArrivals = arguments.count > 3 && arguments[3] == "arrivals"

@@ -41,7 +41,7 @@ enum PoolHarness {
     }
 
     /// Runs the pool, submits `jobs`, finishes it and waits for `run()` to return.
-    static func run(_ pool: WorkerPool<HTTPJSONRPCTransport>, jobs: [RPCJob]) async throws {
+    static func run<Transport: UpstreamTransport>(_ pool: WorkerPool<Transport>, jobs: [RPCJob]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
             for job in jobs { try await pool.submit(job) }

@@ -52,6 +52,9 @@ struct QueueConfiguration: Sendable {
     var maximumResponseBytes: Int = 1 << 20
     /// Largest result stored in the `result` column; larger ones are recorded as not stored.
     var maximumStoredResultBytes: Int = 64 * 1024
+    /// For gRPC upstreams: the protoset (a `FileDescriptorSet`) whose types convert JSON params
+    /// and results; nil means raw mode (`{"@bytes": "<base64>"}`).
+    var protoset: String?
 
     var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
 }

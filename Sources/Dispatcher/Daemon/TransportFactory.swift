@@ -8,7 +8,7 @@ import WorkerPool
 /// |----------------|----------------------------------|
 /// | http           | `HTTPJSONRPCTransport`           |
 /// | https          | not supported yet (refused)      |
-/// | grpc, grpcs    | not supported yet (refused)      |
+/// | grpc, grpcs    | `GRPCTransport` (with `--protoset`, JSON through the protoset; raw bytes without) |
 enum TransportFactory {
     /// Makes a pool once the daemon's shared parts (completer, breakers) exist.
     typealias PoolMaker =
@@ -25,15 +25,38 @@ enum TransportFactory {
     static func prepare(_ queue: QueueConfiguration) throws -> PoolMaker {
         switch queue.upstream.scheme {
         case .http:
+            guard queue.protoset == nil else {
+                throw DispatcherError("a protoset is for grpc:// and grpcs:// upstreams, not \(queue.upstream)")
+            }
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             let transport = HTTPJSONRPCTransport(configuration: transportConfiguration)
             return { configuration, logger, onOutcome in
                 WorkerPool(configuration: configuration, transport: transport, logger: logger, onOutcome: onOutcome)
             }
-        case .https, .grpc, .grpcs:
+        case .grpc, .grpcs:
+            var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
+            transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
+            if let path = queue.protoset {
+                transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
+            }
+            let transport = GRPCTransport(configuration: transportConfiguration)
+            return { configuration, logger, onOutcome in
+                WorkerPool(configuration: configuration, transport: transport, logger: logger, onOutcome: onOutcome)
+            }
+        case .https:
             throw DispatcherError(
                 "\(queue.upstream.scheme.rawValue) upstreams are not supported yet: \(queue.upstream)")
+        }
+    }
+
+    /// Reads and decodes a protoset, or explains in one line why it cannot be used.
+    static func loadProtoset(_ path: String) throws -> Protoset {
+        let bytes = try InputFile.contents(of: path)
+        do {
+            return try Protoset(serialized: bytes)
+        } catch {
+            throw DispatcherError("protoset \(path): \(error)")
         }
     }
 }

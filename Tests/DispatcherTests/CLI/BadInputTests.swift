@@ -11,6 +11,13 @@ struct BadInputTests {
         var rows: [Job]
     }
 
+    /// A text file (the fixtures' .proto source), which is no FileDescriptorSet.
+    static let notAProtoset = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("WorkerPoolTests/Fixtures/ProtoJSON/kitchen.proto").path
+    /// A protoset written without --include_imports.
+    static let protosetWithoutImports = URL(fileURLWithPath: notAProtoset).deletingLastPathComponent()
+        .appendingPathComponent("kitchen-no-imports.protoset").path
+
     static func prepared() async throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
         let result = try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: ndjson(3))
@@ -42,7 +49,19 @@ struct BadInputTests {
         (["purge", "--state", "pending", "--older-than", "1d"], "only succeeded, failed or cancelled"),
         (["cancel", "1", "999"], "no job with id 999"),
         (["show", "999"], "no job with id 999"),
-        (["run", "--upstream", "grpc://127.0.0.1:1/", "--exit-when-idle"], "grpc upstreams are not supported yet"),
+        (
+            ["run", "--upstream", "grpc://127.0.0.1:1/", "--protoset", "no-such.protoset", "--exit-when-idle"],
+            "cannot read no-such.protoset"
+        ),
+        (
+            ["run", "--upstream", "grpc://127.0.0.1:1/", "--protoset", BadInputTests.notAProtoset, "--exit-when-idle"],
+            "not a FileDescriptorSet"
+        ),
+        (
+            ["run", "--upstream", "grpc://127.0.0.1:1/", "--protoset", BadInputTests.protosetWithoutImports],
+            "--include_imports"
+        ),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--protoset", BadInputTests.protosetWithoutImports], "not http"),
         (["run", "--upstream", "ftp://127.0.0.1:1/", "--exit-when-idle"], "must start with http://"),
     ])
     func aBadCommandChangesNothing(_ arguments: [String], _ message: String) async throws {

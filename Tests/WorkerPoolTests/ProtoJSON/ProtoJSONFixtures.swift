@@ -35,53 +35,26 @@ enum ProtoJSONFixtures {
         return files.filter { $0.hasSuffix(suffix) }.map { String($0.dropLast(suffix.count)) }.sorted()
     }
 
-    struct Malformed: Decodable, CustomTestStringConvertible, Sendable {
+    struct Malformed: CustomTestStringConvertible, Sendable {
         var path: String
+        /// The input as JSON text, members in the order the fixture lists them (which member
+        /// of a doubly set oneof is named depends on it).
         var json: String
-
-        enum CodingKeys: String, CodingKey { case path, json }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            path = try container.decode(String.self, forKey: .path)
-            // Keep the input as JSON text, exactly what a job's params would hold.
-            let value = try container.decode(AnyJSON.self, forKey: .json)
-            json = String(
-                decoding: try JSONSerialization.data(withJSONObject: value.object, options: [.fragmentsAllowed]),
-                as: UTF8.self)
-        }
 
         var testDescription: String { json }
     }
 
     static let malformed: [Malformed] = {
-        guard let data = try? bytes("malformed.json") else { return [] }
-        return (try? JSONDecoder().decode([Malformed].self, from: Data(data))) ?? []
-    }()
-}
-
-/// Any JSON value, decoded through Foundation (only to re-serialize a fixture's input).
-struct AnyJSON: Decodable {
-    var object: Any
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            object = NSNull()
-        } else if let bool = try? container.decode(Bool.self) {
-            object = bool
-        } else if let int = try? container.decode(Int64.self) {
-            object = int
-        } else if let double = try? container.decode(Double.self) {
-            object = double
-        } else if let string = try? container.decode(String.self) {
-            object = string
-        } else if let array = try? container.decode([AnyJSON].self) {
-            object = array.map(\.object)
-        } else {
-            object = try container.decode([String: AnyJSON].self).mapValues(\.object)
+        guard let bytes = try? bytes("malformed.json"), case .array(let entries)? = try? ProtoJSONValue.parse(bytes)
+        else { return [] }
+        return entries.compactMap { entry in
+            guard case .object(let members) = entry,
+                case .string(let path)? = members.first(where: { $0.key == "path" })?.value,
+                let json = members.first(where: { $0.key == "json" })?.value
+            else { return nil }
+            return Malformed(path: path, json: json.text)
         }
-    }
+    }()
 }
 
 extension ProtoJSONValue {
@@ -100,5 +73,18 @@ extension ProtoJSONValue {
 
     static func normalizing(_ bytes: [UInt8]) throws -> ProtoJSONValue {
         try parse(bytes).normalized
+    }
+
+    /// The value as compact JSON text.
+    var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let flag): return flag ? "true" : "false"
+        case .number(let text): return text
+        case .string(let string): return JSONEscaping.quoted(string)
+        case .array(let elements): return "[" + elements.map(\.text).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.map { JSONEscaping.quoted($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
+        }
     }
 }

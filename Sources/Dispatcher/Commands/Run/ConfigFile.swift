@@ -14,7 +14,8 @@ import WorkerPool
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,
 ///          "timeout": "10s", "max_attempts": 20, "retry": {"base": "1s", "cap": "5m"},
 ///          "breaker": {"failures": 5, "cool_down": "5s"}, "channel_capacity": 32,
-///          "max_response_bytes": 1048576, "max_result_bytes": 65536}
+///          "max_response_bytes": 1048576, "max_result_bytes": 65536},
+///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset"}
 ///       ]
 ///     }
 struct ConfigFile: Decodable {
@@ -29,9 +30,10 @@ struct ConfigFile: Decodable {
         var channelCapacity: Int?
         var maxResponseBytes: Int?
         var maxResultBytes: Int?
+        var protoset: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, upstream, workers, timeout, retry, breaker
+            case name, upstream, workers, timeout, retry, breaker, protoset
             case maxAttempts = "max_attempts"
             case channelCapacity = "channel_capacity"
             case maxResponseBytes = "max_response_bytes"
@@ -106,6 +108,7 @@ struct ConfigFile: Decodable {
             queue.channelCapacity = entry.channelCapacity
             if let value = entry.maxResponseBytes { queue.maximumResponseBytes = value }
             if let value = entry.maxResultBytes { queue.maximumStoredResultBytes = value }
+            queue.protoset = entry.protoset
             return queue
         }
         return configuration

@@ -32,6 +32,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Lease = job timeout + this; a crashed daemon's jobs return after it.") var leaseMargin = "15s"
     @Option(help: "How often an idle daemon checks for new jobs.") var pollInterval = "5ms"
     @Option(help: "A JSON config file describing several queues (see README).") var config: String?
+    @Option(help: "gRPC upstreams: a FileDescriptorSet (protoc --include_imports --descriptor_set_out).")
+    var protoset: String?
     @Flag(help: "Exit once no job of the served queues is pending or running.") var exitWhenIdle = false
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
     @Option(help: "Log lines as text or json (one object per line).") var logFormat = "text"
@@ -85,7 +87,9 @@ struct RunCommand: AsyncParsableCommand {
             throw DispatcherError("--poll-interval must be at least 1ms")
         }
         if let config {
-            guard upstream == nil else { throw DispatcherError("use either --config or --upstream, not both") }
+            guard upstream == nil, protoset == nil else {
+                throw DispatcherError("use either --config or --upstream/--protoset, not both")
+            }
             return try ConfigFile.load(path: config, into: configuration)
         }
         guard let upstream else { throw DispatcherError("--upstream is required (or --config FILE)") }
@@ -93,6 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: upstream))
         queue.name = try JobInput.validateName(self.queue, field: "queue")
         queue.workers = workers
+        queue.protoset = protoset
         queue.timeout = try duration(timeout, "--timeout")
         guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
         queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? 20

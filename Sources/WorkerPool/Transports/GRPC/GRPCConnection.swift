@@ -1,0 +1,58 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+
+/// One worker's gRPC client and its single HTTP/2 connection.
+public struct GRPCConnection: UpstreamConnection {
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let watch: GRPCConnectionWatch
+    let codec: GRPCMessageCodec
+    let maximumResponseBytes: Int
+
+    public var isReusable: Bool { !watch.isBroken }
+
+    public mutating func call(_ job: RPCJob) async -> CallOutcome {
+        guard let descriptor = Self.descriptor(job.method) else {
+            return .failed(.permanent("method must be package.Service/Method (got '\(job.method)')"))
+        }
+        let method = "\(descriptor.service.fullyQualifiedService)/\(descriptor.method)"
+        let request: [UInt8]
+        switch codec.encodeRequest(method: method, params: job.params) {
+        case .success(let message): request = message
+        case .failure(let failure): return .failed(failure)
+        }
+        guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            return .failed(.permanent("idempotency key contains control characters"))
+        }
+        // A lost connection is never replaced inside the client; the worker opens a new one.
+        guard !watch.isBroken else { return .failed(.retryable("gRPC connection closed")) }
+        var options = CallOptions.defaults
+        options.timeout = job.timeout
+        options.waitForReady = false
+        options.maxResponseMessageBytes = maximumResponseBytes
+        var metadata = Metadata()
+        metadata.addString(job.idempotencyKey, forKey: "idempotency-key")
+        do {
+            let response = try await client.unary(
+                request: ClientRequest(message: request, metadata: metadata), descriptor: descriptor,
+                serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(), options: options
+            ) { response in try response.message }
+            switch codec.decodeResponse(method: method, message: response) {
+            case .success(let result): return .succeeded(result: result)
+            case .failure(let failure): return .failed(failure)
+            }
+        } catch let error as RPCError {
+            if Task.isCancelled { return .failed(.retryable("call cancelled")) }
+            return .failed(GRPCStatusClassifier.classify(error))
+        } catch {
+            return .failed(.retryable("gRPC call failed: \(error)"))
+        }
+    }
+
+    /// `package.Service/Method`, with or without a leading `/`.
+    static func descriptor(_ method: String) -> MethodDescriptor? {
+        let path = method.hasPrefix("/") ? method.dropFirst() : Substring(method)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return MethodDescriptor(fullyQualifiedService: String(parts[0]), method: String(parts[1]))
+    }
+}

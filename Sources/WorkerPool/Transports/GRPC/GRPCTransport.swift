@@ -1,0 +1,132 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NIOCore
+import NIOPosix
+
+/// gRPC over HTTP/2 (grpc-swift-2 with its NIO transport): one `GRPCClient` per worker, whose
+/// transport holds exactly one HTTP/2 connection.
+///
+/// The client is set up so that our call layer keeps control: a single target with pick-first
+/// load balancing, no idle timeout (the connection lives as long as the worker), no automatic
+/// retries (no retry policy in the service config), and calls that fail fast instead of
+/// waiting for a broken connection. When the connection closes the worker drops the client and
+/// opens a new one, so `connections_opened` counts TCP connections as it does for HTTP.
+public struct GRPCTransport: UpstreamTransport {
+    /// How to reach the upstream and how to convert messages.
+    public struct Configuration: Sendable {
+        /// The upstream endpoint (`grpc://` or `grpcs://`).
+        public var url: UpstreamURL
+        /// How job params and results map to messages (raw bytes or through a protoset).
+        public var codec: GRPCMessageCodec = .raw
+        /// TLS settings for `grpcs://` (ignored for `grpc://`).
+        public var tls = GRPCTLSConfiguration()
+        /// How long opening the connection may take before the worker backs off and retries.
+        public var connectTimeout: Duration = .seconds(5)
+        /// Responses with a larger message fail the call.
+        public var maximumResponseBytes: Int = 1 << 20
+
+        public init(url: UpstreamURL) {
+            self.url = url
+        }
+    }
+
+    public let configuration: Configuration
+    let eventLoopGroup: any EventLoopGroup
+
+    /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
+    public init(
+        configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    public var name: String { configuration.url.description }
+
+    public func withConnection<Result: Sendable>(
+        _ body: (inout GRPCConnection) async throws -> Result
+    ) async throws -> Result {
+        let eventLoop = eventLoopGroup.next()
+        // As for HTTP: the connection and the worker's code share one event loop thread.
+        return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: eventLoop)) {
+            try await connect(on: eventLoop, body)
+        }
+    }
+
+    private func connect<Result: Sendable>(
+        on eventLoop: any EventLoop, _ body: (inout GRPCConnection) async throws -> Result
+    ) async throws -> Result {
+        let watch = GRPCConnectionWatch()
+        let client = GRPCClient(transport: try makeTransport(on: eventLoop, watch: watch))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.runConnections() }
+            defer { client.beginGracefulShutdown() }
+            do {
+                try await waitForConnection(watch)
+            } catch {
+                client.beginGracefulShutdown()
+                group.cancelAll()
+                throw error
+            }
+            var connection = GRPCConnection(
+                client: client, watch: watch, codec: configuration.codec,
+                maximumResponseBytes: configuration.maximumResponseBytes)
+            let result = try await body(&connection)
+            client.beginGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        }
+    }
+
+    /// Waits for the client's first TCP connection, at most `connectTimeout`.
+    private func waitForConnection(_ watch: GRPCConnectionWatch) async throws {
+        let timeout = configuration.connectTimeout
+        let name = name
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await watch.waitForConnection()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            let connected = try await group.next() ?? false
+            group.cancelAll()
+            guard connected else { throw GRPCConnectError(message: "could not connect to \(name) within \(timeout)") }
+        }
+    }
+
+    private func makeTransport(
+        on eventLoop: any EventLoop, watch: GRPCConnectionWatch
+    ) throws -> HTTP2ClientTransport.Posix {
+        let url = configuration.url
+        var config = HTTP2ClientTransport.Posix.Config.defaults
+        config.connection.maxIdleTime = nil
+        config.http2.authority = url.authority
+        // The client must not reconnect by itself (see GRPCConnectionWatch): a failed or lost
+        // connection is the worker's to replace, with the pool's backoff and the breaker.
+        config.backoff = .init(initial: .seconds(3600), max: .seconds(3600), multiplier: 1, jitter: 0)
+        config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in watch.connectionCreated(channel) }
+        let target: any ResolvableTarget
+        if url.host.contains(":") {
+            target = .ipv6(address: url.host, port: url.port)
+        } else if url.hostIsIPAddress {
+            target = .ipv4(address: url.host, port: url.port)
+        } else {
+            target = .dns(host: url.host, port: url.port)
+        }
+        let security: HTTP2ClientTransport.Posix.TransportSecurity =
+            url.scheme.usesTLS ? configuration.tls.transportSecurity(serverHostname: url.host) : .plaintext
+        return try HTTP2ClientTransport.Posix(
+            target: target, transportSecurity: security, config: config,
+            serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: false)]),
+            eventLoopGroup: eventLoop)
+    }
+}
+
+/// The gRPC connection could not be opened in time.
+struct GRPCConnectError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
