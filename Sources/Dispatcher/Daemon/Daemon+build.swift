@@ -24,7 +24,7 @@ extension Daemon {
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
-            metrics: metrics)
+            metrics: metrics, clock: configuration.clock)
         var pools = [any QueuePool]()
         var feeders = [Feeder]()
         for (queue, makePool) in zip(configuration.queues, poolMakers) {

@@ -47,13 +47,14 @@ struct Feeder: Sendable {
                 await waitForWork(watcher)
                 continue
             }
-            metrics.recordClaimed(jobs, queue: queue.name, now: WallClock.nowMilliseconds())
+            metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
             for (index, job) in jobs.enumerated() {
                 do {
                     try await pool.submit(
                         RPCJob(
                             id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
-                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt))
+                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt,
+                            maxAttempts: job.maxAttempts))
                 } catch {
                     // The pool is shutting down: this job and the rest of the batch go back.
                     for unsent in jobs[index...] {
@@ -85,7 +86,7 @@ struct Feeder: Sendable {
             return
         }
         let nextRunAt = (try? await database.nextRunAt(queue: queue.name)) ?? nil
-        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - WallClock.nowMilliseconds())) }
+        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - configuration.clock.wallMilliseconds())) }
         if configuration.exitWhenIdle {
             // Recheck idleness now and then: the last outcomes land after the last claim.
             timeout = min(timeout ?? .milliseconds(100), .milliseconds(100))
