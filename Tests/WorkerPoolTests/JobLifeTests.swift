@@ -12,7 +12,9 @@ struct JobLifeTests {
     let now: Int64 = 1_700_000_000_000
     let life = JobLife(defaultMaxAttempts: 3, retry: .exponentialJitter(base: .seconds(1), cap: .seconds(8)))
 
-    func decide(_ outcome: CallOutcome, attempt: Int, maxAttempts: Int64? = nil, draw: UInt64 = .max)
+    func decide(
+        _ outcome: CallOutcome, attempt: Int, maxAttempts: Int64? = nil, draw: UInt64 = .max
+    )
         -> JobLife.Decision
     {
         var generator = FixedGenerator(value: draw)

@@ -48,14 +48,24 @@ struct QueueConfiguration: Sendable {
     var retry: RetryPolicy = JobLife.defaultRetryPolicy
     /// When the circuit breaker opens and for how long.
     var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
-    /// Jobs buffered between the feeder and the workers; nil means four per worker.
+    /// Jobs buffered between the feeder and the workers; nil means four per worker (and no
+    /// more than a second's worth of calls under a rate limit).
     var channelCapacity: Int?
+    /// Trust roots and client identity for an `https` upstream.
+    var tls = UpstreamTLSConfiguration()
+    /// Calls per second or minute shared by the queue's workers; nil: unlimited.
+    var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
     /// Largest upstream response accepted.
     var maximumResponseBytes: Int = 1 << 20
     /// Largest result stored in the `result` column; larger ones are recorded as not stored.
     var maximumStoredResultBytes: Int = 64 * 1024
 
-    var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
+    var effectiveChannelCapacity: Int {
+        if let channelCapacity { return channelCapacity }
+        guard let rateLimit else { return workers * 4 }
+        // Claimed jobs waiting for a token hold leases; keep them to about a second's worth.
+        return max(1, min(workers * 4, Int(rateLimit.callsPerSecond.rounded(.up))))
+    }
 
     /// What follows a call for this queue's jobs.
     var jobLife: JobLife { JobLife(defaultMaxAttempts: maxAttempts, retry: retry) }

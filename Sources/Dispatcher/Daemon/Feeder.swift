@@ -28,10 +28,11 @@ struct Feeder: Sendable {
         watcher.start()
         defer { watcher.stop() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard let limit = await admittedBatch(batchSize) else { continue }
             let jobs: [ClaimedJob]
             do {
                 jobs = try await database.claim(
-                    queue: queue.name, limit: batchSize, owner: configuration.owner, defaultTimeout: defaultTimeout,
+                    queue: queue.name, limit: limit, owner: configuration.owner, defaultTimeout: defaultTimeout,
                     leaseMargin: leaseMargin)
             } catch {
                 logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
@@ -63,6 +64,27 @@ struct Feeder: Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// How many jobs the upstream's breaker lets this feeder claim now, or nil after waiting
+    /// for it: nothing while it is open (no claim-and-release churn during an outage), then one
+    /// job as the probe once the cool-down is over and the jobs handed over earlier are gone.
+    private func admittedBatch(_ batchSize: Int) async -> Int? {
+        let now = configuration.clock.monotonic()
+        switch pool.breaker.admission(now: now) {
+        case .unrestricted:
+            return batchSize
+        case .probe:
+            guard pool.bufferedCount == 0 else {
+                await sleep(.milliseconds(50))
+                return nil
+            }
+            return 1
+        case .wait(let until):
+            logger.debug("upstream breaker open; not claiming", metadata: ["for": "\(until - now)"])
+            await sleep(until - now)
+            return nil
         }
     }
 

@@ -6,32 +6,45 @@ import WorkerPool
 ///
 /// | scheme         | transport                        |
 /// |----------------|----------------------------------|
-/// | http           | `HTTPJSONRPCTransport`           |
-/// | https          | not supported yet (refused)      |
+/// | http, https    | `HTTPJSONRPCTransport`           |
 /// | grpc, grpcs    | not supported yet (refused)      |
 enum TransportFactory {
-    /// Makes a pool once the daemon's shared parts (completer, breakers) exist.
+    /// Makes a pool once the daemon's shared parts (completer, the upstream's breaker) exist.
     typealias PoolMaker =
         @Sendable (
-            _ configuration: WorkerPoolConfiguration, _ logger: Logger,
+            _ configuration: WorkerPoolConfiguration, _ logger: Logger, _ breaker: UpstreamBreaker,
             _ onOutcome: @escaping @Sendable (JobOutcome) async -> Void
         ) -> any QueuePool
 
-    /// Checks the queue's transport settings and returns how to make its pool. Called before the
-    /// database is opened, so a daemon that cannot reach its upstreams leaves no trace.
+    /// Checks the queue's transport settings (reading its TLS files) and returns how to make
+    /// its pool. Called before the database is opened, so a daemon that refuses to start leaves
+    /// no trace.
     ///
     /// - Throws: `DispatcherError` when the scheme has no transport yet, or the transport's
-    ///   settings are unusable; the daemon then refuses to start.
+    ///   settings are unusable (an unreadable or malformed PEM file, TLS files for a plain
+    ///   upstream).
     static func prepare(_ queue: QueueConfiguration) throws -> PoolMaker {
         switch queue.upstream.scheme {
-        case .http:
+        case .http, .https:
+            if !queue.upstream.scheme.usesTLS, queue.tls != UpstreamTLSConfiguration() {
+                throw DispatcherError(
+                    "queue '\(queue.name)': TLS files need an https:// upstream (got \(queue.upstream))")
+            }
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
-            let transport = HTTPJSONRPCTransport(configuration: transportConfiguration)
-            return { configuration, logger, onOutcome in
-                WorkerPool(configuration: configuration, transport: transport, logger: logger, onOutcome: onOutcome)
+            transportConfiguration.tls = queue.tls
+            let transport: HTTPJSONRPCTransport
+            do {
+                transport = try HTTPJSONRPCTransport(configuration: transportConfiguration)
+            } catch {
+                throw DispatcherError("queue '\(queue.name)': \(error)")
             }
-        case .https, .grpc, .grpcs:
+            return { configuration, logger, breaker, onOutcome in
+                WorkerPool(
+                    configuration: configuration, transport: transport, logger: logger, breaker: breaker,
+                    onOutcome: onOutcome)
+            }
+        case .grpc, .grpcs:
             throw DispatcherError(
                 "\(queue.upstream.scheme.rawValue) upstreams are not supported yet: \(queue.upstream)")
         }

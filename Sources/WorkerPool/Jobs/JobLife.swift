@@ -25,7 +25,8 @@ public struct JobLife: Sendable, Equatable {
     /// Backoff between attempts.
     public var retry: RetryPolicy = JobLife.defaultRetryPolicy
 
-    public init(defaultMaxAttempts: Int64 = JobLife.defaultMaxAttempts, retry: RetryPolicy = JobLife.defaultRetryPolicy) {
+    public init(defaultMaxAttempts: Int64 = JobLife.defaultMaxAttempts, retry: RetryPolicy = JobLife.defaultRetryPolicy)
+    {
         self.defaultMaxAttempts = defaultMaxAttempts
         self.retry = retry
     }

@@ -19,7 +19,12 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "The JSON-RPC endpoint, http://host:port/path.") var upstream: String?
+    @Option(help: "The JSON-RPC endpoint, http://host:port/path or https://host:port/path.") var upstream: String?
+    @Option(help: "PEM file of CA certificates trusted besides the system's (https).") var caFile: String?
+    @Option(help: "PEM client certificate for mutual TLS (https; with --client-key).") var clientCert: String?
+    @Option(help: "PEM private key of --client-cert.") var clientKey: String?
+    @Option(help: "Most calls to the upstream, N/s or N/m, shared by the workers.") var rate: String?
+    @Option(help: "Calls that may go at once under --rate after a quiet spell.") var burst: Int?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
@@ -86,6 +91,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let config {
             guard upstream == nil else { throw DispatcherError("use either --config or --upstream, not both") }
+            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil else {
+                throw DispatcherError("with --config, set TLS files and rates per queue in the file")
+            }
             return try ConfigFile.load(path: config, into: configuration)
         }
         guard let upstream else { throw DispatcherError("--upstream is required (or --config FILE)") }
@@ -93,6 +101,13 @@ struct RunCommand: AsyncParsableCommand {
         var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: upstream))
         queue.name = try JobInput.validateName(self.queue, field: "queue")
         queue.workers = workers
+        queue.tls = UpstreamTLSConfiguration(
+            caFile: caFile, clientCertificateFile: clientCert, clientKeyFile: clientKey)
+        if let rate {
+            queue.rateLimit = try RateParser.parse(rate, burst: burst ?? 1, what: "--rate")
+        } else if burst != nil {
+            throw DispatcherError("--burst needs --rate")
+        }
         queue.timeout = try duration(timeout, "--timeout")
         guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
         queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? JobLife.defaultMaxAttempts
