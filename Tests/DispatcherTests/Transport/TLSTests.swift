@@ -74,6 +74,7 @@ struct TLSTests {
     /// opens, one warning names the cause, and SIGTERM still exits cleanly.
     @Test(arguments: [
         ("server", false, [String](), "certificate verify failed"),  // our CA is not in the system store
+        ("unknown-ca", false, trustTestCA, "certificate verify failed"),  // signed by a CA nobody trusts
         ("wrong-name", false, trustTestCA, "hostname mismatch"),
         ("expired", false, trustTestCA, "certificate verify failed"),
         ("server", true, trustTestCA, "client certificate"),
