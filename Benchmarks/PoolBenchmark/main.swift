@@ -22,7 +22,7 @@ var configuration = WorkerPoolConfiguration(workers: workers, label: "bench")
 configuration.channelCapacity = workers * 4
 let pool = WorkerPool(
     configuration: configuration,
-    transport: HTTPJSONRPCTransport(configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port))),
+    transport: try HTTPJSONRPCTransport(configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port))),
     logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
     onOutcome: { outcome in
         if case .succeeded = outcome.outcome {} else { tally.failures.withLock { $0 += 1 } }

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import Synchronization
 import WorkerPool
 
@@ -44,6 +46,31 @@ public final class UpstreamStub: Sendable {
         case delayed(Int64, Reply)
     }
 
+    /// Serving over TLS: the server's certificate and key, and optionally the CA that client
+    /// certificates must chain to (then a client certificate is required).
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+        public var clientCAFile: String?
+
+        public init(certificateFile: String, keyFile: String, clientCAFile: String? = nil) {
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.clientCAFile = clientCAFile
+        }
+
+        func makeContext() throws -> NIOSSLContext {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem)))
+            if let clientCAFile {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .file(clientCAFile)
+            }
+            return try NIOSSLContext(configuration: configuration)
+        }
+    }
+
     /// Decides the reply for each request; called on an event loop thread.
     public typealias Behavior = @Sendable (Request) -> Reply
 
@@ -54,6 +81,8 @@ public final class UpstreamStub: Sendable {
         var inFlight = 0
         var peakInFlight = 0
         var timesSeen: [Int64: Int] = [:]
+        var handshakes = 0
+        var arrivals: [ContinuousClock.Instant] = []
     }
 
     let behavior: Behavior
@@ -73,15 +102,21 @@ public final class UpstreamStub: Sendable {
         self.behavior = behavior
     }
 
-    /// Starts listening on `host` at `port` (0: any free port) and returns the port.
+    /// Starts listening on `host` at `port` (0: any free port) and returns the port; with
+    /// `tls`, serves HTTPS.
     @discardableResult
-    public func start(host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
+    public func start(host: String = "127.0.0.1", port: Int = 0, tls: TLS? = nil) async throws -> Int {
+        let tlsContext = try tls?.makeContext()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try channel.pipeline.syncOperations.addHandler(HandshakeCounter(stub: self))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
                     try channel.pipeline.syncOperations.addHandler(StubConnectionHandler(stub: self))
                 }
@@ -139,6 +174,10 @@ public final class UpstreamStub: Sendable {
     }
 
     public var connectionsAccepted: Int { counters.withLock { $0.connectionsAccepted } }
+    /// TLS handshakes completed (HTTPS only): the TLS connections clients really opened.
+    public var tlsHandshakes: Int { counters.withLock { $0.handshakes } }
+    /// When each request arrived, in order.
+    public var arrivals: [ContinuousClock.Instant] { counters.withLock { $0.arrivals } }
     public var openConnections: Int { counters.withLock { $0.openConnections } }
     public var requests: Int { counters.withLock { $0.requests } }
     public var peakInFlight: Int { counters.withLock { $0.peakInFlight } }
@@ -171,6 +210,7 @@ public final class UpstreamStub: Sendable {
         }
         return counters.withLock { counters in
             counters.requests += 1
+            counters.arrivals.append(.now)
             counters.inFlight += 1
             counters.peakInFlight = max(counters.peakInFlight, counters.inFlight)
             var seen = 0
@@ -295,5 +335,23 @@ final class StubConnectionHandler: ChannelInboundHandler {
         } else {
             context.write(wrapOutboundOut(ByteBuffer(string: text)), promise: nil)
         }
+    }
+}
+
+/// Counts completed TLS handshakes.
+final class HandshakeCounter: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    let stub: UpstreamStub
+
+    init(stub: UpstreamStub) {
+        self.stub = stub
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            stub.counters.withLock { $0.handshakes += 1 }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -32,7 +32,8 @@ enum PoolHarness {
         var transport = HTTPJSONRPCTransport.Configuration(url: UpstreamURL(host: "127.0.0.1", port: port))
         configure(&configuration, &transport)
         return WorkerPool(
-            configuration: configuration, transport: HTTPJSONRPCTransport(configuration: transport), logger: logger,
+            configuration: configuration, transport: try! HTTPJSONRPCTransport(configuration: transport),
+            logger: logger,
             onOutcome: { collector.add($0) })
     }
 

@@ -24,16 +24,23 @@ extension Daemon {
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
-            metrics: metrics)
+            metrics: metrics, clock: configuration.clock)
         var pools = [any QueuePool]()
         var feeders = [Feeder]()
+        // Queues that call one upstream share its breaker: one outage, one breaker, one warning.
+        var breakers = [UpstreamURL: UpstreamBreaker]()
         for (queue, makePool) in zip(configuration.queues, poolMakers) {
             var poolConfiguration = WorkerPoolConfiguration(workers: queue.workers, label: queue.name)
             poolConfiguration.channelCapacity = queue.effectiveChannelCapacity
             poolConfiguration.drainTimeout = configuration.drainTimeout
             poolConfiguration.breaker = queue.breaker
+            poolConfiguration.rateLimit = queue.rateLimit
+            let breaker =
+                breakers[queue.upstream]
+                ?? UpstreamBreaker(upstream: queue.upstream.description, configuration: queue.breaker, logger: logger)
+            breakers[queue.upstream] = breaker
             let name = queue.name
-            let pool = makePool(poolConfiguration, logger, { completer.record($0, queue: name) })
+            let pool = makePool(poolConfiguration, logger, breaker, { completer.record($0, queue: name) })
             pools.append(pool)
             var queueLogger = logger
             queueLogger[metadataKey: "queue"] = "\(queue.name)"

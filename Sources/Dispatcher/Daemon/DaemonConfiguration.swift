@@ -19,6 +19,8 @@ struct DaemonConfiguration: Sendable {
     var exitWhenIdle = false
     /// Sample the state gauges (pending, running, channel depth) for metrics export.
     var sampleGauges = false
+    /// Where the daemon reads the time.
+    var clock = DaemonClock()
     /// The lease owner written on claimed jobs: unique per daemon process.
     var owner: String = DaemonConfiguration.makeOwnerID()
 
@@ -41,13 +43,18 @@ struct QueueConfiguration: Sendable {
     /// Per-call timeout for jobs that did not set their own.
     var timeout: Duration = .seconds(10)
     /// Attempts for jobs that did not set their own.
-    var maxAttempts: Int64 = 20
+    var maxAttempts: Int64 = JobLife.defaultMaxAttempts
     /// Backoff between attempts of a job.
-    var retry: RetryPolicy = .exponentialJitter(base: .seconds(1), cap: .seconds(300))
+    var retry: RetryPolicy = JobLife.defaultRetryPolicy
     /// When the circuit breaker opens and for how long.
     var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
-    /// Jobs buffered between the feeder and the workers; nil means four per worker.
+    /// Jobs buffered between the feeder and the workers; nil means four per worker (and no
+    /// more than a second's worth of calls under a rate limit).
     var channelCapacity: Int?
+    /// Trust roots and client identity for an `https` upstream.
+    var tls = UpstreamTLSConfiguration()
+    /// Calls per second or minute shared by the queue's workers; nil: unlimited.
+    var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
     /// Largest upstream response accepted.
     var maximumResponseBytes: Int = 1 << 20
     /// Largest result stored in the `result` column; larger ones are recorded as not stored.
@@ -56,7 +63,15 @@ struct QueueConfiguration: Sendable {
     /// and results; nil means raw mode (`{"@bytes": "<base64>"}`).
     var protoset: String?
 
-    var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
+    var effectiveChannelCapacity: Int {
+        if let channelCapacity { return channelCapacity }
+        guard let rateLimit else { return workers * 4 }
+        // Claimed jobs waiting for a token hold leases; keep them to about a second's worth.
+        return max(1, min(workers * 4, Int(rateLimit.callsPerSecond.rounded(.up))))
+    }
+
+    /// What follows a call for this queue's jobs.
+    var jobLife: JobLife { JobLife(defaultMaxAttempts: maxAttempts, retry: retry) }
 }
 
 #if canImport(Glibc)

@@ -28,10 +28,11 @@ struct Feeder: Sendable {
         watcher.start()
         defer { watcher.stop() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard let limit = await admittedBatch(batchSize) else { continue }
             let jobs: [ClaimedJob]
             do {
                 jobs = try await database.claim(
-                    queue: queue.name, limit: batchSize, owner: configuration.owner, defaultTimeout: defaultTimeout,
+                    queue: queue.name, limit: limit, owner: configuration.owner, defaultTimeout: defaultTimeout,
                     leaseMargin: leaseMargin)
             } catch {
                 logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
@@ -47,13 +48,14 @@ struct Feeder: Sendable {
                 await waitForWork(watcher)
                 continue
             }
-            metrics.recordClaimed(jobs, queue: queue.name, now: WallClock.nowMilliseconds())
+            metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
             for (index, job) in jobs.enumerated() {
                 do {
                     try await pool.submit(
                         RPCJob(
                             id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
-                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt))
+                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt,
+                            maxAttempts: job.maxAttempts))
                 } catch {
                     // The pool is shutting down: this job and the rest of the batch go back.
                     for unsent in jobs[index...] {
@@ -62,6 +64,27 @@ struct Feeder: Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// How many jobs the upstream's breaker lets this feeder claim now, or nil after waiting
+    /// for it: nothing while it is open (no claim-and-release churn during an outage), then one
+    /// job as the probe once the cool-down is over and the jobs handed over earlier are gone.
+    private func admittedBatch(_ batchSize: Int) async -> Int? {
+        let now = configuration.clock.monotonic()
+        switch pool.breaker.admission(now: now) {
+        case .unrestricted:
+            return batchSize
+        case .probe:
+            guard pool.bufferedCount == 0 else {
+                await sleep(.milliseconds(50))
+                return nil
+            }
+            return 1
+        case .wait(let until):
+            logger.debug("upstream breaker open; not claiming", metadata: ["for": "\(until - now)"])
+            await sleep(until - now)
+            return nil
         }
     }
 
@@ -85,7 +108,7 @@ struct Feeder: Sendable {
             return
         }
         let nextRunAt = (try? await database.nextRunAt(queue: queue.name)) ?? nil
-        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - WallClock.nowMilliseconds())) }
+        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - configuration.clock.wallMilliseconds())) }
         if configuration.exitWhenIdle {
             // Recheck idleness now and then: the last outcomes land after the last claim.
             timeout = min(timeout ?? .milliseconds(100), .milliseconds(100))

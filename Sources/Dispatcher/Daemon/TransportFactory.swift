@@ -4,49 +4,67 @@ import WorkerPool
 /// Builds a queue's worker pool with the transport its upstream URL's scheme names. This is the
 /// one place in the daemon that names concrete transports; everything else sees `QueuePool`.
 ///
-/// | scheme         | transport                        |
-/// |----------------|----------------------------------|
-/// | http           | `HTTPJSONRPCTransport`           |
-/// | https          | not supported yet (refused)      |
-/// | grpc, grpcs    | `GRPCTransport` (with `--protoset`, JSON through the protoset; raw bytes without) |
+/// | scheme         | transport                                                          |
+/// |----------------|--------------------------------------------------------------------|
+/// | http, https    | `HTTPJSONRPCTransport`                                             |
+/// | grpc, grpcs    | `GRPCTransport` (JSON through `--protoset`, raw bytes without one) |
 enum TransportFactory {
-    /// Makes a pool once the daemon's shared parts (completer, breakers) exist.
+    /// Makes a pool once the daemon's shared parts (completer, the upstream's breaker) exist.
     typealias PoolMaker =
         @Sendable (
-            _ configuration: WorkerPoolConfiguration, _ logger: Logger,
+            _ configuration: WorkerPoolConfiguration, _ logger: Logger, _ breaker: UpstreamBreaker,
             _ onOutcome: @escaping @Sendable (JobOutcome) async -> Void
         ) -> any QueuePool
 
-    /// Checks the queue's transport settings and returns how to make its pool. Called before the
-    /// database is opened, so a daemon that cannot reach its upstreams leaves no trace.
+    /// Checks the queue's transport settings (reading its TLS files and protoset) and returns
+    /// how to make its pool. Called before the database is opened, so a daemon that refuses to
+    /// start leaves no trace.
     ///
-    /// - Throws: `DispatcherError` when the scheme has no transport yet, or the transport's
-    ///   settings are unusable; the daemon then refuses to start.
+    /// - Throws: `DispatcherError` when the transport's settings are unusable (an unreadable or
+    ///   malformed PEM file or protoset, TLS files for a plain upstream, a protoset for HTTP).
     static func prepare(_ queue: QueueConfiguration) throws -> PoolMaker {
+        if !queue.upstream.scheme.usesTLS, queue.tls != UpstreamTLSConfiguration() {
+            throw DispatcherError(
+                "queue '\(queue.name)': TLS files need an https:// or grpcs:// upstream (got \(queue.upstream))")
+        }
         switch queue.upstream.scheme {
-        case .http:
+        case .http, .https:
             guard queue.protoset == nil else {
-                throw DispatcherError("a protoset is for grpc:// and grpcs:// upstreams, not \(queue.upstream)")
+                throw DispatcherError(
+                    "queue '\(queue.name)': a protoset is for grpc:// and grpcs:// upstreams, not \(queue.upstream)")
             }
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
-            let transport = HTTPJSONRPCTransport(configuration: transportConfiguration)
-            return { configuration, logger, onOutcome in
-                WorkerPool(configuration: configuration, transport: transport, logger: logger, onOutcome: onOutcome)
+            transportConfiguration.tls = queue.tls
+            let transport: HTTPJSONRPCTransport
+            do {
+                transport = try HTTPJSONRPCTransport(configuration: transportConfiguration)
+            } catch {
+                throw DispatcherError("queue '\(queue.name)': \(error)")
+            }
+            return { configuration, logger, breaker, onOutcome in
+                WorkerPool(
+                    configuration: configuration, transport: transport, logger: logger, breaker: breaker,
+                    onOutcome: onOutcome)
             }
         case .grpc, .grpcs:
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
+            transportConfiguration.tls = queue.tls
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }
-            let transport = GRPCTransport(configuration: transportConfiguration)
-            return { configuration, logger, onOutcome in
-                WorkerPool(configuration: configuration, transport: transport, logger: logger, onOutcome: onOutcome)
+            let transport: GRPCTransport
+            do {
+                transport = try GRPCTransport(configuration: transportConfiguration)
+            } catch {
+                throw DispatcherError("queue '\(queue.name)': \(error)")
             }
-        case .https:
-            throw DispatcherError(
-                "\(queue.upstream.scheme.rawValue) upstreams are not supported yet: \(queue.upstream)")
+            return { configuration, logger, breaker, onOutcome in
+                WorkerPool(
+                    configuration: configuration, transport: transport, logger: logger, breaker: breaker,
+                    onOutcome: onOutcome)
+            }
         }
     }
 

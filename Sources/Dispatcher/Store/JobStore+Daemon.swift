@@ -10,6 +10,8 @@ struct ClaimedJob: Sendable {
     var timeoutMilliseconds: Int64
     /// When the job became due, for the enqueue-to-start delay.
     var runAt: Int64
+    /// The job's own attempt limit; nil means the queue's default.
+    var maxAttempts: Int64?
 }
 
 /// What the completer writes for one finished job.
@@ -58,7 +60,8 @@ extension JobStore {
                 WHERE id IN (
                     SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
                     ORDER BY priority DESC, run_at, id LIMIT ?6)
-                RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at
+                RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at,
+                    max_attempts
                 """)
             statement.bind(owner, at: 1)
             statement.bind(now, at: 2)
@@ -73,7 +76,8 @@ extension JobStore {
                     ClaimedJob(
                         id: statement.int64(0), method: statement.string(1) ?? "", params: statement.bytes(2),
                         idempotencyKey: statement.string(3), priority: statement.int64(4),
-                        attempt: statement.int(5), timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7)))
+                        attempt: statement.int(5), timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7),
+                        maxAttempts: statement.isNull(8) ? nil : statement.int64(8)))
             }
             // RETURNING gives no order; hand jobs to workers in claim order.
             jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }

@@ -38,6 +38,16 @@ public struct CircuitBreaker<Instant: InstantProtocol>: Sendable where Instant.D
         case rejected(retryAt: Instant)
     }
 
+    /// What a producer may claim for this upstream (the daemon's feeder asks before claiming).
+    public enum Admission: Sendable, Equatable {
+        /// The breaker is closed: claim as usual.
+        case unrestricted
+        /// A probe is due: claim one job, whose call decides the breaker.
+        case probe
+        /// Claim nothing before the given instant.
+        case wait(until: Instant)
+    }
+
     /// A change worth logging.
     public enum Transition: Sendable, Equatable {
         case opened
@@ -68,6 +78,27 @@ public struct CircuitBreaker<Instant: InstantProtocol>: Sendable where Instant.D
             }
             state = .halfOpen(probeInFlight: true)
             return (.probe, nil)
+        }
+    }
+
+    /// What a producer may claim at `now`; asking changes nothing.
+    ///
+    /// | state                       | admission                                   |
+    /// |-----------------------------|---------------------------------------------|
+    /// | closed                      | unrestricted                                |
+    /// | open, cool-down running     | wait until the cool-down ends               |
+    /// | open, cool-down over        | probe                                       |
+    /// | half-open, probe in flight  | wait (at most 100 ms) for the probe's verdict |
+    /// | half-open, no probe         | probe                                       |
+    public func admission(now: Instant) -> Admission {
+        switch state {
+        case .closed:
+            return .unrestricted
+        case .open(let until):
+            return now >= until ? .probe : .wait(until: until)
+        case .halfOpen(let probeInFlight):
+            return probeInFlight
+                ? .wait(until: now.advanced(by: min(configuration.coolDown, .milliseconds(100)))) : .probe
         }
     }
 

@@ -10,6 +10,10 @@ public protocol QueuePool: Service, Sendable {
     /// The upstream's name for logs (its URL).
     var upstreamName: String { get }
 
+    /// The upstream's circuit breaker (shared by every pool calling that upstream): the feeder
+    /// asks it before claiming.
+    var breaker: UpstreamBreaker { get }
+
     /// Hands a job to the workers, suspending while the channel is full.
     ///
     /// - Throws: when the pool is finishing or shutting down; the caller still owns the job.

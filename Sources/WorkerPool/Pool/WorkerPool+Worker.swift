@@ -3,16 +3,27 @@ import ServiceLifecycle
 
 extension WorkerPool {
     /// One worker: connect, take jobs one at a time, reconnect when the connection breaks.
+    ///
+    /// Connecting asks the upstream's breaker first: while it is open the worker waits for the
+    /// probe time, and a connect made as the probe closes or reopens it. A failed connect (a
+    /// refused TCP connect or a failed TLS handshake) counts for the breaker and never touches
+    /// a job.
     func runWorker(_ index: Int) async {
         var logger = logger
         logger[metadataKey: "worker"] = "\(index)"
         var failedConnects = 0
         while !Task.isCancelled {
             // No reconnect just to find the channel finished and drained.
-            if failedConnects == 0, channel.isFinished, channel.count == 0 { return }
+            if channel.isFinished, channel.count == 0 { return }
+            let permit = breaker.acquire(now: .now)
+            if case .rejected(let retryAt) = permit {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(until: retryAt, clock: .continuous) }
+                if Task.isShuttingDownGracefully, channel.count == 0 { return }
+                continue
+            }
             do {
                 let stop = try await transport.withConnection { connection in
-                    connectionOpened(afterFailures: failedConnects, logger: logger)
+                    connectionOpened(afterFailures: failedConnects, permit: permit, logger: logger)
                     failedConnects = 0
                     defer { statistics.withLock { $0.connectionsOpen -= 1 } }
                     defer { metrics.connectionsOpen.decrement() }
@@ -20,13 +31,14 @@ extension WorkerPool {
                         // nil: finished and drained, closed at shutdown, or cancelled.
                         guard let job = try? await channel.receive() else { return true }
                         await process(job, on: &connection, logger: logger)
+                        if let rejection = connection.rejection { throw ConnectionRejected(cause: rejection) }
                         if !connection.isReusable { return false }
                     }
                 }
                 if stop { return }
             } catch {
                 failedConnects += 1
-                connectFailed(error, attempt: failedConnects, logger: logger)
+                connectFailed(error, permit: permit, attempt: failedConnects)
                 // Sleep before the next attempt; graceful shutdown cuts the sleep short.
                 let delay = configuration.reconnectBackoff.delay(retry: failedConnects)
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
@@ -35,42 +47,40 @@ extension WorkerPool {
         }
     }
 
-    private func connectionOpened(afterFailures failures: Int, logger: Logger) {
+    private func connectionOpened(afterFailures failures: Int, permit: UpstreamBreaker.Breaker.Permit, logger: Logger) {
         statistics.withLock {
             $0.connectionsOpened += 1
             $0.connectionsOpen += 1
         }
         metrics.connectionsOpened.increment()
         metrics.connectionsOpen.increment()
-        if failures > 0 {
-            logger.notice("upstream reachable again", metadata: ["failed_connects": "\(failures)"])
-        } else {
-            logger.debug("upstream connection opened")
-        }
+        breaker.connectSucceeded(permit: permit, failedAttempts: failures)
+        logger.debug("upstream connection opened")
     }
 
-    private func connectFailed(_ error: any Error, attempt: Int, logger: Logger) {
+    private func connectFailed(_ error: any Error, permit: UpstreamBreaker.Breaker.Permit, attempt: Int) {
         statistics.withLock { $0.connectFailures += 1 }
-        // A refused connect says the upstream is unhealthy, as a failed call does.
-        let transition = breaker.withLock { $0.recordFailure(permit: .allowed, now: .now) }
-        report(transition)
-        if attempt == 1 {
-            logger.warning("upstream unreachable", metadata: ["error": "\(error)", "upstream": "\(transport.name)"])
-        } else {
-            logger.debug("reconnect failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-        }
+        // A refused connect says the upstream is unhealthy, as a failed call does; the breaker
+        // keeps one warning per outage.
+        breaker.connectFailed(permit: permit, now: .now, cause: "\(error)")
     }
 
-    /// Makes the call for `job` unless the breaker forbids it, and reports the outcome.
+    /// Makes the call for `job` unless the breaker forbids it or shutdown comes first while it
+    /// waits for a rate-limit token, and reports the outcome.
     func process(_ job: RPCJob, on connection: inout Transport.Connection, logger: Logger) async {
+        if let rateLimiter {
+            // Waiting for a token is not an attempt: at shutdown the job goes back untouched.
+            do {
+                try await cancelWhenGracefulShutdown { try await rateLimiter.acquire() }
+            } catch {
+                await handBack(job, reason: "dispatcher shutting down")
+                return
+            }
+        }
         let start = ContinuousClock.now
-        let (permit, transition) = breaker.withLock { $0.acquire(now: start) }
-        report(transition)
+        let permit = breaker.acquire(now: start)
         if case .rejected(let retryAt) = permit {
-            let outcome = CallOutcome.notAttempted(
-                .init(reason: "circuit breaker open", retryAfter: max(.zero, retryAt - start)))
-            metrics.record(outcome, latency: .zero)
-            await onOutcome(JobOutcome(job: job, outcome: outcome, latency: .zero))
+            await handBack(job, reason: "circuit breaker open", retryAfter: max(.zero, retryAt - start))
             return
         }
 
@@ -85,21 +95,20 @@ extension WorkerPool {
         statistics.withLock { $0.callsInFlight -= 1 }
         let latency = ContinuousClock.now - start
 
-        let cancelled = Task.isCancelled
-        let verdict = breaker.withLock { breaker -> CircuitBreaker<ContinuousClock.Instant>.Transition? in
-            switch outcome {
-            case .failed(let failure) where failure.countsForBreaker:
-                // A call cut short by our own shutdown says nothing about the upstream.
-                if cancelled {
-                    breaker.releaseProbe(permit: permit)
-                    return nil
-                }
-                return breaker.recordFailure(permit: permit, now: .now)
-            default:
-                return breaker.recordSuccess(permit: permit)
+        switch outcome {
+        case .failed(let failure) where failure.countsForBreaker:
+            // A call cut short by our own shutdown says nothing about the upstream.
+            if Task.isCancelled {
+                breaker.releaseProbe(permit: permit)
+            } else {
+                breaker.recordFailure(permit: permit, now: .now, cause: failure.message)
             }
+        case .notAttempted:
+            // The connection refused the call (the worker counts a failed connect instead).
+            breaker.releaseProbe(permit: permit)
+        default:
+            breaker.recordSuccess(permit: permit)
         }
-        report(verdict)
         metrics.record(outcome, latency: latency)
         if case .failed(let failure) = outcome {
             logger.debug(
@@ -112,22 +121,15 @@ extension WorkerPool {
         await onOutcome(JobOutcome(job: job, outcome: outcome, latency: latency))
     }
 
-    private func report(_ transition: CircuitBreaker<ContinuousClock.Instant>.Transition?) {
-        guard let transition else { return }
-        let gauge = breaker.withLock { $0.gaugeValue }
-        metrics.breakerState.record(gauge)
-        switch transition {
-        case .opened:
-            logger.warning(
-                "circuit breaker opened",
-                metadata: [
-                    "upstream": "\(transport.name)",
-                    "cool_down": "\(configuration.breaker.coolDown)",
-                ])
-        case .halfOpened:
-            logger.info("circuit breaker half-open: probing upstream")
-        case .closed:
-            logger.notice("circuit breaker closed: upstream healthy")
-        }
+    private func handBack(_ job: RPCJob, reason: String, retryAfter: Duration? = nil) async {
+        let outcome = CallOutcome.notAttempted(.init(reason: reason, retryAfter: retryAfter))
+        metrics.record(outcome, latency: .zero)
+        await onOutcome(JobOutcome(job: job, outcome: outcome, latency: .zero))
     }
+}
+
+/// The upstream refused a connection that had looked open (see `UpstreamConnection.rejection`).
+struct ConnectionRejected: Error, CustomStringConvertible {
+    var cause: String
+    var description: String { cause }
 }

@@ -19,7 +19,10 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     let transport: Transport
     let logger: Logger
     let channel: BoundedChannel<RPCJob>
-    let breaker: Mutex<CircuitBreaker<ContinuousClock.Instant>>
+    /// The upstream's breaker, possibly shared with other pools calling the same upstream.
+    public let breaker: UpstreamBreaker
+    /// The queue's rate limit, when it has one.
+    let rateLimiter: RateLimiter?
     let onOutcome: @Sendable (JobOutcome) async -> Void
     let metrics: PoolMetrics
     let statistics = Mutex(PoolStatistics())
@@ -28,12 +31,15 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     ///   - configuration: workers, capacity, timeouts, breaker.
     ///   - transport: how to reach the upstream.
     ///   - logger: the pool adds `queue` metadata; it never creates a logger of its own.
+    ///   - breaker: the upstream's circuit breaker, to share one between pools that call the
+    ///     same upstream; nil makes one from `configuration.breaker`.
     ///   - onOutcome: called once per job, from the worker that ran it; it should be quick
     ///     (buffer the outcome), since the worker waits for it before taking the next job.
     public init(
         configuration: WorkerPoolConfiguration,
         transport: Transport,
         logger: Logger,
+        breaker: UpstreamBreaker? = nil,
         onOutcome: @escaping @Sendable (JobOutcome) async -> Void
     ) {
         precondition(configuration.workers >= 1, "a worker pool needs at least one worker")
@@ -43,9 +49,12 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         logger[metadataKey: "queue"] = "\(configuration.label)"
         self.logger = logger
         self.channel = BoundedChannel(capacity: configuration.effectiveChannelCapacity)
-        self.breaker = Mutex(CircuitBreaker(configuration: configuration.breaker))
+        self.breaker =
+            breaker ?? UpstreamBreaker(upstream: transport.name, configuration: configuration.breaker, logger: logger)
+        self.rateLimiter = configuration.rateLimit.map(RateLimiter.init)
         self.onOutcome = onOutcome
         self.metrics = PoolMetrics(label: configuration.label)
+        self.breaker.attach(metrics.breakerState)
     }
 
     // MARK: Producer side
@@ -81,7 +90,10 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     public func run() async throws {
         logger.info(
             "worker pool starting",
-            metadata: ["workers": "\(configuration.workers)", "upstream": "\(transport.name)"])
+            metadata: [
+                "workers": "\(configuration.workers)", "upstream": "\(transport.name)",
+                "rate": "\(configuration.rateLimit.map { "\($0)" } ?? "unlimited")",
+            ])
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withTaskGroup(of: Void.self) { workers in

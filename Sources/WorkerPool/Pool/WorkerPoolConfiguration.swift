@@ -12,6 +12,8 @@ public struct WorkerPoolConfiguration: Sendable {
         base: .milliseconds(100), cap: .seconds(5), minimum: .milliseconds(50))
     /// When the circuit breaker opens and how long it stays open.
     public var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
+    /// Calls per period shared by all workers; nil: as fast as the workers go.
+    public var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
     /// The `queue` label on metrics and the `queue` metadata on log lines.
     public var label: String = "default"
 

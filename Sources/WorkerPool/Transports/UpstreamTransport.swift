@@ -23,4 +23,13 @@ public protocol UpstreamConnection {
     /// False once the connection must not carry another call: the peer asked to close it, a
     /// call timed out (its state is unknown), or it broke.
     var isReusable: Bool { get }
+
+    /// Set when the upstream refused the connection itself during a call (a TLS 1.3 server
+    /// rejects a missing client certificate only after the client finished its handshake): the
+    /// call returned `.notAttempted`, and the worker counts a failed connect with this cause.
+    var rejection: String? { get }
+}
+
+extension UpstreamConnection {
+    public var rejection: String? { nil }
 }

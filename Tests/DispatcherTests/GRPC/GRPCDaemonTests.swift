@@ -1,4 +1,5 @@
 import Foundation
+import GRPCNIOTransportHTTP2Posix
 import Testing
 import UpstreamStub
 
@@ -83,9 +84,9 @@ struct GRPCDaemonTests {
     @Test func aSlowHandlerIsCutOffByTheDeadlineAndRetried() async throws {
         let directory = try TemporaryDirectory()
         try await Self.enqueue(
-            [#"{"method":"\#(Self.raw)","params":{"@bytes":"AQ=="},"timeout_ms":300}"#], in: directory)
+            [#"{"method":"\#(Self.raw)","params":{"@bytes":"AQ=="},"timeout_ms":1000}"#], in: directory)
         let (stub, port) = try await Self.startStub { call in
-            call.timesSeen == 1 ? .delayed(.seconds(3), .echo) : .echo
+            call.timesSeen == 1 ? .delayed(.seconds(10), .echo) : .echo
         }
         defer { Task { await stub.stop() } }
 
@@ -93,11 +94,12 @@ struct GRPCDaemonTests {
             Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         let job = try #require(try Rows(directory.database).all().first)
-        #expect(job.state == .succeeded && job.attempts == 2)
-        // The server saw the job's timeout as the call's deadline (grpc-timeout, at most 300 ms).
+        // Retried after the deadline (a loaded machine may need a third attempt).
+        #expect(job.state == .succeeded && job.attempts >= 2)
+        // The server saw the job's timeout as the call's deadline (grpc-timeout, at most 1 s).
         let timeout = try #require(stub.recentCalls.first?.timeout)
         let milliseconds = try #require(Self.milliseconds(grpcTimeout: timeout))
-        #expect(milliseconds > 0 && milliseconds <= 300, "grpc-timeout \(timeout)")
+        #expect(milliseconds > 0 && milliseconds <= 1000, "grpc-timeout \(timeout)")
     }
 
     @Test func paramsThatDoNotFitTheMessageFailWithoutACall() async throws {
@@ -146,6 +148,32 @@ struct GRPCDaemonTests {
         #expect(jobs.allSatisfy { $0.state == .succeeded })
         #expect(callsBeforeRestart < 2000, "the server went away mid-run")
         #expect(restarted.calls > 0 && restarted.connectionsAccepted >= 1)
+    }
+
+    @Test func grpcsWithTheTestCADeliversEveryJob() async throws {
+        let tlsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/TLS")
+        let directory = try TemporaryDirectory()
+        try await Self.enqueue(
+            (0..<200).map { #"{"method":"\#(Self.echo)","params":{"text":"secret \#($0)"}}"# }, in: directory)
+        let stub = GRPCUpstreamStub(
+            methods: [Self.echo],
+            tls: .tls(
+                certificateChain: [.file(path: tlsFolder.appendingPathComponent("server.pem").path, format: .pem)],
+                privateKey: .file(path: tlsFolder.appendingPathComponent("server-key.pem").path, format: .pem)))
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+
+        var arguments = Self.runArguments(
+            port: port,
+            extra: ["--protoset", Self.protoset, "--exit-when-idle", "--ca-file", tlsFolder.path + "/ca.pem"])
+        arguments[2] = "grpcs://127.0.0.1:\(port)"
+        let result = try await DispatcherProcess.run(arguments, in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 200)
+        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == #"{"text":"secret \#($0.id - 1)"}"# })
+        #expect(stub.connectionsAccepted == 4)
     }
 
     /// The value of a `grpc-timeout` header (digits and a unit) in milliseconds.

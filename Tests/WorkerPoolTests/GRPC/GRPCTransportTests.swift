@@ -1,4 +1,6 @@
+import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import Testing
 import UpstreamStub
 
@@ -11,14 +13,14 @@ struct GRPCTransportTests {
     static func makePool(
         port: Int, workers: Int, collector: OutcomeCollector,
         configure: (inout GRPCTransport.Configuration) -> Void = { _ in }
-    ) -> WorkerPool<GRPCTransport> {
+    ) throws -> WorkerPool<GRPCTransport> {
         var configuration = WorkerPoolConfiguration(workers: workers)
         configuration.reconnectBackoff = .exponentialJitter(
             base: .milliseconds(50), cap: .milliseconds(200), minimum: .milliseconds(20))
         var transport = GRPCTransport.Configuration(url: UpstreamURL(scheme: .grpc, host: "127.0.0.1", port: port))
         configure(&transport)
         return WorkerPool(
-            configuration: configuration, transport: GRPCTransport(configuration: transport),
+            configuration: configuration, transport: try GRPCTransport(configuration: transport),
             logger: PoolHarness.logger, onOutcome: { collector.add($0) })
     }
 
@@ -35,7 +37,7 @@ struct GRPCTransportTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let collector = OutcomeCollector()
-        let pool = Self.makePool(port: port, workers: 4, collector: collector)
+        let pool = try Self.makePool(port: port, workers: 4, collector: collector)
         try await PoolHarness.run(pool, jobs: Self.jobs(2000))
 
         let outcomes = collector.byID
@@ -53,7 +55,7 @@ struct GRPCTransportTests {
         let stub = GRPCUpstreamStub(methods: [Self.method])
         let port = try await stub.start()
         let collector = OutcomeCollector()
-        let pool = Self.makePool(port: port, workers: 2, collector: collector)
+        let pool = try Self.makePool(port: port, workers: 2, collector: collector)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
             for job in Self.jobs(50) { try await pool.submit(job) }
@@ -76,7 +78,9 @@ struct GRPCTransportTests {
     @Test func unreachableUpstreamsFailTheConnectNotTheJob() async throws {
         let collector = OutcomeCollector()
         // Port 1 on loopback: nothing listens there.
-        let pool = Self.makePool(port: 1, workers: 1, collector: collector) { $0.connectTimeout = .milliseconds(200) }
+        let pool = try Self.makePool(port: 1, workers: 1, collector: collector) {
+            $0.connectTimeout = .milliseconds(200)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await pool.run() }
             try await waitUntil { pool.currentStatistics.connectFailures >= 2 }
@@ -117,5 +121,84 @@ struct GRPCTransportTests {
         #expect(GRPCConnection.descriptor("acc.v1.Echo/Say")?.fullyQualifiedMethod == "acc.v1.Echo/Say")
         #expect(GRPCConnection.descriptor("/acc.v1.Echo/Say")?.fullyQualifiedMethod == "acc.v1.Echo/Say")
         for bad in ["Say", "/Say", "acc.v1.Echo/", "a/b/c", ""] { #expect(GRPCConnection.descriptor(bad) == nil) }
+    }
+}
+
+@Suite("GRPCTransport over TLS (grpcs) with the test CA", .timeLimit(.minutes(3)))
+struct GRPCTLSTransportTests {
+    /// The certificates the TLS tests share (scripts/make-test-certs.sh).
+    static func fixture(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/TLS/\(name)").path
+    }
+
+    static let serverTLS = HTTP2ServerTransport.Posix.TransportSecurity.tls(
+        certificateChain: [.file(path: fixture("server.pem"), format: .pem)],
+        privateKey: .file(path: fixture("server-key.pem"), format: .pem))
+
+    static func makePool(
+        port: Int, collector: OutcomeCollector, tls: UpstreamTLSConfiguration
+    ) throws -> WorkerPool<GRPCTransport> {
+        var configuration = WorkerPoolConfiguration(workers: 2)
+        configuration.reconnectBackoff = .exponentialJitter(
+            base: .milliseconds(50), cap: .milliseconds(200), minimum: .milliseconds(20))
+        var transport = GRPCTransport.Configuration(url: UpstreamURL(scheme: .grpcs, host: "127.0.0.1", port: port))
+        transport.tls = tls
+        return WorkerPool(
+            configuration: configuration, transport: try GRPCTransport(configuration: transport),
+            logger: PoolHarness.logger, onOutcome: { collector.add($0) })
+    }
+
+    @Test func callsSucceedOverTLSTrustingTheTestCA() async throws {
+        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: Self.serverTLS)
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = try Self.makePool(
+            port: port, collector: collector, tls: UpstreamTLSConfiguration(caFile: Self.fixture("ca.pem")))
+        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(200))
+
+        #expect(collector.all.count == 200)
+        #expect(collector.all.allSatisfy { $0.outcome.resultText?.hasPrefix(#"{"@bytes":"#) == true })
+        #expect(stub.connectionsAccepted == 2)
+        #expect(pool.currentStatistics.connectionsOpened == 2)
+    }
+
+    @Test func mutualTLSPresentsTheClientCertificate() async throws {
+        let serverTLS = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
+            certificateChain: [.file(path: Self.fixture("server.pem"), format: .pem)],
+            privateKey: .file(path: Self.fixture("server-key.pem"), format: .pem)
+        ) { config in
+            config.trustRoots = .certificates([.file(path: Self.fixture("ca.pem"), format: .pem)])
+            config.clientCertificateVerification = .noHostnameVerification
+        }
+        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: serverTLS)
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let tls = UpstreamTLSConfiguration(
+            caFile: Self.fixture("ca.pem"), clientCertificateFile: Self.fixture("client.pem"),
+            clientKeyFile: Self.fixture("client-key.pem"))
+        let pool = try Self.makePool(port: port, collector: collector, tls: tls)
+        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(50))
+        #expect(collector.all.count == 50)
+        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+    }
+
+    @Test func anUntrustedServerIsAFailedConnectAndNoCallIsMade() async throws {
+        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: Self.serverTLS)
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        // No --ca-file: the test CA is not among the system's roots.
+        let pool = try Self.makePool(port: port, collector: collector, tls: UpstreamTLSConfiguration())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pool.run() }
+            try await waitUntil { pool.currentStatistics.connectFailures >= 2 }
+            pool.finish()
+            try await group.waitForAll()
+        }
+        #expect(pool.currentStatistics.connectionsOpened == 0)
+        #expect(stub.calls == 0)
     }
 }

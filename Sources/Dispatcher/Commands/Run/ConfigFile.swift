@@ -14,7 +14,9 @@ import WorkerPool
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,
 ///          "timeout": "10s", "max_attempts": 20, "retry": {"base": "1s", "cap": "5m"},
 ///          "breaker": {"failures": 5, "cool_down": "5s"}, "channel_capacity": 32,
-///          "max_response_bytes": 1048576, "max_result_bytes": 65536},
+///          "max_response_bytes": 1048576, "max_result_bytes": 65536,
+///          "tls": {"ca_file": "ca.pem", "client_cert": "client.pem", "client_key": "client-key.pem"},
+///          "rate": "200/s", "burst": 1},
 ///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset"}
 ///       ]
 ///     }
@@ -30,14 +32,29 @@ struct ConfigFile: Decodable {
         var channelCapacity: Int?
         var maxResponseBytes: Int?
         var maxResultBytes: Int?
+        var tls: TLS?
+        var rate: String?
+        var burst: Int?
         var protoset: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, upstream, workers, timeout, retry, breaker, protoset
+            case name, upstream, workers, timeout, retry, breaker, tls, rate, burst, protoset
             case maxAttempts = "max_attempts"
             case channelCapacity = "channel_capacity"
             case maxResponseBytes = "max_response_bytes"
             case maxResultBytes = "max_result_bytes"
+        }
+    }
+
+    struct TLS: Decodable {
+        var caFile: String?
+        var clientCert: String?
+        var clientKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case caFile = "ca_file"
+            case clientCert = "client_cert"
+            case clientKey = "client_key"
         }
     }
 
@@ -94,7 +111,9 @@ struct ConfigFile: Decodable {
             if let name = entry.name { queue.name = try JobInput.validateName(name, field: "queue name") }
             if let workers = entry.workers { queue.workers = workers }
             if let value = try duration(entry.timeout, "timeout") { queue.timeout = value }
-            if let value = entry.maxAttempts { queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? 20 }
+            if let value = entry.maxAttempts {
+                queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? JobLife.defaultMaxAttempts
+            }
             if let retry = entry.retry {
                 queue.retry = .exponentialJitter(
                     base: try duration(retry.base, "retry.base") ?? queue.retry.base,
@@ -108,6 +127,15 @@ struct ConfigFile: Decodable {
             queue.channelCapacity = entry.channelCapacity
             if let value = entry.maxResponseBytes { queue.maximumResponseBytes = value }
             if let value = entry.maxResultBytes { queue.maximumStoredResultBytes = value }
+            if let tls = entry.tls {
+                queue.tls = UpstreamTLSConfiguration(
+                    caFile: tls.caFile, clientCertificateFile: tls.clientCert, clientKeyFile: tls.clientKey)
+            }
+            if let rate = entry.rate {
+                queue.rateLimit = try RateParser.parse(rate, burst: entry.burst ?? 1, what: "rate")
+            } else if entry.burst != nil {
+                throw DispatcherError("config \(path): 'burst' needs 'rate'")
+            }
             queue.protoset = entry.protoset
             return queue
         }

@@ -19,13 +19,18 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: "The JSON-RPC endpoint, http://host:port/path.") var upstream: String?
+    @Option(help: "The JSON-RPC endpoint, http://host:port/path or https://host:port/path.") var upstream: String?
+    @Option(help: "PEM file of CA certificates trusted besides the system's (https).") var caFile: String?
+    @Option(help: "PEM client certificate for mutual TLS (https; with --client-key).") var clientCert: String?
+    @Option(help: "PEM private key of --client-cert.") var clientKey: String?
+    @Option(help: "Most calls to the upstream, N/s or N/m, shared by the workers.") var rate: String?
+    @Option(help: "Calls that may go at once under --rate after a quiet spell.") var burst: Int?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
-    @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = 20
-    @Option(help: "Backoff between attempts: upper bound of the first delay.") var retryBase = "1s"
-    @Option(help: "Backoff between attempts: the largest delay.") var retryCap = "5m"
+    @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = JobLife.defaultMaxAttempts
+    @Option(help: "Backoff between attempts: upper bound of the first delay (default 1s).") var retryBase: String?
+    @Option(help: "Backoff between attempts: the largest delay (default 5m).") var retryCap: String?
     @Option(help: "Consecutive failures that open the circuit breaker.") var breakerFailures = 5
     @Option(help: "How long the breaker stays open before a probe.") var breakerCoolDown = "5s"
     @Option(help: "How long in-flight calls may finish after SIGTERM/SIGINT.") var drainTimeout = "30s"
@@ -90,6 +95,9 @@ struct RunCommand: AsyncParsableCommand {
             guard upstream == nil, protoset == nil else {
                 throw DispatcherError("use either --config or --upstream/--protoset, not both")
             }
+            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil else {
+                throw DispatcherError("with --config, set TLS files and rates per queue in the file")
+            }
             return try ConfigFile.load(path: config, into: configuration)
         }
         guard let upstream else { throw DispatcherError("--upstream is required (or --config FILE)") }
@@ -98,11 +106,19 @@ struct RunCommand: AsyncParsableCommand {
         queue.name = try JobInput.validateName(self.queue, field: "queue")
         queue.workers = workers
         queue.protoset = protoset
+        queue.tls = UpstreamTLSConfiguration(
+            caFile: caFile, clientCertificateFile: clientCert, clientKeyFile: clientKey)
+        if let rate {
+            queue.rateLimit = try RateParser.parse(rate, burst: burst ?? 1, what: "--rate")
+        } else if burst != nil {
+            throw DispatcherError("--burst needs --rate")
+        }
         queue.timeout = try duration(timeout, "--timeout")
         guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
-        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? 20
+        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? JobLife.defaultMaxAttempts
         queue.retry = .exponentialJitter(
-            base: try duration(retryBase, "--retry-base"), cap: try duration(retryCap, "--retry-cap"))
+            base: try retryBase.map { try duration($0, "--retry-base") } ?? queue.retry.base,
+            cap: try retryCap.map { try duration($0, "--retry-cap") } ?? queue.retry.cap)
         guard breakerFailures >= 1 else { throw DispatcherError("--breaker-failures must be at least 1") }
         queue.breaker = .init(
             failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))

@@ -1,4 +1,6 @@
 import NIOCore
+import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// Watches the TCP connections a worker's gRPC client opens, so the worker can wait for its one
@@ -19,11 +21,25 @@ final class GRPCConnectionWatch: Sendable {
     private let state = Mutex(State())
 
     /// Called by the transport's channel initializer for each new TCP connection, before it
-    /// connects: adds a handler that reports when the connection is up, when it goes down, and
-    /// when it never came up.
-    func connectionCreated(_ channel: any Channel) -> EventLoopFuture<Void> {
-        channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(ConnectionEventsHandler(watch: self), position: .first)
+    /// connects: adds a handler that reports when the connection is up (connected, and with
+    /// `tls` its handshake done), when it goes down, and when it never came up; with `tls`, puts
+    /// the TLS handler in front of it.
+    func connectionCreated(
+        _ channel: any Channel, host: String, tls: (context: NIOSSLContext, serverHostname: String?)?
+    ) -> EventLoopFuture<Void> {
+        // grpc-swift reconnects at once when a busy connection breaks; refusing the second
+        // connection here keeps the client at exactly one, and the worker replaces the client.
+        if state.withLock({ $0.opened > 0 }) {
+            return channel.eventLoop.makeFailedFuture(
+                GRPCConnectError(message: "this client's connection has closed; the worker opens a new client"))
+        }
+        return channel.eventLoop.submit {
+            let events = ConnectionEventsHandler(watch: self, host: host, waitsForHandshake: tls != nil)
+            try channel.pipeline.syncOperations.addHandler(events, position: .first)
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(
+                    try NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname), position: .first)
+            }
         }
     }
 
@@ -40,8 +56,8 @@ final class GRPCConnectionWatch: Sendable {
         state.withLock { $0.closed = true }
     }
 
-    fileprivate func connectFailed() {
-        let error = GRPCConnectError(message: "connection refused or failed")
+    fileprivate func connectFailed(_ cause: String) {
+        let error = GRPCConnectError(message: cause)
         let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
             guard state.opened == 0 else { return nil }
             state.failure = error
@@ -51,9 +67,9 @@ final class GRPCConnectionWatch: Sendable {
         waiter?.resume(throwing: error)
     }
 
-    /// Whether the client's connection has closed (or the client needed a second one).
+    /// Whether the client's connection has closed.
     var isBroken: Bool {
-        state.withLock { $0.closed || $0.opened > 1 }
+        state.withLock { $0.closed }
     }
 
     /// Returns once the first connection is open; throws when it failed, or when cancelled.
@@ -82,31 +98,56 @@ final class GRPCConnectionWatch: Sendable {
     }
 }
 
-/// Tells the watch when a connection is established (`channelActive`), when it goes away
-/// (`channelInactive`), and when it was torn down without ever being established (a refused or
-/// failed connect). Lives on the connection's event loop.
+/// Tells the watch when a connection is established (`channelActive`, or with TLS the end of
+/// the handshake), when it goes away (`channelInactive`), and when it was torn down without ever
+/// being established (a refused connect, a failed handshake). Lives on the connection's event
+/// loop.
 private final class ConnectionEventsHandler: ChannelInboundHandler {
     typealias InboundIn = Any
 
     let watch: GRPCConnectionWatch
-    private var wasActive = false
+    let host: String
+    let waitsForHandshake: Bool
+    private var established = false
+    private var error: (any Error)?
 
-    init(watch: GRPCConnectionWatch) {
+    init(watch: GRPCConnectionWatch, host: String, waitsForHandshake: Bool) {
         self.watch = watch
+        self.host = host
+        self.waitsForHandshake = waitsForHandshake
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        wasActive = true
-        watch.connectionBecameActive()
+        if !waitsForHandshake { establish() }
         context.fireChannelActive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { establish() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.error == nil { self.error = error }
+        context.fireErrorCaught(error)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        watch.connectionBecameInactive()
+        if established { watch.connectionBecameInactive() }
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        if !wasActive { watch.connectFailed() }
+        guard !established else { return }
+        if let error, waitsForHandshake {
+            watch.connectFailed(TLSFailure.describe(error, host: host))
+        } else {
+            watch.connectFailed("connection refused or failed" + (error.map { ": \($0)" } ?? ""))
+        }
+    }
+
+    private func establish() {
+        established = true
+        watch.connectionBecameActive()
     }
 }

@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// gRPC over HTTP/2 (grpc-swift-2 with its NIO transport): one `GRPCClient` per worker, whose
 /// transport holds exactly one HTTP/2 connection.
@@ -18,8 +19,8 @@ public struct GRPCTransport: UpstreamTransport {
         public var url: UpstreamURL
         /// How job params and results map to messages (raw bytes or through a protoset).
         public var codec: GRPCMessageCodec = .raw
-        /// TLS settings for `grpcs://` (ignored for `grpc://`).
-        public var tls = GRPCTLSConfiguration()
+        /// TLS settings for `grpcs://` (the same as for `https://`; ignored for `grpc://`).
+        public var tls = UpstreamTLSConfiguration()
         /// How long opening the connection may take before the worker backs off and retries.
         public var connectTimeout: Duration = .seconds(5)
         /// Responses with a larger message fail the call.
@@ -32,13 +33,20 @@ public struct GRPCTransport: UpstreamTransport {
 
     public let configuration: Configuration
     let eventLoopGroup: any EventLoopGroup
+    /// Built once from `configuration.tls` for `grpcs` upstreams (ALPN `h2`); nil for `grpc`.
+    let tlsContext: NIOSSLContext?
 
     /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
+    /// - Throws: `UpstreamTLSError` when a `grpcs` upstream's PEM files are unreadable or
+    ///   malformed.
     public init(
         configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) {
+    ) throws(UpstreamTLSError) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
+        self.tlsContext =
+            configuration.url.scheme.usesTLS
+            ? try configuration.tls.makeContext(noticing: nil, applicationProtocols: ["h2"]) : nil
     }
 
     public var name: String { configuration.url.description }
@@ -107,7 +115,13 @@ public struct GRPCTransport: UpstreamTransport {
         // The client must not reconnect by itself (see GRPCConnectionWatch): a failed or lost
         // connection is the worker's to replace, with the pool's backoff and the breaker.
         config.backoff = .init(initial: .seconds(3600), max: .seconds(3600), multiplier: 1, jitter: 0)
-        config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in watch.connectionCreated(channel) }
+        // TLS is ours rather than grpc-swift's, so grpcs:// verifies exactly as https:// does
+        // (system roots plus --ca-file, hostname or IP SAN, TLS 1.2+), and a failed handshake is
+        // a failed connect (see GRPCConnectionWatch).
+        let tls = tlsContext.map { (context: $0, serverHostname: url.hostIsIPAddress ? nil : url.host) }
+        config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
+            watch.connectionCreated(channel, host: url.host, tls: tls)
+        }
         let target: any ResolvableTarget
         if url.host.contains(":") {
             target = .ipv6(address: url.host, port: url.port)
@@ -116,8 +130,7 @@ public struct GRPCTransport: UpstreamTransport {
         } else {
             target = .dns(host: url.host, port: url.port)
         }
-        let security: HTTP2ClientTransport.Posix.TransportSecurity =
-            url.scheme.usesTLS ? configuration.tls.transportSecurity(serverHostname: url.host) : .plaintext
+        let security: HTTP2ClientTransport.Posix.TransportSecurity = tls == nil ? .plaintext : .customSecure
         return try HTTP2ClientTransport.Posix(
             target: target, transportSecurity: security, config: config,
             serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: false)]),

@@ -1,11 +1,15 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// JSON-RPC 2.0 over HTTP/1.1 keep-alive connections, on SwiftNIO.
+/// JSON-RPC 2.0 over HTTP/1.1 keep-alive connections, on SwiftNIO; over TLS (swift-nio-ssl)
+/// for `https` upstreams.
 ///
 /// Each connection carries one call at a time (no pipelining), so a worker's connection is
-/// reused for every call it makes until the upstream closes it or a call times out.
+/// reused for every call it makes until the upstream closes it or a call times out. Over TLS the
+/// handshake is part of connecting: a connection is handed to the worker only once the peer's
+/// certificate is verified, so a TLS failure is a connect failure and no job is written to it.
 public struct HTTPJSONRPCTransport: UpstreamTransport {
     /// How to reach the upstream and what to accept from it.
     public struct Configuration: Sendable {
@@ -17,6 +21,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         public var maximumResponseBytes: Int = 1 << 20
         /// Which JSON-RPC errors are retryable.
         public var classifier = JSONRPCResponseClassifier()
+        /// Trust roots and client identity for `https` upstreams.
+        public var tls = UpstreamTLSConfiguration()
 
         public init(url: UpstreamURL) {
             self.url = url
@@ -25,13 +31,21 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
 
     public let configuration: Configuration
     let eventLoopGroup: any EventLoopGroup
+    /// Built once from `configuration.tls` for `https` upstreams; nil for `http`.
+    let tlsContext: NIOSSLContext?
+    /// Whether the upstream asked for a client certificate this client does not have.
+    let certificateRequests = ClientCertificateRequests()
 
     /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
+    /// - Throws: `UpstreamTLSError` when an `https` upstream's PEM files are unreadable or
+    ///   malformed.
     public init(
         configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) {
+    ) throws(UpstreamTLSError) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
+        self.tlsContext =
+            configuration.url.scheme.usesTLS ? try configuration.tls.makeContext(noticing: certificateRequests) : nil
     }
 
     public var name: String { configuration.url.description }
@@ -53,23 +67,47 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         on eventLoop: any EventLoop, url: UpstreamURL, maximumResponseBytes: Int,
         _ body: (inout HTTPJSONRPCConnection) async throws -> Result
     ) async throws -> Result {
-        let asyncChannel = try await ClientBootstrap(group: eventLoop)
+        let tlsContext = self.tlsContext
+        let certificateRequests = self.certificateRequests
+        let (asyncChannel, handshake) = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    var handshake: EventLoopFuture<Void>?
+                    if let tlsContext {
+                        // SNI carries names only; an IP literal is verified against the IP SANs
+                        // (NIOSSL checks the peer address when no server name is given).
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(
+                                context: tlsContext, serverHostname: url.hostIsIPAddress ? nil : url.host))
+                        let promise = channel.eventLoop.makePromise(of: Void.self)
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandshakeWaiter(handshake: promise, certificateRequests: certificateRequests))
+                        handshake = promise.futureResult
+                    }
                     // Header values are checked where they enter (idempotency keys at enqueue and
                     // again in `call`), so NIO's per-write header validation is skipped.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes))
-                    return try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(
+                    let asyncChannel = try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(
                         wrappingChannelSynchronously: channel)
+                    return (asyncChannel, handshake)
                 }
             }
+        if let handshake {
+            do {
+                try await handshake.get()
+            } catch {
+                try? await asyncChannel.channel.close()
+                throw TLSConnectError(cause: TLSFailure.describe(error, host: url.host))
+            }
+        }
         return try await asyncChannel.executeThenClose { inbound, outbound in
             var connection = HTTPJSONRPCConnection(
-                responses: inbound.makeAsyncIterator(), requests: outbound, classifier: configuration.classifier)
+                responses: inbound.makeAsyncIterator(), requests: outbound, classifier: configuration.classifier,
+                host: url.host, usesTLS: tlsContext != nil)
             return try await body(&connection)
         }
     }
@@ -80,7 +118,12 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
     var responses: NIOAsyncChannelInboundStream<UpstreamHTTPResponse>.AsyncIterator
     let requests: NIOAsyncChannelOutboundWriter<JSONRPCRequest>
     let classifier: JSONRPCResponseClassifier
+    let host: String
+    let usesTLS: Bool
     public private(set) var isReusable = true
+    public private(set) var rejection: String?
+    /// Calls answered on this connection.
+    var answered = 0
 
     public mutating func call(_ job: RPCJob) async -> CallOutcome {
         guard isReusable else { return .failed(.retryable("connection is closed")) }
@@ -94,9 +137,18 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
                 return .failed(.retryable("upstream closed the connection before responding"))
             }
             if !response.keepAlive { isReusable = false }
+            answered += 1
             return classifier.classify(response, expectedID: job.id)
         } catch {
             isReusable = false
+            // A TLS 1.3 server checks the client certificate after the client's side of the
+            // handshake is done, so a refusal arrives as an alert on the first call: the request
+            // never reached the application, and the connect, not the call, has failed.
+            if usesTLS, answered == 0, TLSFailure.isTLSRejection(error) {
+                let cause = TLSFailure.describe(error, host: host)
+                rejection = cause
+                return .notAttempted(.init(reason: cause))
+            }
             return .failed(Self.classify(error))
         }
     }
