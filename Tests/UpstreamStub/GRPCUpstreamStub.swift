@@ -70,12 +70,14 @@ public final class GRPCUpstreamStub: Sendable {
     @discardableResult
     public func start(port: Int = 0) async throws -> Int {
         var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.connection.flushCoalescing = nil
         config.channelDebuggingCallbacks.onBindTCPListener = { [self] channel in
             listener.withLock { $0 = channel }
             return channel.eventLoop.makeSucceededVoidFuture()
         }
         config.channelDebuggingCallbacks.onAcceptTCPConnection = { [self] channel in
             counters.withLock { $0.connectionsAccepted += 1 }
+            try? channel.syncOptions?.setOption(.socketOption(.tcp_nodelay), value: 1)
             let id = ObjectIdentifier(channel)
             connections.withLock { $0[id] = channel }
             channel.closeFuture.whenComplete { [self] _ in _ = connections.withLock { $0.removeValue(forKey: id) } }

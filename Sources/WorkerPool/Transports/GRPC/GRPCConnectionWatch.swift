@@ -34,6 +34,8 @@ final class GRPCConnectionWatch: Sendable {
                 GRPCConnectError(message: "this client's connection has closed; the worker opens a new client"))
         }
         return channel.eventLoop.submit {
+            // One small request and response per call: Nagle's algorithm would hold them back.
+            try channel.syncOptions?.setOption(.socketOption(.tcp_nodelay), value: 1)
             let events = ConnectionEventsHandler(watch: self, host: host, waitsForHandshake: tls != nil)
             try channel.pipeline.syncOperations.addHandler(events, position: .first)
             if let tls {

@@ -111,6 +111,9 @@ public struct GRPCTransport: UpstreamTransport {
         let url = configuration.url
         var config = HTTP2ClientTransport.Posix.Config.defaults
         config.connection.maxIdleTime = nil
+        // A worker's calls are sequential: there is never a second write to coalesce with, so
+        // coalescing would only delay each request (measured: ~20 % fewer calls/s with it).
+        config.connection.flushCoalescing = nil
         config.http2.authority = url.authority
         // The client must not reconnect by itself (see GRPCConnectionWatch): a failed or lost
         // connection is the worker's to replace, with the pool's backoff and the breaker.
