@@ -24,8 +24,11 @@ def binary(name):
 class Stub:
     """The loopback JSON-RPC upstream (Benchmarks/UpstreamStubServer), stopped by its pid."""
 
-    def __init__(self, threads=1, log_arrivals=False):
+    def __init__(self, threads=1, log_arrivals=False, tls=None):
+        """tls: (certificate PEM, key PEM) to serve HTTPS."""
         arguments = [binary("dispatcher-upstream-stub"), "0", str(threads)] + (["arrivals"] if log_arrivals else [])
+        if tls:
+            arguments += ["--tls", *tls]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
 
