@@ -59,7 +59,8 @@ struct TLSTests {
         let config = """
             {"queues": [{"upstream": "https://localhost:\(port)/rpc", "workers": 3,
               "tls": {"ca_file": "\(Fixtures.path("ca.pem"))", "client_cert": "\(Fixtures.path("client.pem"))",
-                      "client_key": "\(Fixtures.path("client-key.pem"))"}}]}
+                      "client_key": "\(Fixtures.path("client-key.pem"))"},
+              "rate": "1000/s", "burst": 5}]}
             """
         try config.write(toFile: directory.path("dispatcher.json"), atomically: true, encoding: .utf8)
         let result = try await DispatcherProcess.run(
@@ -68,6 +69,10 @@ struct TLSTests {
         let jobs = try Rows(directory.database).all()
         #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
         #expect(stub.tlsHandshakes == 3)
+        // The queue's rate from the file applies too: 300 calls at 1000/s, burst 5.
+        let arrivals = stub.arrivals
+        #expect(arrivals.count == 300)
+        #expect(arrivals.last! - arrivals.first! >= .milliseconds(290))
     }
 
     /// A TLS failure is a failed connect: no job is called or charged an attempt, the breaker
