@@ -174,6 +174,31 @@ struct RateLimitTests {
         #expect(arrivals.last! - arrivals.first! >= .seconds(2.5))
     }
 
+    /// Jobs waiting for a token keep their leases (the daemon renews them) and are called once.
+    @Test func waitingForATokenOutlastsTheLeaseWithoutLosingTheJob() async throws {
+        let directory = try TemporaryDirectory()
+        try await DaemonTests.enqueue(12, in: directory)
+        let stub = UpstreamStub()
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        // Leases of 1 s + 1 s; at 2 calls/s the last of the jobs held by 8 workers waits ~4 s.
+        let result = try await DispatcherProcess.run(
+            DaemonTests.runArguments(
+                port: port, workers: 8,
+                extra: [
+                    "--rate", "2/s", "--timeout", "1s", "--lease-margin", "1s", "--exit-when-idle", "--log-level",
+                    "info",
+                ]),
+            in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("expired leases"), "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 12 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+        #expect(stub.timesSeen.count == 12 && stub.timesSeen.values.allSatisfy { $0 == 1 })
+        let arrivals = stub.arrivals
+        #expect(arrivals.last! - arrivals.first! >= .seconds(5))
+    }
+
     @Test func queuesSharingADeadUpstreamShareOneBreakerAndClaimNothingWhileItIsOpen() async throws {
         let directory = try TemporaryDirectory()
         let batch =
