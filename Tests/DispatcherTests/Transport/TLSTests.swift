@@ -199,6 +199,34 @@ struct RateLimitTests {
         #expect(arrivals.last! - arrivals.first! >= .seconds(5))
     }
 
+    /// An upstream that answers every call with 503: once the breaker opens, the feeder stops
+    /// claiming, instead of claiming jobs for the workers to bounce and release all cool-down long.
+    @Test func anOpenBreakerStopsTheFeederFromClaiming() async throws {
+        let directory = try TemporaryDirectory()
+        try await DaemonTests.enqueue(2000, in: directory)
+        let stub = UpstreamStub { _ in .status(503, body: "down") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let running = try DispatcherProcess.start(
+            [
+                "run", "--upstream", "http://127.0.0.1:\(port)/", "--workers", "4", "--breaker-failures", "3",
+                "--breaker-cool-down", "500ms", "--retry-base", "1m", "--log-level", "warning",
+            ], in: directory)
+        try await Task.sleep(for: .seconds(3))
+        running.signal(SIGTERM)
+        let result = try await running.wait(timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr)")
+        // Claimed at least once: the first batches (16 buffered + 16 held by the feeder) and about
+        // one probe per 500 ms. Claiming on while the breaker is open would have cycled through
+        // most of the 2,000 jobs in 3 s.
+        let claimed = try Rows(directory.database).scalar("SELECT count(*) FROM jobs WHERE started_at IS NOT NULL")
+        #expect(claimed <= 60, "jobs ever claimed: \(claimed)")
+        // Only real calls cost attempts: the stub saw every attempt there is.
+        let attempts = try Rows(directory.database).scalar("SELECT sum(attempts) FROM jobs")
+        #expect(Int(attempts) == stub.requests)
+        #expect(stub.requests <= 20, "calls: \(stub.requests)")
+    }
+
     @Test func queuesSharingADeadUpstreamShareOneBreakerAndClaimNothingWhileItIsOpen() async throws {
         let directory = try TemporaryDirectory()
         let batch =
