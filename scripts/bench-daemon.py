@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End to end: `dispatcher run --workers 8` drains 100,000 queued jobs against the local
 keep-alive JSON-RPC stub; printed beside `wrk -c8` on the same stub in the same run, with the
-connections the daemon opened and its peak RSS. Then the idle daemon's enqueue-to-start latency:
+connections the daemon opened and its peak RSS. The same drain over HTTPS (the stub serving the
+test certificate, the daemon trusting the test CA) follows in the same run: TLS / HTTP jobs/s.
+Then the idle daemon's enqueue-to-start latency:
 the median, over 100 single enqueues, of the time from `dispatcher enqueue` returning to the
 upstream receiving the call. Then the same drain against a local gRPC upstream (grpc://, JSON
 params encoded through the codec fixtures' protoset, results decoded back to JSON)."""
@@ -11,17 +13,18 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import Stub, binary, build, median, table, wrk
+from benchlib import ROOT, Stub, binary, build, median, table, wrk
 
 JOBS = 100_000
 WORKERS = 8
 LATENCY_SAMPLES = 100
-PROTOSET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "WorkerPoolTests",
-                        "Fixtures", "ProtoJSON", "kitchen.protoset")
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "TLS")
+PROTOSET = os.path.join(ROOT, "Tests", "WorkerPoolTests", "Fixtures", "ProtoJSON", "kitchen.protoset")
 
 
-def drain(directory, port, extra=(), grpc=False):
-    db = os.path.join(directory, "drain-%s.db" % ("grpc" if grpc else "admin" if extra else "plain"))
+def drain(directory, port, extra=(), scheme="http", name=None):
+    grpc = scheme == "grpc"
+    db = os.path.join(directory, "drain-%s.db" % (name or ("admin" if extra else "plain")))
     batch = os.path.join(directory, "jobs.ndjson")
     with open(batch, "w") as f:
         for i in range(JOBS):
@@ -30,7 +33,7 @@ def drain(directory, port, extra=(), grpc=False):
                         % (i, i))
             else:
                 f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
-    upstream = f"grpc://127.0.0.1:{port}" if grpc else f"http://127.0.0.1:{port}/"
+    upstream = f"grpc://127.0.0.1:{port}" if grpc else f"{scheme}://127.0.0.1:{port}/"
     if grpc:
         extra = (*extra, "--protoset", PROTOSET)
     dispatcher = binary("dispatcher")
@@ -90,6 +93,13 @@ def main():
             admin_rate, admin_done, _, _ = drain(directory, stub.port, extra=("--admin", "127.0.0.1:0"))
         finally:
             stub.stop()
+        stub = Stub(tls=(os.path.join(FIXTURES, "server.pem"), os.path.join(FIXTURES, "server-key.pem")))
+        try:
+            tls_rate, tls_done, tls_opened, _ = drain(
+                directory, stub.port, extra=("--ca-file", os.path.join(FIXTURES, "ca.pem")), scheme="https",
+                name="tls")
+        finally:
+            stub.stop()
         stub = Stub(log_arrivals=True)
         try:
             latencies = idle_latency(directory, stub)
@@ -97,7 +107,7 @@ def main():
             stub.stop()
         stub = Stub(grpc=True)
         try:
-            grpc_rate, grpc_done, grpc_opened, grpc_rss = drain(directory, stub.port, grpc=True)
+            grpc_rate, grpc_done, grpc_opened, grpc_rss = drain(directory, stub.port, scheme="grpc", name="grpc")
         finally:
             stub.stop()
     ratio = rate / wrk_rate
@@ -113,6 +123,9 @@ def main():
         ("same drain with --admin (metrics on)", f"{admin_rate:,.0f} jobs/s", "", ""),
         ("metrics overhead", f"{(1 - admin_rate / rate) * 100:.1f} %", "<= 5 %",
          "met" if admin_rate >= rate * 0.95 and admin_done == JOBS else "NOT met"),
+        (f"same drain over HTTPS (TLS 1.3), {tls_opened} connections", f"{tls_rate:,.0f} jobs/s", "", ""),
+        ("HTTPS / HTTP", f"{tls_rate / rate:.2f}", ">= 0.80",
+         "met" if tls_rate >= rate * 0.8 and tls_done == JOBS and tls_opened == WORKERS else "NOT met"),
         (f"idle enqueue-to-start, median of {len(latencies)}", f"{latency:.1f} ms", "<= 10 ms",
          "met" if latency <= 10 else "NOT met"),
         ("idle enqueue-to-start, p90", f"{sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms", "", ""),

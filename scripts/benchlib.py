@@ -24,10 +24,12 @@ def binary(name):
 class Stub:
     """The loopback JSON-RPC upstream (Benchmarks/UpstreamStubServer), stopped by its pid."""
 
-    def __init__(self, threads=1, log_arrivals=False, grpc=False):
+    def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False):
+        """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead."""
         arguments = [binary("dispatcher-upstream-stub"), "0", str(threads)] + (["arrivals"] if log_arrivals else [])
+        if tls:
+            arguments += ["--tls", *tls]
         if grpc:
-            # The same executable serving gRPC (echo) instead of JSON-RPC.
             arguments = [binary("dispatcher-upstream-stub"), "grpc", "0"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())

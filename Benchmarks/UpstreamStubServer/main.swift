@@ -6,18 +6,24 @@ import UpstreamStub
 #endif
 
 // A fast keep-alive JSON-RPC upstream for the benchmarks: answers every call with a small
-// result. Usage: dispatcher-upstream-stub [PORT] [THREADS] [arrivals]
+// result. Usage: dispatcher-upstream-stub [PORT] [THREADS] [arrivals] [--tls CERT KEY]
 // Prints the port, then serves until killed. With `arrivals`, also prints "<id> <µs since the
-// epoch>" for every request, for measuring enqueue-to-start latency across processes.
+// epoch>" for every request, for measuring enqueue-to-start latency across processes. With
+// `--tls`, serves HTTPS with the given PEM certificate and key.
 // `dispatcher-upstream-stub grpc [PORT]` serves gRPC instead: fixtures.v1.KitchenService/Echo
 // and stub.v1.Stub/Call, both echoing the request message.
-let arguments = CommandLine.arguments
+var arguments = CommandLine.arguments
 if arguments.count > 1 && arguments[1] == "grpc" {
     let grpcStub = GRPCUpstreamStub(methods: ["fixtures.v1.KitchenService/Echo", "stub.v1.Stub/Call"])
     printLine(String(try await grpcStub.start(port: arguments.count > 2 ? Int(arguments[2]) ?? 0 : 0)))
     while true {
         try await Task.sleep(for: .seconds(3600))
     }
+}
+var tls: UpstreamStub.TLS?
+if let flag = arguments.firstIndex(of: "--tls"), arguments.count > flag + 2 {
+    tls = UpstreamStub.TLS(certificateFile: arguments[flag + 1], keyFile: arguments[flag + 2])
+    arguments.removeSubrange(flag...(flag + 2))
 }
 let port = arguments.count > 1 ? Int(arguments[1]) ?? 0 : 0
 let threads = arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1
@@ -37,7 +43,7 @@ let stub = UpstreamStub(group: MultiThreadedEventLoopGroup(numberOfThreads: thre
     }
     return .result("{\"echo\":\(request.id ?? -1)}")
 }
-printLine(String(try await stub.start(host: "127.0.0.1", port: port)))
+printLine(String(try await stub.start(host: "127.0.0.1", port: port, tls: tls)))
 while true {
     try await Task.sleep(for: .seconds(3600))
 }

@@ -63,6 +63,11 @@ struct BadInputTests {
         ),
         (["run", "--upstream", "http://127.0.0.1:1/", "--protoset", BadInputTests.protosetWithoutImports], "not http"),
         (["run", "--upstream", "ftp://127.0.0.1:1/", "--exit-when-idle"], "must start with http://"),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--rate", "0/s"], "--rate must look like 200/s or 60/m"),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--rate", "5/h"], "--rate must look like 200/s or 60/m"),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--rate", "5/s", "--burst", "0"], "burst must be between"),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--burst", "3"], "--burst needs --rate"),
+        (["run", "--upstream", "http://127.0.0.1:1/", "--ca-file", "ca.pem"], "TLS files need an https:// or grpcs:// upstream"),
     ])
     func aBadCommandChangesNothing(_ arguments: [String], _ message: String) async throws {
         let directory = try await Self.prepared()

@@ -59,7 +59,8 @@ struct TLSTests {
         let config = """
             {"queues": [{"upstream": "https://localhost:\(port)/rpc", "workers": 3,
               "tls": {"ca_file": "\(Fixtures.path("ca.pem"))", "client_cert": "\(Fixtures.path("client.pem"))",
-                      "client_key": "\(Fixtures.path("client-key.pem"))"}}]}
+                      "client_key": "\(Fixtures.path("client-key.pem"))"},
+              "rate": "1000/s", "burst": 5}]}
             """
         try config.write(toFile: directory.path("dispatcher.json"), atomically: true, encoding: .utf8)
         let result = try await DispatcherProcess.run(
@@ -68,6 +69,10 @@ struct TLSTests {
         let jobs = try Rows(directory.database).all()
         #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
         #expect(stub.tlsHandshakes == 3)
+        // The queue's rate from the file applies too: 300 calls at 1000/s, burst 5.
+        let arrivals = stub.arrivals
+        #expect(arrivals.count == 300)
+        #expect(arrivals.last! - arrivals.first! >= .milliseconds(290))
     }
 
     /// A TLS failure is a failed connect: no job is called or charged an attempt, the breaker
@@ -167,6 +172,59 @@ struct RateLimitTests {
         #expect(worst <= 201, "most calls in one second: \(worst)")
         #expect(wall >= .seconds(2.5))
         #expect(arrivals.last! - arrivals.first! >= .seconds(2.5))
+    }
+
+    /// Jobs waiting for a token keep their leases (the daemon renews them) and are called once.
+    @Test func waitingForATokenOutlastsTheLeaseWithoutLosingTheJob() async throws {
+        let directory = try TemporaryDirectory()
+        try await DaemonTests.enqueue(12, in: directory)
+        let stub = UpstreamStub()
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        // Leases of 1 s + 1 s; at 2 calls/s the last of the jobs held by 8 workers waits ~4 s.
+        let result = try await DispatcherProcess.run(
+            DaemonTests.runArguments(
+                port: port, workers: 8,
+                extra: [
+                    "--rate", "2/s", "--timeout", "1s", "--lease-margin", "1s", "--exit-when-idle", "--log-level",
+                    "info",
+                ]),
+            in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("expired leases"), "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 12 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+        #expect(stub.timesSeen.count == 12 && stub.timesSeen.values.allSatisfy { $0 == 1 })
+        let arrivals = stub.arrivals
+        #expect(arrivals.last! - arrivals.first! >= .seconds(5))
+    }
+
+    /// An upstream that answers every call with 503: once the breaker opens, the feeder stops
+    /// claiming, instead of claiming jobs for the workers to bounce and release all cool-down long.
+    @Test func anOpenBreakerStopsTheFeederFromClaiming() async throws {
+        let directory = try TemporaryDirectory()
+        try await DaemonTests.enqueue(2000, in: directory)
+        let stub = UpstreamStub { _ in .status(503, body: "down") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let running = try DispatcherProcess.start(
+            [
+                "run", "--upstream", "http://127.0.0.1:\(port)/", "--workers", "4", "--breaker-failures", "3",
+                "--breaker-cool-down", "500ms", "--retry-base", "1m", "--log-level", "warning",
+            ], in: directory)
+        try await Task.sleep(for: .seconds(3))
+        running.signal(SIGTERM)
+        let result = try await running.wait(timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr)")
+        // Claimed at least once: the first batches (16 buffered + 16 held by the feeder) and about
+        // one probe per 500 ms. Claiming on while the breaker is open would have cycled through
+        // most of the 2,000 jobs in 3 s.
+        let claimed = try Rows(directory.database).scalar("SELECT count(*) FROM jobs WHERE started_at IS NOT NULL")
+        #expect(claimed <= 60, "jobs ever claimed: \(claimed)")
+        // Only real calls cost attempts: the stub saw every attempt there is.
+        let attempts = try Rows(directory.database).scalar("SELECT sum(attempts) FROM jobs")
+        #expect(Int(attempts) == stub.requests)
+        #expect(stub.requests <= 20, "calls: \(stub.requests)")
     }
 
     @Test func queuesSharingADeadUpstreamShareOneBreakerAndClaimNothingWhileItIsOpen() async throws {
