@@ -5,7 +5,8 @@ extension Daemon {
     /// Wires a daemon from its configuration: opens (and migrates) the database and builds a
     /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
     static func build(
-        configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()
+        configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState(),
+        liveQueues: LiveQueueBoard? = nil
     ) throws
         -> Daemon
     {
@@ -53,7 +54,7 @@ extension Daemon {
             configuration.sampleGauges
             ? GaugeSampler(
                 database: database, queues: Array(zip(configuration.queues.map(\.name), pools)), metrics: metrics,
-                interval: .seconds(1))
+                interval: .seconds(1), liveQueues: liveQueues)
             : nil
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,

@@ -8,6 +8,8 @@ struct GaugeSampler: Sendable {
     let queues: [(name: String, pool: WorkerPool<HTTPJSONRPCTransport>)]
     let metrics: DaemonMetrics
     let interval: Duration
+    /// The dashboard's view of breakers and connections, when it is served.
+    var liveQueues: LiveQueueBoard?
 
     /// Runs until cancelled.
     func run() async {
@@ -15,6 +17,12 @@ struct GaugeSampler: Sendable {
             for queue in queues {
                 guard let gauges = metrics.queues[queue.name] else { continue }
                 gauges.channelDepth.record(queue.pool.bufferedCount)
+                liveQueues?.update(
+                    queue: queue.name,
+                    .init(
+                        breaker: LiveQueueBoard.breakerName(queue.pool.breakerGaugeValue),
+                        connectionsOpen: queue.pool.currentStatistics.connectionsOpen,
+                        workers: queue.pool.configuration.workers, upstream: queue.pool.upstreamName))
                 if let counts = try? await database.pendingAndRunning(queue: queue.name) {
                     gauges.pending.record(counts.pending)
                     gauges.running.record(counts.running)

@@ -21,6 +21,7 @@ extension Migration {
     /// (it replaces the leading digit with `_`). A new file must be added here too; the test
     /// `embeddedMigrationsMatchTheFolder` fails until it is.
     static let all: [Migration] = [
-        Migration(version: 1, name: "0001_create_jobs.sql", bytes: PackageResources._001_create_jobs_sql)
+        Migration(version: 1, name: "0001_create_jobs.sql", bytes: PackageResources._001_create_jobs_sql),
+        Migration(version: 2, name: "0002_paused_queues.sql", bytes: PackageResources._002_paused_queues_sql),
     ]
 }

@@ -57,6 +57,7 @@ extension JobStore {
                     lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4, started_at = ?2
                 WHERE id IN (
                     SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
+                        AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?5)
                     ORDER BY priority DESC, run_at, id LIMIT ?6)
                 RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at
                 """)
@@ -206,7 +207,12 @@ extension JobStore {
 
     /// The earliest `run_at` of the queue's pending jobs, or nil when none is pending.
     func nextRunAt(queue: String) throws -> Int64? {
-        let statement = try connection.statement("SELECT min(run_at) FROM jobs WHERE queue = ? AND state = 'pending'")
+        // A paused queue has nothing due: its feeder sleeps until a commit (such as the resume) wakes it.
+        let statement = try connection.statement(
+            """
+            SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending'
+                AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?1)
+            """)
         statement.bind(queue, at: 1)
         return try statement.singleRow { $0.optionalInt64(0) } ?? nil
     }

@@ -76,6 +76,14 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         statistics.withLock { $0 }
     }
 
+    /// The circuit breaker's state as its gauge number: 0 closed, 1 half-open, 2 open.
+    public var breakerGaugeValue: Int {
+        breaker.withLock { $0.gaugeValue }
+    }
+
+    /// The upstream's name (its URL), for status pages.
+    public var upstreamName: String { transport.name }
+
     // MARK: Running
 
     public func run() async throws {
