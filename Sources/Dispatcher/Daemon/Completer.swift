@@ -10,7 +10,7 @@ final class Completer: Sendable {
     /// Otherwise wait this long for more to gather.
     let flushWindow: Duration = .milliseconds(2)
 
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let owner: String
     let queues: [String: QueueConfiguration]
     let logger: Logger
@@ -25,7 +25,7 @@ final class Completer: Sendable {
     private let state = Mutex(State())
     private let signals: AsyncStream<Void>
 
-    init(database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics)
+    init(database: any DaemonStore, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics)
     {
         self.database = database
         self.owner = owner

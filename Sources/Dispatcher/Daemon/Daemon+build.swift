@@ -6,7 +6,7 @@ extension Daemon {
     /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
     static func build(
         configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()
-    ) throws
+    ) async throws
         -> Daemon
     {
         guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
@@ -19,7 +19,7 @@ extension Daemon {
                 throw DispatcherError("workers must be between 1 and 1024")
             }
         }
-        let database = try DaemonDatabase(path: configuration.databasePath)
+        let database = try await configuration.store.openDaemonStore(pollInterval: configuration.pollInterval, logger: logger)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,

@@ -4,7 +4,7 @@ import WorkerPool
 /// channel depth — once a second, so scrapes never touch the database themselves.
 /// Runs only when metrics are exported (`--admin`).
 struct GaugeSampler: Sendable {
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let queues: [(name: String, pool: WorkerPool<HTTPJSONRPCTransport>)]
     let metrics: DaemonMetrics
     let interval: Duration

@@ -1,16 +1,15 @@
 import WorkerPool
 
-/// The figures `stats` and `top` show, read in one snapshot of the database.
+/// The figures `stats` and `top` show, read in one snapshot of the store.
 struct StatsReport {
     var now: Int64
     var queues: [QueueStats]
     var activity: [String: QueueActivity]
 
-    init(store: JobStore, now: Int64) throws {
+    init(now: Int64, statistics: StoreStatistics) {
         self.now = now
-        (queues, activity) = try store.connection.readTransaction {
-            (try store.stats(now: now), try store.activity(now: now))
-        }
+        queues = statistics.queues
+        activity = statistics.activity
         // A queue whose jobs were all purged can still have finished recently: list it too.
         for queue in activity.keys where !queues.contains(where: { $0.queue == queue }) {
             queues.append(QueueStats(queue: queue))

@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
             services.append(
                 .init(service: AdminServer(address: adminAddress, registry: registry, health: health, logger: logger)))
         }
-        let daemon = try Daemon.build(configuration: configuration, logger: logger, health: health)
+        let daemon = try await Daemon.build(configuration: configuration, logger: logger, health: health)
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func makeConfiguration() throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
-        configuration.databasePath = database.path
+        configuration.store = try database.location()
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
         configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
