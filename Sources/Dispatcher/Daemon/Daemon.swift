@@ -12,7 +12,7 @@ struct Daemon: Service, CustomStringConvertible {
     let configuration: DaemonConfiguration
     let database: any DaemonStore
     let completer: Completer
-    let pools: [WorkerPool<HTTPJSONRPCTransport>]
+    let pools: [any QueuePool]
     let feeders: [Feeder]
     let leaseKeeper: LeaseKeeper
     /// Present when metrics are exported.

@@ -21,6 +21,8 @@ struct DaemonConfiguration: Sendable {
     var exitWhenIdle = false
     /// Sample the state gauges (pending, running, channel depth) for metrics export.
     var sampleGauges = false
+    /// Where the daemon reads the time.
+    var clock = DaemonClock()
     /// The lease owner written on claimed jobs: unique per daemon process.
     var owner: String = DaemonConfiguration.makeOwnerID()
 
@@ -43,9 +45,9 @@ struct QueueConfiguration: Sendable {
     /// Per-call timeout for jobs that did not set their own.
     var timeout: Duration = .seconds(10)
     /// Attempts for jobs that did not set their own.
-    var maxAttempts: Int64 = 20
+    var maxAttempts: Int64 = JobLife.defaultMaxAttempts
     /// Backoff between attempts of a job.
-    var retry: RetryPolicy = .exponentialJitter(base: .seconds(1), cap: .seconds(300))
+    var retry: RetryPolicy = JobLife.defaultRetryPolicy
     /// When the circuit breaker opens and for how long.
     var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
     /// Jobs buffered between the feeder and the workers; nil means four per worker.
@@ -56,6 +58,9 @@ struct QueueConfiguration: Sendable {
     var maximumStoredResultBytes: Int = 64 * 1024
 
     var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
+
+    /// What follows a call for this queue's jobs.
+    var jobLife: JobLife { JobLife(defaultMaxAttempts: maxAttempts, retry: retry) }
 }
 
 #if canImport(Glibc)

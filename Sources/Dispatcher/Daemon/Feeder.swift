@@ -10,7 +10,7 @@ import WorkerPool
 /// or when the earliest scheduled `run_at` arrives.
 struct Feeder: Sendable {
     let queue: QueueConfiguration
-    let pool: WorkerPool<HTTPJSONRPCTransport>
+    let pool: any QueuePool
     let database: any DaemonStore
     let completer: Completer
     let configuration: DaemonConfiguration
@@ -47,13 +47,14 @@ struct Feeder: Sendable {
                 await waitForWork(changes, after: mark)
                 continue
             }
-            metrics.recordClaimed(jobs, queue: queue.name, now: WallClock.nowMilliseconds())
+            metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
             for (index, job) in jobs.enumerated() {
                 do {
                     try await pool.submit(
                         RPCJob(
                             id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
-                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt))
+                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt,
+                            maxAttempts: job.maxAttempts))
                 } catch {
                     // The pool is shutting down: this job and the rest of the batch go back.
                     for unsent in jobs[index...] {

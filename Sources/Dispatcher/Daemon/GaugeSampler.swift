@@ -5,7 +5,7 @@ import WorkerPool
 /// Runs only when metrics are exported (`--admin`).
 struct GaugeSampler: Sendable {
     let database: any DaemonStore
-    let queues: [(name: String, pool: WorkerPool<HTTPJSONRPCTransport>)]
+    let queues: [(name: String, pool: any QueuePool)]
     let metrics: DaemonMetrics
     let interval: Duration
 
