@@ -35,7 +35,13 @@ struct AdminServer: Service, CustomStringConvertible {
                 logger.info("admin endpoint listening", metadata: ["address": "\(host):\(port)"])
             },
             logger: logger)
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            await dashboard?.store.close()
+            throw error
+        }
+        await dashboard?.store.close()
     }
 
     private func registerProbes(on router: Router<BasicRequestContext>) {

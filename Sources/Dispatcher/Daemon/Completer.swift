@@ -10,11 +10,12 @@ final class Completer: Sendable {
     /// Otherwise wait this long for more to gather.
     let flushWindow: Duration = .milliseconds(2)
 
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let owner: String
     let queues: [String: QueueConfiguration]
     let logger: Logger
     let metrics: DaemonMetrics
+    let clock: DaemonClock
 
     private struct State {
         var waiting: [(completion: Completion, queue: String)] = []
@@ -25,8 +26,11 @@ final class Completer: Sendable {
     private let state = Mutex(State())
     private let signals: AsyncStream<Void>
 
-    init(database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics)
-    {
+    init(
+        database: any DaemonStore, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics,
+        clock: DaemonClock
+    ) {
+        self.clock = clock
         self.database = database
         self.owner = owner
         self.queues = Dictionary(queues.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -57,7 +61,7 @@ final class Completer: Sendable {
 
     /// Queues a release of a job that was claimed but never handed to a worker.
     func release(jobID: Int64, queue: String, reason: String) {
-        add(.release(id: jobID, runAt: WallClock.nowMilliseconds(), reason: reason), queue: queue)
+        add(.release(id: jobID, runAt: clock.wallMilliseconds(), reason: reason), queue: queue)
     }
 
     private func add(_ completion: Completion, queue: String) {
@@ -71,28 +75,29 @@ final class Completer: Sendable {
     /// Outcomes not yet written.
     var backlog: Int { state.withLock { $0.waiting.count } }
 
-    /// Maps a call outcome to the row update the design prescribes.
+    /// Maps a call outcome to the row update the design prescribes: `JobLife` decides, this
+    /// only applies the storage cap on results.
     func completion(for result: JobOutcome, queue: String) -> Completion {
         let configuration = queues[queue]
-        let now = WallClock.nowMilliseconds()
-        switch result.outcome {
+        let life = configuration?.jobLife ?? JobLife()
+        var generator = SystemRandomNumberGenerator()
+        let decision = life.decide(
+            result.outcome, attempt: result.job.attempt, maxAttempts: result.job.maxAttempts,
+            now: clock.wallMilliseconds(), using: &generator)
+        let id = result.job.id
+        switch decision {
         case .succeeded(let bytes):
             let cap = configuration?.maximumStoredResultBytes ?? Int.max
             if bytes.count > cap {
-                return .succeeded(
-                    id: result.job.id, result: nil, note: "result of \(bytes.count) bytes not stored (limit \(cap))")
+                return .succeeded(id: id, result: nil, note: "result of \(bytes.count) bytes not stored (limit \(cap))")
             }
-            return .succeeded(id: result.job.id, result: bytes, note: nil)
-        case .failed(let failure) where failure.isRetryable:
-            let policy = configuration?.retry ?? .exponentialJitter(base: .seconds(1), cap: .seconds(300))
-            let delay = max(failure.retryAfter ?? .zero, policy.delay(retry: result.job.attempt))
-            return .retry(id: result.job.id, error: failure.message, runAt: now + delay.milliseconds)
-        case .failed(let failure):
-            return .failed(id: result.job.id, error: failure.message)
-        case .notAttempted(let notAttempted):
-            return .release(
-                id: result.job.id, runAt: now + (notAttempted.retryAfter ?? .zero).milliseconds,
-                reason: notAttempted.reason)
+            return .succeeded(id: id, result: bytes, note: nil)
+        case .retry(let runAt, let error):
+            return .retry(id: id, error: error, runAt: runAt)
+        case .failed(let error):
+            return .failed(id: id, error: error)
+        case .released(let runAt, let reason):
+            return .release(id: id, runAt: runAt, reason: reason)
         }
     }
 
@@ -136,7 +141,7 @@ final class Completer: Sendable {
         var byQueue = [String: [Completion]]()
         for item in batch { byQueue[item.queue, default: []].append(item.completion) }
         for (queue, completions) in byQueue {
-            let maxAttempts = queues[queue]?.maxAttempts ?? 20
+            let maxAttempts = queues[queue]?.maxAttempts ?? JobLife.defaultMaxAttempts
             var attempt = 0
             while true {
                 do {

@@ -7,7 +7,7 @@ extension Daemon {
     static func build(
         configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState(),
         liveQueues: LiveQueueBoard? = nil
-    ) throws
+    ) async throws
         -> Daemon
     {
         guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
@@ -20,25 +20,22 @@ extension Daemon {
                 throw DispatcherError("workers must be between 1 and 1024")
             }
         }
-        let database = try DaemonDatabase(path: configuration.databasePath)
+        let poolMakers = try configuration.queues.map(TransportFactory.prepare)
+        let database = try await configuration.store.openDaemonStore(
+            pollInterval: configuration.pollInterval, logger: logger)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
-            metrics: metrics)
-        var pools = [WorkerPool<HTTPJSONRPCTransport>]()
+            metrics: metrics, clock: configuration.clock)
+        var pools = [any QueuePool]()
         var feeders = [Feeder]()
-        for queue in configuration.queues {
+        for (queue, makePool) in zip(configuration.queues, poolMakers) {
             var poolConfiguration = WorkerPoolConfiguration(workers: queue.workers, label: queue.name)
             poolConfiguration.channelCapacity = queue.effectiveChannelCapacity
             poolConfiguration.drainTimeout = configuration.drainTimeout
             poolConfiguration.breaker = queue.breaker
-            var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
-            transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             let name = queue.name
-            let pool = WorkerPool(
-                configuration: poolConfiguration,
-                transport: HTTPJSONRPCTransport(configuration: transportConfiguration),
-                logger: logger, onOutcome: { completer.record($0, queue: name) })
+            let pool = makePool(poolConfiguration, logger, { completer.record($0, queue: name) })
             pools.append(pool)
             var queueLogger = logger
             queueLogger[metadataKey: "queue"] = "\(queue.name)"

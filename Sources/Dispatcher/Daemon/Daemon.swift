@@ -10,9 +10,9 @@ import WorkerPool
 /// with no job left `running` by this daemon.
 struct Daemon: Service, CustomStringConvertible {
     let configuration: DaemonConfiguration
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let completer: Completer
-    let pools: [WorkerPool<HTTPJSONRPCTransport>]
+    let pools: [any QueuePool]
     let feeders: [Feeder]
     let leaseKeeper: LeaseKeeper
     /// Present when metrics are exported.
@@ -31,6 +31,7 @@ struct Daemon: Service, CustomStringConvertible {
             ])
         health.update { $0.poolsRunning = true }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
             group.addTask { await completer.run() }
             group.addTask { await leaseKeeper.run() }
             if let gaugeSampler {

@@ -2,8 +2,10 @@ import WorkerPool
 
 /// Everything `dispatcher run` needs, from flags or a config file.
 struct DaemonConfiguration: Sendable {
-    /// The SQLite database file.
-    var databasePath: String = "./dispatcher.db"
+    /// Where the jobs live (`--db`): an SQLite file or a PostgreSQL URL.
+    var store: StoreLocation = .sqlite(path: "./dispatcher.db")
+    /// The store as logs show it (never with a password).
+    var databasePath: String { store.displayName }
     /// The queues this daemon serves, each with its own upstream and workers.
     var queues: [QueueConfiguration] = []
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
@@ -19,6 +21,8 @@ struct DaemonConfiguration: Sendable {
     var exitWhenIdle = false
     /// Sample the state gauges (pending, running, channel depth) for metrics export.
     var sampleGauges = false
+    /// Where the daemon reads the time.
+    var clock = DaemonClock()
     /// The lease owner written on claimed jobs: unique per daemon process.
     var owner: String = DaemonConfiguration.makeOwnerID()
 
@@ -41,9 +45,9 @@ struct QueueConfiguration: Sendable {
     /// Per-call timeout for jobs that did not set their own.
     var timeout: Duration = .seconds(10)
     /// Attempts for jobs that did not set their own.
-    var maxAttempts: Int64 = 20
+    var maxAttempts: Int64 = JobLife.defaultMaxAttempts
     /// Backoff between attempts of a job.
-    var retry: RetryPolicy = .exponentialJitter(base: .seconds(1), cap: .seconds(300))
+    var retry: RetryPolicy = JobLife.defaultRetryPolicy
     /// When the circuit breaker opens and for how long.
     var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
     /// Jobs buffered between the feeder and the workers; nil means four per worker.
@@ -54,6 +58,9 @@ struct QueueConfiguration: Sendable {
     var maximumStoredResultBytes: Int = 64 * 1024
 
     var effectiveChannelCapacity: Int { channelCapacity ?? workers * 4 }
+
+    /// What follows a call for this queue's jobs.
+    var jobLife: JobLife { JobLife(defaultMaxAttempts: maxAttempts, retry: retry) }
 }
 
 #if canImport(Glibc)

@@ -4,8 +4,8 @@ import WorkerPool
 /// channel depth — once a second, so scrapes never touch the database themselves.
 /// Runs only when metrics are exported (`--admin`).
 struct GaugeSampler: Sendable {
-    let database: DaemonDatabase
-    let queues: [(name: String, pool: WorkerPool<HTTPJSONRPCTransport>)]
+    let database: any DaemonStore
+    let queues: [(name: String, pool: any QueuePool)]
     let metrics: DaemonMetrics
     let interval: Duration
     /// The dashboard's view of breakers and connections, when it is served.

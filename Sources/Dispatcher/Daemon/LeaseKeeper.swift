@@ -3,7 +3,7 @@ import Logging
 /// The daemon's heartbeat and reaper: renews the leases of the jobs this daemon holds, and
 /// returns jobs whose lease expired (their daemon died) to pending.
 struct LeaseKeeper: Sendable {
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let configuration: DaemonConfiguration
     /// The longest default timeout among the daemon's queues, for renewing leases.
     let defaultTimeout: Duration
@@ -13,15 +13,16 @@ struct LeaseKeeper: Sendable {
     /// Runs until cancelled.
     func run() async {
         let renewEvery = max(configuration.reapInterval, configuration.leaseMargin / 3)
-        var lastRenewal = ContinuousClock.now
+        let clock = configuration.clock
+        var lastRenewal = clock.monotonic()
         while !Task.isCancelled {
             do {
                 let reaped = try await database.reapExpiredLeases()
                 if reaped > 0 {
                     logger.warning("returned jobs with expired leases to pending", metadata: ["count": "\(reaped)"])
                 }
-                if ContinuousClock.now - lastRenewal >= renewEvery {
-                    lastRenewal = .now
+                if clock.monotonic() - lastRenewal >= renewEvery {
+                    lastRenewal = clock.monotonic()
                     _ = try await database.renewLeases(
                         owner: configuration.owner, defaultTimeout: defaultTimeout.milliseconds,
                         leaseMargin: configuration.leaseMargin.milliseconds)

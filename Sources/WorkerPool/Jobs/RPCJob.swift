@@ -10,13 +10,16 @@ public struct RPCJob: Sendable {
     public var idempotencyKey: String
     /// How long the call may take, from the moment the request is written.
     public var timeout: Duration
-    /// Which attempt this is, starting at 1 (for logs and metrics).
+    /// Which attempt this is, starting at 1.
     public var attempt: Int
+    /// The job's own attempt limit; nil means the queue's default.
+    public var maxAttempts: Int64?
 
     public init(
         id: Int64, method: String, params: [UInt8]?, idempotencyKey: String? = nil, timeout: Duration,
-        attempt: Int = 1
+        attempt: Int = 1, maxAttempts: Int64? = nil
     ) {
+        self.maxAttempts = maxAttempts
         self.id = id
         self.method = method
         self.params = params

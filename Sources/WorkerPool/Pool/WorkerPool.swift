@@ -81,9 +81,6 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         breaker.withLock { $0.gaugeValue }
     }
 
-    /// The upstream's name (its URL), for status pages.
-    public var upstreamName: String { transport.name }
-
     // MARK: Running
 
     public func run() async throws {

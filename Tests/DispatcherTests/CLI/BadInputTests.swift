@@ -42,6 +42,8 @@ struct BadInputTests {
         (["purge", "--state", "pending", "--older-than", "1d"], "only succeeded, failed or cancelled"),
         (["cancel", "1", "999"], "no job with id 999"),
         (["show", "999"], "no job with id 999"),
+        (["run", "--upstream", "grpc://127.0.0.1:1/", "--exit-when-idle"], "grpc upstreams are not supported yet"),
+        (["run", "--upstream", "ftp://127.0.0.1:1/", "--exit-when-idle"], "must start with http://"),
     ])
     func aBadCommandChangesNothing(_ arguments: [String], _ message: String) async throws {
         let directory = try await Self.prepared()

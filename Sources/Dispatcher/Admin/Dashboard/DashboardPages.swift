@@ -77,7 +77,7 @@ struct DashboardPages {
         for name in queues {
             let stats = report.queues.first { $0.queue == name } ?? QueueStats(queue: name)
             let recent = report.activity(of: name)
-            let paused = overview.paused.contains(name)
+            let paused = report.paused.contains(name)
             let status = live[name]
             html.open("tr", [("data-queue", name)])
             html.element("td", [("class", "queue-name")], name)

@@ -9,7 +9,7 @@ struct DashboardRoutes: Sendable {
     /// Largest form body accepted.
     static let maximumFormBytes = 16 * 1024
 
-    let store: any DashboardStore
+    let store: any OperatorStore
     let live: LiveQueueBoard
     let access: AdminAccess
     let storeName: String
@@ -34,7 +34,7 @@ struct DashboardRoutes: Sendable {
         protected.post("/logout") { request, _ in try await logOut(request) }
         protected.get("/") { request, _ in try await overview(request) }
         protected.get("/partials/overview") { _, _ in
-            let overview = try await store.overview(now: WallClock.nowMilliseconds())
+            let overview = try await overview(now: WallClock.nowMilliseconds())
             return Self.html(.ok, pages.overviewTable(overview, live: live.snapshot))
         }
         protected.get("/failures") { request, _ in try await failures(request) }
@@ -49,31 +49,31 @@ struct DashboardRoutes: Sendable {
         }
         protected.post("/jobs/{id}/retry") { request, context in
             try await act(request, context) { id, _ in
-                try await store.retry(id: id, now: WallClock.nowMilliseconds())
+                _ = try await store.retry(ids: [id], now: WallClock.nowMilliseconds())
                 return "/jobs/\(id)?done=retried"
             }
         }
         protected.post("/jobs/{id}/cancel") { request, context in
             try await act(request, context) { id, _ in
-                try await store.cancel(id: id, now: WallClock.nowMilliseconds())
+                _ = try await store.cancel(ids: [id], now: WallClock.nowMilliseconds())
                 return "/jobs/\(id)?done=cancelled"
             }
         }
         protected.post("/queues/{queue}/retry-failed") { request, context in
             try await act(request, context) { _, queue in
-                let count = try await store.retryFailed(queue: queue, now: WallClock.nowMilliseconds())
+                let count = try await store.retry(state: .failed, queue: queue, now: WallClock.nowMilliseconds())
                 return "/?done=retried-failed&queue=\(HTML.urlComponent(queue))&count=\(count)"
             }
         }
         protected.post("/queues/{queue}/pause") { request, context in
             try await act(request, context) { _, queue in
-                try await store.setPaused(true, queue: queue, now: WallClock.nowMilliseconds())
+                _ = try await store.setPaused(true, queue: queue, now: WallClock.nowMilliseconds())
                 return "/?done=paused&queue=\(HTML.urlComponent(queue))"
             }
         }
         protected.post("/queues/{queue}/resume") { request, context in
             try await act(request, context) { _, queue in
-                try await store.setPaused(false, queue: queue, now: WallClock.nowMilliseconds())
+                _ = try await store.setPaused(false, queue: queue, now: WallClock.nowMilliseconds())
                 return "/?done=resumed&queue=\(HTML.urlComponent(queue))"
             }
         }
@@ -81,8 +81,16 @@ struct DashboardRoutes: Sendable {
 
     // MARK: Pages
 
+    /// Counts and activity in one snapshot, then the last hour's chart a moment later at most.
+    private func overview(now: Int64) async throws -> DashboardOverview {
+        let statistics = try await store.statistics(now: now)
+        return DashboardOverview(
+            report: StatsReport(now: now, statistics: statistics),
+            lastHour: try await store.finishedPerMinute(now: now, minutes: 60))
+    }
+
     private func overview(_ request: Request) async throws -> Response {
-        let overview = try await store.overview(now: WallClock.nowMilliseconds())
+        let overview = try await overview(now: WallClock.nowMilliseconds())
         return Self.html(.ok, pages.overview(overview, live: live.snapshot, notice: Self.notice(from: request)))
     }
 
@@ -92,7 +100,8 @@ struct DashboardRoutes: Sendable {
         let page = max(1, query["page"].flatMap { Int($0) } ?? 1)
         let offset = min(page - 1, 1_000_000) * Self.pageSize
         let jobs = try await store.failedJobs(queue: queue, offset: offset, limit: Self.pageSize)
-        let report = try await store.overview(now: WallClock.nowMilliseconds()).report
+        let now = WallClock.nowMilliseconds()
+        let report = StatsReport(now: now, statistics: try await store.statistics(now: now))
         let total = report.queues.filter { queue == nil || $0.queue == queue }.map { $0.count(.failed) }.reduce(0, +)
         return Self.html(
             .ok,

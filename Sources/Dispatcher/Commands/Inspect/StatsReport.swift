@@ -1,18 +1,18 @@
 import WorkerPool
 
-/// The figures `stats` and `top` show, read in one snapshot of the database.
-struct StatsReport {
+/// The figures `stats` and `top` show, read in one snapshot of the store.
+struct StatsReport: Sendable {
     var now: Int64
     var queues: [QueueStats]
     var activity: [String: QueueActivity]
     /// Queues no daemon claims from (`dispatcher pause`).
     var paused: Set<String>
 
-    init(store: JobStore, now: Int64) throws {
+    init(now: Int64, statistics: StoreStatistics) {
         self.now = now
-        (queues, activity, paused) = try store.connection.readTransaction {
-            (try store.stats(now: now), try store.activity(now: now), try store.pausedQueues())
-        }
+        queues = statistics.queues
+        activity = statistics.activity
+        paused = statistics.paused
         // A queue whose jobs were all purged can still have finished recently, and an empty queue
         // can be paused: list those too.
         for queue in activity.keys.sorted() + paused.sorted() where !queues.contains(where: { $0.queue == queue }) {

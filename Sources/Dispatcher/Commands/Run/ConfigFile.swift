@@ -92,7 +92,7 @@ struct ConfigFile: Decodable {
             if let name = entry.name { queue.name = try JobInput.validateName(name, field: "queue name") }
             if let workers = entry.workers { queue.workers = workers }
             if let value = try duration(entry.timeout, "timeout") { queue.timeout = value }
-            if let value = entry.maxAttempts { queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? 20 }
+            if let value = entry.maxAttempts { queue.maxAttempts = try JobInput.validateMaxAttempts(value) ?? JobLife.defaultMaxAttempts }
             if let retry = entry.retry {
                 queue.retry = .exponentialJitter(
                     base: try duration(retry.base, "retry.base") ?? queue.retry.base,

@@ -29,9 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
-    @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = 20
-    @Option(help: "Backoff between attempts: upper bound of the first delay.") var retryBase = "1s"
-    @Option(help: "Backoff between attempts: the largest delay.") var retryCap = "5m"
+    @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = JobLife.defaultMaxAttempts
+    @Option(help: "Backoff between attempts: upper bound of the first delay (default 1s).") var retryBase: String?
+    @Option(help: "Backoff between attempts: the largest delay (default 5m).") var retryCap: String?
     @Option(help: "Consecutive failures that open the circuit breaker.") var breakerFailures = 5
     @Option(help: "How long the breaker stays open before a probe.") var breakerCoolDown = "5s"
     @Option(help: "How long in-flight calls may finish after SIGTERM/SIGINT.") var drainTimeout = "30s"
@@ -77,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             MetricsSystem.bootstrap(factory)
             // First in the group, so it is shut down last and answers /healthz during the drain.
             let dashboard = DashboardRoutes(
-                store: try SQLiteDashboardStore(path: configuration.databasePath), live: liveQueues,
+                store: try await configuration.store.openOperatorStore(), live: liveQueues,
                 access: AdminAccess(token: token), storeName: configuration.databasePath)
             services.append(
                 .init(
@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
                         address: adminAddress, registry: registry, health: health, dashboard: dashboard,
                         logger: logger)))
         }
-        let daemon = try Daemon.build(
+        let daemon = try await Daemon.build(
             configuration: configuration, logger: logger, health: health, liveQueues: liveQueues)
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
@@ -112,7 +112,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func makeConfiguration() throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
-        configuration.databasePath = database.path
+        configuration.store = try database.location()
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
         configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
@@ -131,9 +131,10 @@ struct RunCommand: AsyncParsableCommand {
         queue.workers = workers
         queue.timeout = try duration(timeout, "--timeout")
         guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
-        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? 20
+        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? JobLife.defaultMaxAttempts
         queue.retry = .exponentialJitter(
-            base: try duration(retryBase, "--retry-base"), cap: try duration(retryCap, "--retry-cap"))
+            base: try retryBase.map { try duration($0, "--retry-base") } ?? queue.retry.base,
+            cap: try retryCap.map { try duration($0, "--retry-cap") } ?? queue.retry.cap)
         guard breakerFailures >= 1 else { throw DispatcherError("--breaker-failures must be at least 1") }
         queue.breaker = .init(
             failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))

@@ -24,7 +24,7 @@ enum JSONRPCClientError: Error {
     case responseTooLarge(limit: Int)
 }
 
-/// Encodes JSON-RPC requests into HTTP/1.1 and aggregates HTTP responses into one value each,
+/// Frames JSON-RPC requests (encoded by `JSONRPCRequestEncoder`) as HTTP/1.1 POSTs and aggregates HTTP responses into one value each,
 /// enforcing the call deadline and the response size cap on the event loop itself (no
 /// cross-thread timer per call).
 final class JSONRPCClientHandler: ChannelDuplexHandler {
@@ -43,30 +43,14 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
 
     init(url: UpstreamURL, maximumResponseBytes: Int) {
         self.path = url.path
-        self.hostHeader = url.hostHeader
+        self.hostHeader = url.authority
         self.maximumResponseBytes = maximumResponseBytes
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let job = unwrapOutboundIn(data).job
-        var buffer = context.channel.allocator.buffer(capacity: 96 + job.method.utf8.count + (job.params?.count ?? 0))
-        buffer.writeStaticString("{\"jsonrpc\":\"2.0\",\"method\":")
-        if JSONEscaping.needsEscaping(job.method) {
-            var quoted = [UInt8]()
-            JSONEscaping.appendQuoted(job.method, to: &quoted)
-            buffer.writeBytes(quoted)
-        } else {
-            buffer.writeStaticString("\"")
-            buffer.writeString(job.method)
-            buffer.writeStaticString("\"")
-        }
-        if let params = job.params {
-            buffer.writeStaticString(",\"params\":")
-            buffer.writeBytes(params)
-        }
-        buffer.writeStaticString(",\"id\":")
-        buffer.writeString(String(job.id))
-        buffer.writeStaticString("}")
+        var buffer = context.channel.allocator.buffer(capacity: JSONRPCRequestEncoder.estimatedSize(of: job))
+        JSONRPCRequestEncoder.encode(job, into: &buffer)
 
         var headers = HTTPHeaders()
         headers.reserveCapacity(5)

@@ -1,4 +1,4 @@
-extension JobStore {
+extension SQLiteJobStore {
     /// Jobs finished (succeeded or failed) per queue in each of the last `minutes` whole minutes
     /// ending at `now`, oldest first. Reads only the `jobs_finished` index range of that hour.
     func finishedPerMinute(now: Int64, minutes: Int) throws -> [String: [Int64]] {
@@ -33,5 +33,35 @@ extension JobStore {
             jobs.append(Self.job(from: statement))
         }
         return jobs
+    }
+}
+extension SQLiteJobStore {
+    /// Queues that no daemon claims from (`dispatcher pause`), sorted.
+    func pausedQueues() throws -> Set<String> {
+        let statement = try connection.statement("SELECT queue FROM paused_queues")
+        var queues = Set<String>()
+        while try statement.step() {
+            queues.insert(statement.string(0) ?? "")
+        }
+        return queues
+    }
+
+    /// Pauses or resumes `queue`; returns false when it already was in that state.
+    ///
+    /// A paused queue keeps accepting jobs; daemons stop claiming it (the claim query checks
+    /// this table), and calls already running finish as usual.
+    @discardableResult
+    func setPaused(_ paused: Bool, queue: String, now: Int64) throws -> Bool {
+        try connection.writeTransaction {
+            let statement =
+                paused
+                ? try connection.statement(
+                    "INSERT INTO paused_queues (queue, paused_at) VALUES (?1, ?2) ON CONFLICT (queue) DO NOTHING")
+                : try connection.statement("DELETE FROM paused_queues WHERE queue = ?1")
+            statement.bind(queue, at: 1)
+            if paused { statement.bind(now, at: 2) }
+            try statement.run()
+            return connection.changes == 1
+        }
     }
 }

@@ -1,15 +1,15 @@
 import NIOCore
 
-/// Classifies an HTTP response to a JSON-RPC call (DESIGN.md, "Outcome classification").
+/// Classifies a JSON-RPC 2.0 response body, whatever framing carried it (DESIGN.md, "Outcome
+/// classification"). The framing classifies its own status first (see
+/// `JSONRPCResponseClassifier+HTTP.swift`) and hands successful bodies here.
 ///
-/// | response                                         | outcome                          |
-/// |--------------------------------------------------|----------------------------------|
-/// | 2xx with `result`                                 | succeeded                        |
-/// | 2xx with `error`, code -32603 or -32099...-32000  | retryable                        |
-/// | 2xx with any other `error` code                   | permanent                        |
-/// | 408, 429, 5xx                                     | retryable, honouring Retry-After |
-/// | other 4xx, 1xx, 3xx                               | permanent                        |
-/// | 2xx that is not a JSON-RPC response for this id   | retryable (malformed)            |
+/// | body                                            | outcome               |
+/// |-------------------------------------------------|-----------------------|
+/// | `result`                                        | succeeded             |
+/// | `error`, code -32603 or -32099...-32000         | retryable             |
+/// | `error` with any other code                     | permanent             |
+/// | not a JSON-RPC response for this id             | retryable (malformed) |
 public struct JSONRPCResponseClassifier: Sendable {
     /// JSON-RPC error codes retried besides the server-error range (-32603, -32000...-32099).
     public var extraRetryableErrorCodes: Set<Int64> = []
@@ -18,21 +18,8 @@ public struct JSONRPCResponseClassifier: Sendable {
         self.extraRetryableErrorCodes = extraRetryableErrorCodes
     }
 
-    func classify(_ response: UpstreamHTTPResponse, expectedID: Int64) -> CallOutcome {
-        switch response.status {
-        case 200..<300:
-            return classifyBody(response.body, expectedID: expectedID)
-        case 408, 429, 500..<600:
-            return .failed(
-                .retryable(
-                    "upstream answered HTTP \(response.status)\(Self.snippet(response.body))",
-                    retryAfter: response.retryAfter.flatMap(Self.parseRetryAfter)))
-        default:
-            return .failed(.permanent("upstream answered HTTP \(response.status)\(Self.snippet(response.body))"))
-        }
-    }
-
-    func classifyBody(_ body: ByteBuffer, expectedID: Int64) -> CallOutcome {
+    /// Classifies the JSON-RPC response in `body` to the request with id `expectedID`.
+    public func classifyBody(_ body: ByteBuffer, expectedID: Int64) -> CallOutcome {
         body.withUnsafeReadableBytes { bytes in
             var result: Range<Int>?
             var error: Range<Int>?
@@ -86,29 +73,5 @@ public struct JSONRPCResponseClassifier: Sendable {
         }
         // The upstream answered properly; the job is at fault, not the upstream's health.
         return .failed(CallFailure(isRetryable: false, message: text, countsForBreaker: false))
-    }
-
-    /// `Retry-After` as delta-seconds (HTTP dates are rare for APIs and are ignored).
-    static func parseRetryAfter(_ value: String) -> Duration? {
-        guard let seconds = Int64(value.trimmingCharacters(in: " \t")), seconds >= 0, seconds < 86_400 * 7 else {
-            return nil
-        }
-        return .seconds(seconds)
-    }
-
-    private static func snippet(_ body: ByteBuffer) -> String {
-        guard body.readableBytes > 0 else { return "" }
-        let text = String(decoding: body.readableBytesView.prefix(200), as: UTF8.self)
-            .map { $0 == "\n" || $0 == "\r" ? " " : $0 }
-        return ": " + String(text)
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -1,0 +1,36 @@
+import ServiceLifecycle
+
+/// A running pool of workers for one queue, whatever transport its workers speak: what the
+/// daemon's feeder, completer and gauges see. `WorkerPool` is the implementation for every
+/// `UpstreamTransport`; the daemon's builder is the only place that names a concrete transport.
+public protocol QueuePool: Service, Sendable {
+    /// Workers, capacity, timeouts, breaker.
+    var configuration: WorkerPoolConfiguration { get }
+
+    /// The upstream's name for logs (its URL).
+    var upstreamName: String { get }
+
+    /// Hands a job to the workers, suspending while the channel is full.
+    ///
+    /// - Throws: when the pool is finishing or shutting down; the caller still owns the job.
+    func submit(_ job: RPCJob) async throws
+
+    /// Jobs the channel can take now without suspending the producer.
+    var freeCapacity: Int { get }
+
+    /// Jobs waiting in the channel.
+    var bufferedCount: Int { get }
+
+    /// No more jobs: workers finish what is buffered, then `run()` returns.
+    func finish()
+
+    /// A snapshot of the pool's counters.
+    var currentStatistics: PoolStatistics { get }
+
+    /// The circuit breaker's state as its gauge number: 0 closed, 1 half-open, 2 open.
+    var breakerGaugeValue: Int { get }
+}
+
+extension WorkerPool: QueuePool {
+    public var upstreamName: String { transport.name }
+}
