@@ -181,3 +181,34 @@ struct DashboardTests {
         #expect(try await DispatcherProcess.run(["resume", "default"], in: directory).stdout.contains("was not paused"))
     }
 }
+
+extension DashboardTests {
+    @Test(arguments: StoreKind.available)
+    func theDashboardServesEveryStore(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let db = ["--db", database.argument]
+        let enqueue = try await DispatcherProcess.run(
+            ["enqueue", "--batch", "--quiet"] + db, in: database.directory, stdin: ndjson(25))
+        #expect(enqueue.status == 0, "\(enqueue.stderr)")
+        let stub = UpstreamStub(behavior: UpstreamStub.echo)
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let daemon = try DispatcherProcess.start(
+            DaemonTests.runArguments(port: port, extra: db + ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+            in: database.directory)
+        let admin = try await OperatingTests.adminPort(of: daemon)
+        try await waitUntil {
+            (try? HTTPClient.request(port: admin, "GET", "/").body.contains("data-count=\"succeeded\">25<")) == true
+        }
+        let page = try HTTPClient.request(port: admin, "GET", "/")
+        let csrf = try DashboardFixture.csrfToken(in: page.body)
+        let pause = try HTTPClient.request(
+            port: admin, "POST", "/queues/default/pause", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: "csrf=\(csrf)")
+        #expect(pause.status == 303)
+        let stats = try await DispatcherProcess.run(["stats", "--json"] + db, in: database.directory)
+        #expect(try jsonObject(stats.lines[0])["paused"] as? Bool == true)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait().status == 0)
+    }
+}
