@@ -1,15 +1,18 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import Foundation
 import PackageDescription
 
-// Every numbered SQL file in the top-level `migrations/` folder is embedded into the binary, so an
-// installed `dispatcher` never needs the source tree. Reading the folder here (rather than listing
-// the files by hand) means a new migration cannot be forgotten in the manifest; a test checks the
-// embedded list in `Migrations.swift` against the folder.
+// Every numbered SQL file in the top-level `migrations/<dialect>/` folders is embedded into the
+// binary, so an installed `dispatcher` never needs the source tree. Reading the folders here
+// (rather than listing the files by hand) means a new migration cannot be forgotten in the
+// manifest; a test checks the embedded lists in `Migrations.swift` against the folders.
 let migrationsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("migrations")
-let migrationFiles = ((try? FileManager.default.contentsOfDirectory(atPath: migrationsFolder.path)) ?? [])
-    .filter { $0.hasSuffix(".sql") }
-    .sorted()
+let migrationFiles = ["sqlite", "postgres"].flatMap { dialect in
+    ((try? FileManager.default.contentsOfDirectory(atPath: migrationsFolder.appendingPathComponent(dialect).path)) ?? [])
+        .filter { $0.hasSuffix(".sql") }
+        .sorted()
+        .map { "\(dialect)/\($0)" }
+}
 
 let package = Package(
     name: "dispatcher",
@@ -28,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.0"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // The admin listener (dashboard, /metrics, /healthz). Its default traits pull in
+        // swift-configuration, which nothing here uses.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -61,7 +68,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             resources: migrationFiles.map { .embedInCode("Migrations/SQL/\($0)") }
         ),

@@ -42,7 +42,7 @@ def main():
             rates.append(JOBS / (time.perf_counter() - start))
 
         raw_rates = []
-        schema = open(os.path.join(ROOT, "migrations", "0001_create_jobs.sql")).read()
+        schema = open(os.path.join(ROOT, "migrations", "sqlite", "0001_create_jobs.sql")).read()
         for _ in range(3):
             connection = sqlite3.connect(fresh(directory, "raw.db"), isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")

@@ -1,13 +1,14 @@
 /// Where the admin endpoint listens: `--admin PORT`, `--admin :PORT` or `--admin HOST:PORT`.
 ///
 /// Without a host it binds to 127.0.0.1. A non-loopback host (including the wildcards 0.0.0.0
-/// and ::) exposes metrics and health to the network, so it is refused unless the operator also
-/// passes `--admin-public` — an address is never exposed by accident.
+/// and ::) exposes metrics, health and the dashboard to the network, so it is refused unless the
+/// operator also passes `--admin-public` and sets an admin token — an address is never exposed
+/// by accident, and the dashboard's actions never without a credential.
 struct AdminAddress: Equatable, Sendable {
     var host: String
     var port: Int
 
-    init(parsing text: String, allowPublic: Bool) throws {
+    init(parsing text: String, allowPublic: Bool, hasToken: Bool = false) throws {
         var host = "127.0.0.1"
         var portText = Substring(text)
         if let colon = text.lastIndex(of: ":") {
@@ -24,6 +25,11 @@ struct AdminAddress: Equatable, Sendable {
         if !Self.isLoopback(host) && !allowPublic {
             throw DispatcherError(
                 "refusing to serve the admin endpoint on non-loopback address \(host); pass --admin-public to allow it")
+        }
+        if !Self.isLoopback(host) && !hasToken {
+            throw DispatcherError(
+                "refusing to serve the dashboard on non-loopback address \(host) without --admin-token (or DISPATCHER_ADMIN_TOKEN)"
+            )
         }
         self.host = host
         self.port = port

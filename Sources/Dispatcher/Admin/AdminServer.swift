@@ -1,98 +1,75 @@
+import Hummingbird
 import Logging
 import NIOCore
-import NIOHTTP1
-import NIOPosix
 import Prometheus
 import ServiceLifecycle
 
-/// The daemon's admin HTTP endpoint: `GET /metrics` (Prometheus text) and `GET /healthz`.
+/// The daemon's admin listener on Hummingbird: `GET /metrics` (Prometheus text), `GET /healthz`,
+/// and the web dashboard.
 ///
-/// A small HTTP/1.1 server on NIO: responses are built synchronously from the Prometheus
-/// registry and the `HealthState`, so no request ever waits on the database. Unknown paths get
-/// 404, other methods 405. It is the first service of the group, so it is shut down last and
-/// keeps answering (`/healthz` with 503) while the daemon drains.
+/// `/metrics` and `/healthz` are built synchronously from the Prometheus registry and the
+/// `HealthState`, so a scrape or a probe never waits on the database, and they stay open when
+/// the dashboard needs a token. It is the first service of the group, so it is shut down last
+/// and keeps answering (`/healthz` with 503) while the daemon drains.
 struct AdminServer: Service, CustomStringConvertible {
     let address: AdminAddress
     let registry: PrometheusCollectorRegistry
     let health: HealthState
+    /// Nil serves only metrics and health.
+    let dashboard: DashboardRoutes?
     let logger: Logger
 
     var description: String { "AdminServer(\(address.host):\(address.port))" }
 
     func run() async throws {
+        let router = Router(context: BasicRequestContext.self)
+        registerProbes(on: router)
+        dashboard?.register(on: router)
+        let logger = self.logger
+        let host = address.host
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: address.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("admin endpoint listening", metadata: ["address": "\(host):\(port)"])
+            },
+            logger: logger)
+        do {
+            try await application.run()
+        } catch {
+            await dashboard?.store.close()
+            throw error
+        }
+        await dashboard?.store.close()
+    }
+
+    private func registerProbes(on router: Router<BasicRequestContext>) {
         let registry = self.registry
         let health = self.health
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(registry: registry, health: health))
+        let metrics: @Sendable (Request, BasicRequestContext) -> Response = { _, _ in
+            var buffer = ByteBuffer()
+            buffer.writeBytes(registry.emitToBuffer())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: buffer))
+        }
+        let healthz: @Sendable (Request, BasicRequestContext) -> Response = { _, _ in
+            let (status, body) = health.response()
+            return Response(
+                status: .init(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        for (path, handler) in [("/metrics", metrics), ("/healthz", healthz)] {
+            router.get(RouterPath(path), use: handler)
+            router.head(RouterPath(path), use: handler)
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
+                router.on(RouterPath(path), method: method) { _, _ in
+                    Response(
+                        status: .methodNotAllowed, headers: [.contentType: "application/json", .allow: "GET, HEAD"],
+                        body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"method not allowed\"}")))
                 }
             }
-            .bind(host: address.host, port: address.port).get()
-        let port = channel.localAddress?.port ?? address.port
-        logger.info("admin endpoint listening", metadata: ["address": "\(address.host):\(port)"])
-        // Serve until graceful shutdown (which reaches this service after the daemon is done).
-        try? await gracefulShutdown()
-        try? await channel.close()
-    }
-}
-
-/// Answers one admin request at a time per connection.
-final class AdminHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let registry: PrometheusCollectorRegistry
-    let health: HealthState
-    private var request: HTTPRequestHead?
-
-    init(registry: PrometheusCollectorRegistry, health: HealthState) {
-        self.registry = registry
-        self.health = health
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            request = head
-        case .body:
-            break
-        case .end:
-            guard let head = request else { return }
-            request = nil
-            let (status, contentType, body) = respond(to: head)
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: contentType)
-            headers.add(name: "Content-Length", value: String(body.count))
-            if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
-                promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-            let keepAlive = head.isKeepAlive
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { channel.close(promise: nil) }
-            }
-        }
-    }
-
-    private func respond(to head: HTTPRequestHead) -> (HTTPResponseStatus, String, [UInt8]) {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        switch path {
-        case "/metrics", "/healthz":
-            guard head.method == .GET || head.method == .HEAD else {
-                return (.methodNotAllowed, "application/json", Array("{\"error\":\"method not allowed\"}".utf8))
-            }
-            if path == "/metrics" {
-                return (.ok, "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
-            }
-            let (status, body) = health.response()
-            return (HTTPResponseStatus(statusCode: status), "application/json", Array(body.utf8))
-        default:
-            return (.notFound, "application/json", Array("{\"error\":\"not found\"}".utf8))
         }
     }
 }

@@ -6,12 +6,17 @@ import ArgumentParser
     import Darwin
 #endif
 
-/// `--db PATH`, shared by every command.
+/// `--db PATH|URL`, shared by every command.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite database file (default: $DISPATCHER_DB, else ./dispatcher.db).")
+    @Option(
+        name: .long,
+        help: """
+            SQLite database file, or postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…] \
+            (default: $DISPATCHER_DB, else ./dispatcher.db).
+            """)
     var db: String?
 
-    /// The database path: `--db`, else `DISPATCHER_DB`, else `./dispatcher.db`.
+    /// The database: `--db`, else `DISPATCHER_DB`, else `./dispatcher.db`.
     var path: String {
         if let db { return db }
         if let environment = getenv("DISPATCHER_DB"), environment.pointee != 0 {
@@ -20,8 +25,13 @@ struct DatabaseOptions: ParsableArguments {
         return "./dispatcher.db"
     }
 
-    /// Opens (creating and migrating on first use) the job store.
-    func openStore(synchronous: SQLiteConnection.Synchronous = .full) throws -> JobStore {
-        try JobStore(path: path, synchronous: synchronous)
+    /// Where the jobs live, parsed from `path`.
+    func location() throws -> StoreLocation {
+        try StoreLocation(parsing: path)
+    }
+
+    /// Opens (creating and migrating on first use) the job store, runs `body`, closes it.
+    func withStore<T: Sendable>(_ body: (any OperatorStore) async throws -> T) async throws -> T {
+        try await location().withOperatorStore(body)
     }
 }

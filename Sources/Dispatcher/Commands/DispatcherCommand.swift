@@ -9,7 +9,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         subcommands: [
             EnqueueCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self,
             TopCommand.self,
-            RetryCommand.self, CancelCommand.self, PurgeCommand.self,
+            RetryCommand.self, CancelCommand.self, PurgeCommand.self, PauseCommand.self, ResumeCommand.self,
         ]
     )
 }

@@ -10,7 +10,7 @@ final class Completer: Sendable {
     /// Otherwise wait this long for more to gather.
     let flushWindow: Duration = .milliseconds(2)
 
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let owner: String
     let queues: [String: QueueConfiguration]
     let logger: Logger
@@ -27,7 +27,7 @@ final class Completer: Sendable {
     private let signals: AsyncStream<Void>
 
     init(
-        database: DaemonDatabase, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics,
+        database: any DaemonStore, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics,
         clock: DaemonClock
     ) {
         self.clock = clock

@@ -5,8 +5,9 @@ extension Daemon {
     /// Wires a daemon from its configuration: opens (and migrates) the database and builds a
     /// pool and a feeder per queue. `dispatcher run` and the tests both start here.
     static func build(
-        configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState()
-    ) throws
+        configuration: DaemonConfiguration, logger: Logger, health: HealthState = HealthState(),
+        liveQueues: LiveQueueBoard? = nil
+    ) async throws
         -> Daemon
     {
         guard !configuration.queues.isEmpty else { throw DispatcherError("no queue configured") }
@@ -20,7 +21,8 @@ extension Daemon {
             }
         }
         let poolMakers = try configuration.queues.map(TransportFactory.prepare)
-        let database = try DaemonDatabase(path: configuration.databasePath)
+        let database = try await configuration.store.openDaemonStore(
+            pollInterval: configuration.pollInterval, logger: logger)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
@@ -56,7 +58,7 @@ extension Daemon {
             configuration.sampleGauges
             ? GaugeSampler(
                 database: database, queues: Array(zip(configuration.queues.map(\.name), pools)), metrics: metrics,
-                interval: .seconds(1))
+                interval: .seconds(1), liveQueues: liveQueues)
             : nil
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,

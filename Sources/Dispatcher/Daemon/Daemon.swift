@@ -10,7 +10,7 @@ import WorkerPool
 /// with no job left `running` by this daemon.
 struct Daemon: Service, CustomStringConvertible {
     let configuration: DaemonConfiguration
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let completer: Completer
     let pools: [any QueuePool]
     let feeders: [Feeder]
@@ -31,6 +31,7 @@ struct Daemon: Service, CustomStringConvertible {
             ])
         health.update { $0.poolsRunning = true }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
             group.addTask { await completer.run() }
             group.addTask { await leaseKeeper.run() }
             if let gaugeSampler {

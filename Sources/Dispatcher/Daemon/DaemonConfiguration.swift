@@ -2,8 +2,10 @@ import WorkerPool
 
 /// Everything `dispatcher run` needs, from flags or a config file.
 struct DaemonConfiguration: Sendable {
-    /// The SQLite database file.
-    var databasePath: String = "./dispatcher.db"
+    /// Where the jobs live (`--db`): an SQLite file or a PostgreSQL URL.
+    var store: StoreLocation = .sqlite(path: "./dispatcher.db")
+    /// The store as logs show it (never with a password).
+    var databasePath: String { store.displayName }
     /// The queues this daemon serves, each with its own upstream and workers.
     var queues: [QueueConfiguration] = []
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.

@@ -6,12 +6,12 @@ import WorkerPool
 ///
 /// It never holds more than one batch beyond what the channel buffers: it claims at most the
 /// channel's capacity at a time and `submit` suspends while the channel is full. When nothing is
-/// due it sleeps, waking when its `WALWatcher` sees a commit that `PRAGMA data_version` (or this
-/// daemon's own write counter) confirms, or when the earliest scheduled `run_at` arrives.
+/// due it sleeps, waking on the store's change notifier (shared by all of the daemon's feeders)
+/// or when the earliest scheduled `run_at` arrives.
 struct Feeder: Sendable {
     let queue: QueueConfiguration
     let pool: any QueuePool
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let completer: Completer
     let configuration: DaemonConfiguration
     let metrics: DaemonMetrics
@@ -24,11 +24,11 @@ struct Feeder: Sendable {
         let batchSize = pool.configuration.effectiveChannelCapacity
         let defaultTimeout = queue.timeout.milliseconds
         let leaseMargin = configuration.leaseMargin.milliseconds
-        let watcher = WALWatcher(databasePath: configuration.databasePath, interval: configuration.pollInterval)
-        watcher.start()
-        defer { watcher.stop() }
+        let changes = database.changes
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard let limit = await admittedBatch(batchSize) else { continue }
+            // Taken before looking, so a change between the claim and the wait still wakes us.
+            let mark = await changes.mark()
             let jobs: [ClaimedJob]
             do {
                 jobs = try await database.claim(
@@ -45,7 +45,7 @@ struct Feeder: Sendable {
                     pool.finish()
                     return
                 }
-                await waitForWork(watcher)
+                await waitForWork(changes, after: mark)
                 continue
             }
             metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
@@ -97,29 +97,21 @@ struct Feeder: Sendable {
         return ((try? await database.unfinishedCount(queue: queue.name)) ?? 1) == 0
     }
 
-    /// Sleeps until something changed in the database or the next scheduled job is due.
-    ///
-    /// The WAL watcher's thread notices commits by any process; only then does the feeder ask
-    /// the database whether anything was committed (`PRAGMA data_version`, plus this daemon's
-    /// own write counter). An idle daemon therefore costs a `stat` per poll interval.
-    private func waitForWork(_ watcher: WALWatcher) async {
-        guard let stamp = try? await database.changeStamp() else {
+    /// Sleeps until the store reports a change after `mark` or the next scheduled job is due.
+    private func waitForWork(_ changes: any ChangeNotifier, after mark: ChangeMark) async {
+        var timeout: Duration?
+        do {
+            timeout = try await database.nextDue(queue: queue.name)
+        } catch {
             await sleep(configuration.pollInterval)
             return
         }
-        let nextRunAt = (try? await database.nextRunAt(queue: queue.name)) ?? nil
-        var timeout: Duration? = nextRunAt.map { .milliseconds(max(0, $0 - configuration.clock.wallMilliseconds())) }
         if configuration.exitWhenIdle {
             // Recheck idleness now and then: the last outcomes land after the last claim.
             timeout = min(timeout ?? .milliseconds(100), .milliseconds(100))
         }
-        let database = self.database
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                while (try? await watcher.changes.receive()) != nil {
-                    if let changed = try? await database.changeStamp(), changed != stamp { return }
-                }
-            }
+            group.addTask { await changes.wait(after: mark) }
             if let timeout {
                 group.addTask { try? await Task.sleep(for: timeout) }
             }

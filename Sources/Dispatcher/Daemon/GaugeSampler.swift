@@ -4,10 +4,12 @@ import WorkerPool
 /// channel depth — once a second, so scrapes never touch the database themselves.
 /// Runs only when metrics are exported (`--admin`).
 struct GaugeSampler: Sendable {
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let queues: [(name: String, pool: any QueuePool)]
     let metrics: DaemonMetrics
     let interval: Duration
+    /// The dashboard's view of breakers and connections, when it is served.
+    var liveQueues: LiveQueueBoard?
 
     /// Runs until cancelled.
     func run() async {
@@ -15,6 +17,12 @@ struct GaugeSampler: Sendable {
             for queue in queues {
                 guard let gauges = metrics.queues[queue.name] else { continue }
                 gauges.channelDepth.record(queue.pool.bufferedCount)
+                liveQueues?.update(
+                    queue: queue.name,
+                    .init(
+                        breaker: LiveQueueBoard.breakerName(queue.pool.breaker.gaugeValue),
+                        connectionsOpen: queue.pool.currentStatistics.connectionsOpen,
+                        workers: queue.pool.configuration.workers, upstream: queue.pool.upstreamName))
                 if let counts = try? await database.pendingAndRunning(queue: queue.name) {
                     gauges.pending.record(counts.pending)
                     gauges.running.record(counts.running)

@@ -3,7 +3,7 @@ import Logging
 /// The daemon's heartbeat and reaper: renews the leases of the jobs this daemon holds, and
 /// returns jobs whose lease expired (their daemon died) to pending.
 struct LeaseKeeper: Sendable {
-    let database: DaemonDatabase
+    let database: any DaemonStore
     let configuration: DaemonConfiguration
     /// The longest default timeout among the daemon's queues, for renewing leases.
     let defaultTimeout: Duration

@@ -1,4 +1,4 @@
-/// One forward-only schema migration, embedded into the binary from `migrations/`.
+/// One forward-only schema migration, embedded into the binary from `migrations/<dialect>/`.
 struct Migration: Sendable {
     /// The number in the file name; migrations apply in ascending order.
     var version: Int
@@ -15,12 +15,44 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    /// Every migration the binary carries, in order.
+    /// Every SQLite migration the binary carries, in order (`migrations/sqlite/`).
     ///
     /// SwiftPM embeds each file of `migrations/` (see Package.swift) as `PackageResources._NNN…`
-    /// (it replaces the leading digit with `_`). A new file must be added here too; the test
+    /// (it replaces the leading digit with `_`, and uses only the file's name, so file names are
+    /// unique across dialects). A new file must be added here too; the test
     /// `embeddedMigrationsMatchTheFolder` fails until it is.
-    static let all: [Migration] = [
-        Migration(version: 1, name: "0001_create_jobs.sql", bytes: PackageResources._001_create_jobs_sql)
+    static let sqlite: [Migration] = [
+        Migration(version: 1, name: "0001_create_jobs.sql", bytes: PackageResources._001_create_jobs_sql),
+        Migration(version: 2, name: "0002_paused_queues.sql", bytes: PackageResources._002_paused_queues_sql),
     ]
+
+    /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
+    static let postgres: [Migration] = [
+        Migration(
+            version: 1, name: "0001_create_jobs_postgres.sql", bytes: PackageResources._001_create_jobs_postgres_sql),
+        Migration(
+            version: 2, name: "0002_paused_queues_postgres.sql",
+            bytes: PackageResources._002_paused_queues_postgres_sql),
+    ]
+
+    /// The migration's statements, one per execution: PostgreSQL's extended protocol (all
+    /// postgres-nio speaks) runs one statement at a time. Statements end with `;` at the end of
+    /// a line; comment lines are dropped.
+    var statements: [String] {
+        var statements = [String]()
+        var current = [Substring]()
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let text = line.drop(while: \.isWhitespace)
+            if text.hasPrefix("--") || (text.isEmpty && current.isEmpty) { continue }
+            current.append(line)
+            if text.last(where: { !$0.isWhitespace }) == ";" {
+                statements.append(current.joined(separator: "\n"))
+                current.removeAll()
+            }
+        }
+        if current.contains(where: { $0.contains { !$0.isWhitespace } }) {
+            statements.append(current.joined(separator: "\n"))
+        }
+        return statements
+    }
 }

@@ -49,6 +49,9 @@ public final class UpstreamBreaker: Sendable {
     /// The breaker's configuration.
     public var configuration: Breaker.Configuration { state.withLock { $0.breaker.configuration } }
 
+    /// The state as a number for a gauge or a status page: 0 closed, 1 half-open, 2 open.
+    public var gaugeValue: Int { state.withLock { $0.breaker.gaugeValue } }
+
     /// Exports the state (0 closed, 1 half-open, 2 open) to `gauge` from now on.
     func attach(_ gauge: Gauge) {
         let value = state.withLock { state in

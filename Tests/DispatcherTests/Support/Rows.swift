@@ -2,12 +2,13 @@ import Foundation
 
 @testable import Dispatcher
 
-/// Reads the database directly (not through the CLI) so tests check what is really stored.
+/// Reads an SQLite database directly (not through the CLI or the store seam) so tests check
+/// what is really stored, with SQL where they need to.
 struct Rows {
-    let store: JobStore
+    let store: SQLiteJobStore
 
     init(_ path: String) throws {
-        store = try JobStore(path: path)
+        store = try SQLiteJobStore(path: path)
     }
 
     func all() throws -> [Job] {

@@ -7,7 +7,7 @@ import ArgumentParser
 #endif
 
 /// `dispatcher enqueue`: one job from flags, or many from NDJSON with `--batch`.
-struct EnqueueCommand: ParsableCommand {
+struct EnqueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueue",
         abstract: "Store RPC jobs durably; prints each job's id.",
@@ -37,15 +37,15 @@ struct EnqueueCommand: ParsableCommand {
     @Flag(help: "With --batch: print only the number of jobs instead of their ids.") var quiet = false
     @Option(help: "With --batch: jobs per transaction.") var chunkSize = 10_000
 
-    func run() throws {
+    func run() async throws {
         if batch {
-            try runBatch()
+            try await runBatch()
         } else {
-            try runSingle()
+            try await runSingle()
         }
     }
 
-    private func runSingle() throws {
+    private func runSingle() async throws {
         guard file == nil else { throw DispatcherError("a FILE argument needs --batch") }
         guard let method else { throw DispatcherError("--method is required (or use --batch)") }
         let now = WallClock.nowMilliseconds()
@@ -73,8 +73,8 @@ struct EnqueueCommand: ParsableCommand {
         case (nil, nil): break
         case (_?, _?): throw DispatcherError("use either --delay or --at, not both")
         }
-        let store = try database.openStore()
-        let result = try store.enqueue([job], now: now)[0]
+        let single = job
+        let result = try await database.withStore { try await $0.enqueue([single], now: now)[0] }
         if !result.created {
             Output.error(
                 "job \(result.id) already has key '\(job.idempotencyKey ?? "")' in queue '\(job.queue)'; nothing enqueued"
@@ -83,7 +83,7 @@ struct EnqueueCommand: ParsableCommand {
         Output.write("\(result.id)\n")
     }
 
-    private func runBatch() throws {
+    private func runBatch() async throws {
         let flagsForSingleJobs: [(String, Bool)] = [
             ("--method", method != nil), ("--params", params != nil), ("--params-file", paramsFile != nil),
             ("--key", key != nil), ("--delay", delay != nil), ("--at", at != nil),
@@ -99,28 +99,32 @@ struct EnqueueCommand: ParsableCommand {
         // batch; then each chunk commits on its own, so a huge batch does not hold the write
         // lock (and the daemon) for its whole length.
         let jobs = try BatchParser(now: now).parse(input)
-        let store = try database.openStore()
-        var existing = 0
-        var written = 0
-        var out = [UInt8]()
-        do {
-            for chunkStart in stride(from: 0, to: jobs.count, by: chunkSize) {
-                let chunk = Array(jobs[chunkStart..<min(chunkStart + chunkSize, jobs.count)])
-                let results = try store.enqueue(chunk, now: now)
-                written += results.count
-                out.removeAll(keepingCapacity: true)
-                for result in results {
-                    if !result.created { existing += 1 }
-                    if !quiet {
-                        out.append(contentsOf: String(result.id).utf8)
-                        out.append(UInt8(ascii: "\n"))
+        let (chunkSize, quiet) = (self.chunkSize, self.quiet)
+        let existing = try await database.withStore { store in
+            var existing = 0
+            var written = 0
+            var out = [UInt8]()
+            do {
+                for chunkStart in stride(from: 0, to: jobs.count, by: chunkSize) {
+                    let chunk = Array(jobs[chunkStart..<min(chunkStart + chunkSize, jobs.count)])
+                    let results = try await store.enqueue(chunk, now: now)
+                    written += results.count
+                    out.removeAll(keepingCapacity: true)
+                    for result in results {
+                        if !result.created { existing += 1 }
+                        if !quiet {
+                            out.append(contentsOf: String(result.id).utf8)
+                            out.append(UInt8(ascii: "\n"))
+                        }
                     }
+                    Output.write(out)
                 }
-                Output.write(out)
+            } catch where written > 0 {
+                throw DispatcherError(
+                    "\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)"
+                )
             }
-        } catch  where written > 0 {
-            throw DispatcherError(
-                "\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)")
+            return existing
         }
         if quiet {
             Output.write("\(jobs.count)\n")

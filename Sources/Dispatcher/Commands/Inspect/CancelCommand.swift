@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `dispatcher cancel`: pending jobs to cancelled.
-struct CancelCommand: ParsableCommand {
+struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
         abstract: "Cancel pending jobs. All or nothing: an unknown id or a job not pending changes nothing.")
@@ -9,9 +9,10 @@ struct CancelCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "Job ids.") var ids: [Int64]
 
-    func run() throws {
+    func run() async throws {
         guard !ids.isEmpty else { throw DispatcherError("give the ids of the jobs to cancel") }
-        let count = try database.openStore().cancel(ids: ids, now: WallClock.nowMilliseconds())
+        let ids = self.ids
+        let count = try await database.withStore { try await $0.cancel(ids: ids, now: WallClock.nowMilliseconds()) }
         Output.write("cancelled \(count) job\(count == 1 ? "" : "s")\n")
     }
 }

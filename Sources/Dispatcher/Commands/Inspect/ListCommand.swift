@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `dispatcher list`: jobs as a table or JSON lines.
-struct ListCommand: ParsableCommand {
+struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List jobs, oldest first.")
 
@@ -11,10 +11,11 @@ struct ListCommand: ParsableCommand {
     @Option(help: "At most this many jobs.") var limit = 100
     @Flag(help: "One JSON object per line (see README for the fields).") var json = false
 
-    func run() throws {
+    func run() async throws {
         let filter = try state.map(JobStateFilter.init(parsing:))
         guard limit >= 0 else { throw DispatcherError("--limit must not be negative") }
-        let jobs = try database.openStore().list(state: filter, queue: queue, limit: limit)
+        let (queue, limit) = (self.queue, self.limit)
+        let jobs = try await database.withStore { try await $0.list(state: filter, queue: queue, limit: limit) }
         if json {
             Output.write(jobs.map { JobJSON.object($0) + "\n" }.joined())
             return

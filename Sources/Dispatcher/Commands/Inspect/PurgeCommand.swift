@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `dispatcher purge`: delete finished jobs.
-struct PurgeCommand: ParsableCommand {
+struct PurgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purge", abstract: "Delete succeeded, failed or cancelled jobs that finished long enough ago.")
 
@@ -9,12 +9,14 @@ struct PurgeCommand: ParsableCommand {
     @Option(help: "succeeded, failed or cancelled.") var state: String
     @Option(help: "Only jobs finished at least this long ago, e.g. 7d.") var olderThan: String
 
-    func run() throws {
+    func run() async throws {
         guard case .state(let state) = try JobStateFilter(parsing: state) else {
             throw DispatcherError("only succeeded, failed or cancelled jobs can be purged")
         }
         let age = try DurationParser.milliseconds(olderThan, what: "--older-than")
-        let count = try database.openStore().purge(state: state, finishedBefore: WallClock.nowMilliseconds() - age)
+        let count = try await database.withStore {
+            try await $0.purge(state: state, finishedBefore: WallClock.nowMilliseconds() - age)
+        }
         Output.write("purged \(count) job\(count == 1 ? "" : "s")\n")
     }
 }

@@ -1,15 +1,16 @@
 import ArgumentParser
 
 /// `dispatcher show ID`: every field of one job.
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one job in full.")
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "The job id.") var id: Int64
     @Flag(help: "As one JSON object (see README for the fields).") var json = false
 
-    func run() throws {
-        guard let job = try database.openStore().job(id: id) else {
+    func run() async throws {
+        let id = self.id
+        guard let job = try await database.withStore({ try await $0.job(id: id) }) else {
             throw DispatcherError("no job with id \(id)")
         }
         if json {
@@ -27,6 +28,10 @@ struct ShowCommand: ParsableCommand {
             ("lease until", time(job.leaseUntil)), ("last error", job.lastError ?? "-"), ("result", job.result ?? "-"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        Output.write(rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 + "\n" }.joined())
+        var text = ""
+        for (name, value) in rows {
+            text += name + String(repeating: " ", count: width - name.count + 2) + value + "\n"
+        }
+        Output.write(text)
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `dispatcher top`: a live view of the queues, refreshed every second from the database.
-struct TopCommand: ParsableCommand {
+struct TopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "top",
         abstract: "Live view: jobs per state, last minute's throughput and latencies, recent failures.",
@@ -11,23 +11,32 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Print one frame and exit (for scripts).") var once = false
     @Option(help: "Seconds between refreshes.") var interval = 1.0
 
-    func run() throws {
+    func run() async throws {
         guard interval >= 0.1 && interval <= 3600 else {
             throw DispatcherError("--interval must be between 0.1 and 3600")
         }
-        let store = try database.openStore()
-        if once {
-            Output.write(try Self.frame(store: store, path: database.path, now: WallClock.nowMilliseconds()))
-            return
-        }
-        guard Terminal.isInteractive else {
+        let location = try database.location()
+        let (once, interval) = (self.once, self.interval)
+        guard once || Terminal.isInteractive else {
             throw DispatcherError("top needs a terminal; use --once for a single frame")
         }
+        try await location.withOperatorStore { store in
+            if once {
+                Output.write(
+                    try await Self.frame(store: store, name: location.displayName, now: WallClock.nowMilliseconds()))
+                return
+            }
+            try await Self.live(store: store, name: location.displayName, interval: interval)
+        }
+    }
+
+    /// Redraws the frame every `interval` seconds until q, Ctrl-C or Ctrl-D.
+    private static func live(store: any OperatorStore, name: String, interval: Double) async throws {
         let terminal = Terminal()
         try terminal.enter()
         defer { terminal.restore() }
         while true {
-            let frame = try Self.frame(store: store, path: database.path, now: WallClock.nowMilliseconds())
+            let frame = try await Self.frame(store: store, name: name, now: WallClock.nowMilliseconds())
             // Redraw in place: home, each line cleared to its end, the rest of the screen cleared.
             let lines = frame.split(separator: "\n", omittingEmptySubsequences: false)
             Output.write(
@@ -44,11 +53,11 @@ struct TopCommand: ParsableCommand {
     }
 
     /// One screen: the stats table and the most recent failures.
-    static func frame(store: JobStore, path: String, now: Int64) throws -> String {
-        let report = try StatsReport(store: store, now: now)
-        var text = "dispatcher top — \(path) — \(Timestamp.format(now))   (q to quit)\n\n"
+    static func frame(store: any OperatorStore, name: String, now: Int64) async throws -> String {
+        let report = StatsReport(now: now, statistics: try await store.statistics(now: now))
+        var text = "dispatcher top — \(name) — \(Timestamp.format(now))   (q to quit)\n\n"
         text += report.queues.isEmpty ? "no jobs yet\n" : report.table()
-        let failures = try store.recentFailures(limit: 5)
+        let failures = try await store.recentFailures(limit: 5)
         text += "\nRECENT FAILURES\n"
         if failures.isEmpty {
             text += "none\n"

@@ -5,6 +5,12 @@ import Prometheus
 import ServiceLifecycle
 import WorkerPool
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `dispatcher run`: the daemon.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +50,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log lines as text or json (one object per line).") var logFormat = "text"
     @Option(help: "Serve /metrics and /healthz on PORT or HOST:PORT (loopback unless a host is named).")
     var admin: String?
-    @Flag(help: "Allow --admin on a non-loopback address.") var adminPublic = false
+    @Flag(help: "Allow --admin on a non-loopback address (also needs --admin-token).") var adminPublic = false
+    @Option(help: "Require this token for the dashboard (default: $DISPATCHER_ADMIN_TOKEN); /metrics and /healthz stay open.")
+    var adminToken: String?
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -54,12 +62,16 @@ struct RunCommand: AsyncParsableCommand {
         guard let format = LogFormat(rawValue: logFormat) else {
             throw DispatcherError("unknown log format '\(logFormat)'; expected text or json")
         }
-        let adminAddress = try admin.map { try AdminAddress(parsing: $0, allowPublic: adminPublic) }
+        let token = try resolvedAdminToken()
+        let adminAddress = try admin.map {
+            try AdminAddress(parsing: $0, allowPublic: adminPublic, hasToken: token != nil)
+        }
         var configuration = try makeConfiguration()
         configuration.sampleGauges = adminAddress != nil
         let logger = format.makeLogger(level: level)
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         let health = HealthState()
+        let liveQueues = LiveQueueBoard()
         if let adminAddress {
             // Metrics are only collected when someone can scrape them.
             let registry = PrometheusCollectorRegistry()
@@ -71,19 +83,43 @@ struct RunCommand: AsyncParsableCommand {
             ]
             MetricsSystem.bootstrap(factory)
             // First in the group, so it is shut down last and answers /healthz during the drain.
+            let dashboard = DashboardRoutes(
+                store: try await configuration.store.openOperatorStore(), live: liveQueues,
+                access: AdminAccess(token: token), storeName: configuration.databasePath)
             services.append(
-                .init(service: AdminServer(address: adminAddress, registry: registry, health: health, logger: logger)))
+                .init(
+                    service: AdminServer(
+                        address: adminAddress, registry: registry, health: health, dashboard: dashboard,
+                        logger: logger)))
         }
-        let daemon = try Daemon.build(configuration: configuration, logger: logger, health: health)
+        let daemon = try await Daemon.build(
+            configuration: configuration, logger: logger, health: health, liveQueues: liveQueues)
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
+    /// `--admin-token`, else `DISPATCHER_ADMIN_TOKEN`; nil when neither is set.
+    func resolvedAdminToken() throws -> String? {
+        if let adminToken {
+            guard admin != nil else { throw DispatcherError("--admin-token needs --admin") }
+            guard adminToken.utf8.count >= 16 else {
+                throw DispatcherError("--admin-token must be at least 16 characters")
+            }
+            return adminToken
+        }
+        guard let environment = getenv("DISPATCHER_ADMIN_TOKEN"), environment.pointee != 0 else { return nil }
+        let token = String(cString: environment)
+        guard token.utf8.count >= 16 else {
+            throw DispatcherError("DISPATCHER_ADMIN_TOKEN must be at least 16 characters")
+        }
+        return token
+    }
+
     func makeConfiguration() throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
-        configuration.databasePath = database.path
+        configuration.store = try database.location()
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
         configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")

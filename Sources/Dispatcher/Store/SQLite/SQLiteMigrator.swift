@@ -3,8 +3,8 @@
 ///
 /// The applied version lives in `PRAGMA user_version` (one read on the fast path, no table scan)
 /// and each migration is also recorded in `schema_migrations` with the time it was applied.
-struct Migrator {
-    var migrations: [Migration] = Migration.all
+struct SQLiteMigrator {
+    var migrations: [Migration] = Migration.sqlite
 
     /// The version a fully migrated database reports.
     var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -1,15 +1,15 @@
 /// The job queue's SQL: enqueue and the operator's queries and commands.
 ///
-/// A `JobStore` is a thin, synchronous layer over one `SQLiteConnection`; it is used directly by
-/// the CLI and from the daemon's `DatabaseActor`. Every write is one `BEGIN IMMEDIATE`
-/// transaction, so a failure leaves the database as it was.
-final class JobStore {
+/// A thin, synchronous layer over one `SQLiteConnection`, used only from `SQLiteStore`'s
+/// dedicated thread. Every write is one `BEGIN IMMEDIATE` transaction, so a failure leaves the
+/// database as it was.
+final class SQLiteJobStore {
     let connection: SQLiteConnection
 
     /// Opens the database at `path`, creating and migrating it when needed.
     init(path: String, synchronous: SQLiteConnection.Synchronous = .full) throws {
         connection = try SQLiteConnection(path: path, options: .init(synchronous: synchronous))
-        try Migrator().migrate(connection)
+        try SQLiteMigrator().migrate(connection)
     }
 
     static let columns = """
@@ -167,16 +167,14 @@ final class JobStore {
     ///
     /// All or nothing: when any id is unknown or not failed/cancelled, nothing changes.
     func retry(ids: [Int64], now: Int64) throws -> Int {
-        try changeEach(ids, allowed: [.failed, .cancelled], verb: "retry") { id in
+        try changeEach(ids, as: .retry) { id in
             try resetToPending(where: "id = ?1", now: now) { $0.bind(id, at: 1) }
         }
     }
 
     /// Moves every job in `state` (optionally of one queue) back to pending; returns the count.
     func retry(state: JobState, queue: String?, now: Int64) throws -> Int {
-        guard state == .failed || state == .cancelled else {
-            throw DispatcherError("only failed or cancelled jobs can be retried, not \(state.rawValue) ones")
-        }
+        try JobRules.checkRetryable(state)
         return try connection.writeTransaction {
             try resetToPending(
                 where: "state = '\(state.rawValue)'" + (queue == nil ? "" : " AND queue = ?1"), now: now
@@ -201,7 +199,7 @@ final class JobStore {
 
     /// Cancels pending jobs. All or nothing: when any id is unknown or not pending, nothing changes.
     func cancel(ids: [Int64], now: Int64) throws -> Int {
-        try changeEach(ids, allowed: [.pending], verb: "cancel") { id in
+        try changeEach(ids, as: .cancel) { id in
             let statement = try connection.statement(
                 "UPDATE jobs SET state = 'cancelled', finished_at = ?2 WHERE id = ?1 AND state = 'pending'")
             statement.bind(id, at: 1)
@@ -213,9 +211,7 @@ final class JobStore {
 
     /// Deletes jobs in a terminal `state` that finished before `before`; returns the count.
     func purge(state: JobState, finishedBefore before: Int64) throws -> Int {
-        guard state.isTerminal else {
-            throw DispatcherError("only succeeded, failed or cancelled jobs can be purged, not \(state.rawValue) ones")
-        }
+        try JobRules.checkPurgeable(state)
         return try connection.writeTransaction {
             let statement = try connection.statement("DELETE FROM jobs WHERE state = ?1 AND finished_at < ?2")
             statement.bind(state.rawValue, at: 1)
@@ -227,20 +223,16 @@ final class JobStore {
 
     /// Checks every id's state, then applies `change` to each, in one transaction.
     private func changeEach(
-        _ ids: [Int64], allowed: Set<JobState>, verb: String, change: (Int64) throws -> Int
+        _ ids: [Int64], as operatorChange: JobRules.OperatorChange, apply change: (Int64) throws -> Int
     ) throws -> Int {
         try connection.writeTransaction {
             let lookup = try connection.statement("SELECT state FROM jobs WHERE id = ?")
-            for id in ids {
+            var states = [Int64: String]()
+            for id in Set(ids) {
                 lookup.reset().bind(id, at: 1)
-                guard let state = try lookup.singleRow({ $0.string(0) ?? "" }) else {
-                    throw DispatcherError("no job with id \(id)")
-                }
-                guard let parsed = JobState(rawValue: state), allowed.contains(parsed) else {
-                    let names = allowed.map(\.rawValue).sorted().joined(separator: " or ")
-                    throw DispatcherError("cannot \(verb) job \(id): it is \(state), not \(names)")
-                }
+                if let state = try lookup.singleRow({ $0.string(0) ?? "" }) { states[id] = state }
             }
+            try JobRules.check(ids, states: states, for: operatorChange)
             var changed = 0
             for id in Set(ids) {
                 changed += try change(id)

@@ -1,49 +1,4 @@
-/// A job leased to this daemon by `claim`.
-struct ClaimedJob: Sendable {
-    var id: Int64
-    var method: String
-    var params: [UInt8]?
-    var idempotencyKey: String?
-    var priority: Int64
-    /// This attempt's number (attempts are counted when claimed).
-    var attempt: Int
-    var timeoutMilliseconds: Int64
-    /// When the job became due, for the enqueue-to-start delay.
-    var runAt: Int64
-    /// The job's own attempt limit; nil means the queue's default.
-    var maxAttempts: Int64?
-}
-
-/// What the completer writes for one finished job.
-enum Completion: Sendable {
-    /// The call returned a result (stored when it fits the cap).
-    case succeeded(id: Int64, result: [UInt8]?, note: String?)
-    /// The call failed and may be retried at `runAt`, unless attempts are exhausted.
-    case retry(id: Int64, error: String, runAt: Int64)
-    /// The call failed for good.
-    case failed(id: Int64, error: String)
-    /// The call was never made: back to pending at `runAt`, the attempt not counted.
-    case release(id: Int64, runAt: Int64, reason: String?)
-
-    var id: Int64 {
-        switch self {
-        case .succeeded(let id, _, _), .retry(let id, _, _), .failed(let id, _), .release(let id, _, _): id
-        }
-    }
-}
-
-/// How many completions of each kind a batch applied (guards make late ones no-ops).
-struct CompletionCounts: Sendable, Equatable {
-    var succeeded = 0
-    var retried = 0
-    var failed = 0
-    var released = 0
-    /// Completions whose job was no longer leased to this daemon (reaped or finished by an
-    /// operator meanwhile): nothing was written for them.
-    var stale = 0
-}
-
-extension JobStore {
+extension SQLiteJobStore {
     /// Leases up to `limit` due jobs of `queue` to `owner`, counting an attempt for each.
     ///
     /// One `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`, so two
@@ -59,6 +14,7 @@ extension JobStore {
                     lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4, started_at = ?2
                 WHERE id IN (
                     SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
+                        AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?5)
                     ORDER BY priority DESC, run_at, id LIMIT ?6)
                 RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at,
                     max_attempts
@@ -77,7 +33,7 @@ extension JobStore {
                         id: statement.int64(0), method: statement.string(1) ?? "", params: statement.bytes(2),
                         idempotencyKey: statement.string(3), priority: statement.int64(4),
                         attempt: statement.int(5), timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7),
-                        maxAttempts: statement.isNull(8) ? nil : statement.int64(8)))
+                        maxAttempts: statement.optionalInt64(8)))
             }
             // RETURNING gives no order; hand jobs to workers in claim order.
             jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
@@ -182,10 +138,11 @@ extension JobStore {
             let statement = try connection.statement(
                 """
                 UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
-                    last_error = COALESCE(last_error, 'lease expired: the daemon running it stopped')
+                    last_error = COALESCE(last_error, ?2)
                 WHERE state = 'running' AND lease_until < ?1
                 """)
             statement.bind(now, at: 1)
+            statement.bind(JobRules.leaseExpiredError, at: 2)
             try statement.run()
             return connection.changes
         }
@@ -210,7 +167,12 @@ extension JobStore {
 
     /// The earliest `run_at` of the queue's pending jobs, or nil when none is pending.
     func nextRunAt(queue: String) throws -> Int64? {
-        let statement = try connection.statement("SELECT min(run_at) FROM jobs WHERE queue = ? AND state = 'pending'")
+        // A paused queue has nothing due: its feeder sleeps until a commit (such as the resume) wakes it.
+        let statement = try connection.statement(
+            """
+            SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending'
+                AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?1)
+            """)
         statement.bind(queue, at: 1)
         return try statement.singleRow { $0.optionalInt64(0) } ?? nil
     }

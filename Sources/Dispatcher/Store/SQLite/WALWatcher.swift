@@ -1,5 +1,4 @@
 import Synchronization
-import WorkerPool
 
 #if canImport(Glibc)
     import Glibc
@@ -12,16 +11,15 @@ import WorkerPool
 /// Every commit in WAL mode writes to `<db>-wal`, so its size, modification time or inode
 /// changes. The watcher `stat`s it every poll interval on a plain thread — about a microsecond
 /// of work and a cheap `nanosleep` — and signals `changes` when it changed (and every
-/// `safetyPolls` polls regardless). An idle feeder awaits that signal instead of waking a Swift
-/// task and the database thread 200 times a second. The signal is a one-slot `BoundedChannel`
-/// rather than an `AsyncStream`, because a stream ends for good when a waiting consumer is
-/// cancelled, and the feeder cancels its wait whenever a scheduled job comes due first.
+/// `safetyPolls` polls regardless). Idle feeders — all of a daemon's queues share one watcher —
+/// await that signal instead of waking a Swift task and the database thread 200 times a second.
 final class WALWatcher: Sendable {
     let path: String
     let interval: Duration
     let safetyPolls = 50
-    /// Holds one element after the WAL file changed.
-    let changes = BoundedChannel<Void>(capacity: 1)
+    /// Signalled after the WAL file changed.
+    let broadcast = ChangeBroadcast()
+    private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
 
     init(databasePath: String, interval: Duration) {
@@ -29,8 +27,9 @@ final class WALWatcher: Sendable {
         self.interval = interval
     }
 
-    /// Starts the watching thread; it runs until `stop()`.
-    func start() {
+    /// Starts the watching thread unless it runs already; it runs until `stop()`.
+    func startIfNeeded() {
+        guard !started.exchange(true, ordering: .relaxed), !stopped.load(ordering: .relaxed) else { return }
         var thread = pthread_t()
         let box = Unmanaged.passRetained(self)
         pthread_create(
@@ -45,7 +44,7 @@ final class WALWatcher: Sendable {
 
     func stop() {
         stopped.store(true, ordering: .relaxed)
-        changes.finish()
+        broadcast.signal()
     }
 
     private func watch() {
@@ -66,7 +65,7 @@ final class WALWatcher: Sendable {
             }
             if echoes > 0 || polls % safetyPolls == 0 {
                 echoes = max(0, echoes - 1)
-                _ = changes.trySend(())  // Full: a signal is already waiting; one is enough.
+                broadcast.signal()
             }
         }
     }

@@ -1,0 +1,45 @@
+/// What the daemon needs from a job store: leasing jobs, writing their outcomes, keeping leases
+/// alive, and knowing when to look again.
+///
+/// Times are judged by the store's own clock (the process's on SQLite, the database server's on
+/// PostgreSQL), so daemons on hosts with skewed clocks still agree on who holds a job.
+/// Implementations must never block Swift's cooperative pool.
+protocol DaemonStore: Sendable {
+    /// Leases up to `limit` due pending jobs of `queue` to `owner`, best first (priority, then
+    /// due time, then id), counting an attempt for each. Two claimers never get the same job.
+    /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms.
+    func claim(queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64) async throws
+        -> [ClaimedJob]
+
+    /// Applies a batch of outcomes at once, each only while its job is still `running` under
+    /// `owner`'s lease (others are counted stale). A `.retry` of an exhausted job (see
+    /// `JobRules.isExhausted`, with `defaultMaxAttempts`) fails it for good.
+    func complete(_ completions: [Completion], owner: String, defaultMaxAttempts: Int64) async throws
+        -> CompletionCounts
+
+    /// Returns running jobs whose lease expired (their daemon died) to pending; returns how many.
+    func reapExpiredLeases() async throws -> Int
+
+    /// Extends the leases of every job `owner` holds; returns how many.
+    func renewLeases(owner: String, defaultTimeout: Int64, leaseMargin: Int64) async throws -> Int
+
+    /// How long until the earliest pending job of `queue` is due (zero when one is due now), or
+    /// nil when none is pending.
+    func nextDue(queue: String) async throws -> Duration?
+
+    /// Jobs of `queue` that are pending or running (by any daemon).
+    func unfinishedCount(queue: String) async throws -> Int64
+
+    /// Pending and running jobs of `queue`, for the gauges.
+    func pendingAndRunning(queue: String) async throws -> (pending: Int64, running: Int64)
+
+    /// The daemon's one source of wake-ups for all its feeders.
+    var changes: any ChangeNotifier { get }
+
+    /// Runs the store's background work (PostgreSQL: the connection pool and the `LISTEN`
+    /// connection) until the task is cancelled. The daemon runs it beside its other tasks.
+    func run() async
+
+    /// Releases connections, threads and watchers.
+    func close() async
+}

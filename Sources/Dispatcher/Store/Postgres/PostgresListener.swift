@@ -1,0 +1,85 @@
+import Logging
+import PostgresNIO
+
+/// The daemon's one `LISTEN` connection: every notification on `PostgresStore.channel` wakes the
+/// feeders. When the connection breaks it reconnects with capped backoff and listens again, and
+/// signals once it is back (notifications sent meanwhile are lost). A slow safety poll signals
+/// regardless, so a lost notification only delays a job; it never strands one.
+struct PostgresListener: Sendable {
+    let url: PostgresURL
+    let safetyPoll: Duration
+    let logger: Logger
+
+    /// Listens until cancelled, calling `signal` on every wake-up.
+    func run(signal: @escaping @Sendable () -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await listen(signal: signal) }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: safetyPoll)
+                    signal()
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    private func listen(signal: @escaping @Sendable () -> Void) async {
+        var delay = Duration.milliseconds(100)
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresStore.connect(url: url, logger: logger)
+                try await withTaskCancellationHandler {
+                    try await connection.listen(on: PostgresStore.channel) { notifications in
+                        if failures > 0 {
+                            logger.notice("listening for new jobs again", metadata: ["db": "\(url.redacted)"])
+                        }
+                        failures = 0
+                        delay = .milliseconds(100)
+                        // Whatever was enqueued while not listening is looked for now.
+                        signal()
+                        for try await _ in notifications {
+                            signal()
+                        }
+                    }
+                } onCancel: {
+                    connection.close().whenComplete { _ in }
+                }
+                try? await connection.close()
+                if Task.isCancelled { return }
+                failures += 1
+                logger.warning(
+                    "the connection listening for new jobs closed; reconnecting",
+                    metadata: ["db": "\(url.redacted)", "retry_in": "\(delay)"])
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                logger.warning(
+                    "listening for new jobs failed; reconnecting",
+                    metadata: [
+                        "db": "\(url.redacted)", "error": "\(PostgresErrors.cause(of: error))",
+                        "retry_in": "\(delay)",
+                    ])
+            }
+            if Task.isCancelled { return }
+            signal()
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+}
+
+/// Wake-ups on PostgreSQL: `LISTEN/NOTIFY` heard by the daemon's listener, its safety poll, and
+/// this process's own releases and retries.
+struct PostgresChangeNotifier: ChangeNotifier {
+    let broadcast: ChangeBroadcast
+
+    func mark() async -> ChangeMark {
+        ChangeMark(generation: broadcast.generation)
+    }
+
+    func wait(after mark: ChangeMark) async {
+        await broadcast.wait(after: mark.generation)
+    }
+}

@@ -1,0 +1,148 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL store: many daemons on many hosts share one database.
+///
+/// A daemon queries through a pooled `PostgresClient` and hears of new work on one dedicated
+/// `LISTEN` connection (see `PostgresListener`); a command uses one plain connection. Rows are
+/// leased with `FOR UPDATE SKIP LOCKED`, outcomes are written one statement per batch, and every
+/// lease and due time is judged by the database's clock (`dispatcher_now_ms()`), so clock skew
+/// between hosts can never let two daemons hold one job.
+final class PostgresStore: Sendable {
+    /// The channel enqueue, retry and release notify, and daemons listen on.
+    static let channel = "dispatcher_jobs"
+
+    enum Backend: Sendable {
+        /// A daemon's pool; `run()` drives it.
+        case pool(PostgresClient)
+        /// A command's single connection.
+        case connection(PostgresConnection)
+    }
+
+    let url: PostgresURL
+    let backend: Backend
+    let logger: Logger
+    /// Wake-ups: notifications heard, the safety poll, and this process's own releases.
+    let broadcast = ChangeBroadcast()
+    let listener: PostgresListener?
+
+    private init(url: PostgresURL, backend: Backend, listener: PostgresListener?, logger: Logger) {
+        self.url = url
+        self.backend = backend
+        self.listener = listener
+        self.logger = logger
+    }
+
+    /// Connects, migrates (under an advisory lock), and keeps the connection for a command.
+    static func openForCommand(url: PostgresURL, logger: Logger) async throws -> PostgresStore {
+        let connection = try await connect(url: url, logger: logger)
+        do {
+            try await PostgresMigrator().migrate(connection, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw PostgresErrors.opening(url, error)
+        }
+        return PostgresStore(url: url, backend: .connection(connection), listener: nil, logger: logger)
+    }
+
+    /// Connects and migrates once (so a bad URL fails here, in one line), then prepares the pool
+    /// and the listener, which start with `run()`.
+    static func openForDaemon(url: PostgresURL, logger: Logger, safetyPoll: Duration) async throws -> PostgresStore {
+        let connection = try await connect(url: url, logger: logger)
+        do {
+            try await PostgresMigrator().migrate(connection, logger: logger)
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw PostgresErrors.opening(url, error)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: try clientTLS(url.sslMode))
+        configuration.options.minimumConnections = 1
+        configuration.options.maximumConnections = 8
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let store = PostgresStore(
+            url: url, backend: .pool(client),
+            listener: PostgresListener(url: url, safetyPoll: safetyPoll, logger: logger), logger: logger)
+        return store
+    }
+
+    /// Runs the pool and the listener until cancelled (a command's store has neither).
+    func run() async {
+        guard case .pool(let client) = backend else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            if let listener {
+                let broadcast = self.broadcast
+                group.addTask { await listener.run(signal: { broadcast.signal() }) }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    func close() async {
+        if case .connection(let connection) = backend {
+            try? await connection.close()
+        }
+    }
+
+    // MARK: Connections
+
+    static func connectionConfiguration(_ url: PostgresURL) throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch url.sslMode {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
+            tls: tls)
+    }
+
+    private static func clientTLS(_ mode: PostgresURL.SSLMode) throws -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    static func connect(url: PostgresURL, logger: Logger) async throws -> PostgresConnection {
+        do {
+            var configuration = try connectionConfiguration(url)
+            configuration.options.connectTimeout = .seconds(10)
+            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw PostgresErrors.opening(url, error)
+        }
+    }
+
+    /// Runs `body` on a connection: the pool's next free one, or the command's own.
+    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            switch backend {
+            case .pool(let client): return try await client.withConnection { try await body($0) }
+            case .connection(let connection): return try await body(connection)
+            }
+        } catch {
+            throw PostgresErrors.describe(error, url: url)
+        }
+    }
+
+    /// Runs `body` in one transaction on one connection, committing when it returns.
+    func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await withConnection { connection in
+            try await connection.withTransaction(logger: logger) { try await body($0) }
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query` and returns every row.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await self.query(query, logger: logger).collect()
+    }
+}

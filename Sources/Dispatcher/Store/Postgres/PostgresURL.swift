@@ -1,0 +1,111 @@
+/// A `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=disable|prefer|require]` URL (also
+/// `postgresql://`), as `--db` and `DISPATCHER_DB` take it.
+struct PostgresURL: Sendable, Equatable {
+    enum SSLMode: String, Sendable {
+        case disable, prefer, require
+    }
+
+    var user: String
+    var password: String?
+    var host: String
+    var port: Int = 5432
+    var database: String
+    var sslMode: SSLMode = .prefer
+
+    /// Parses `text`; every mistake is reported in one line that never repeats the password.
+    init(parsing text: String) throws {
+        guard let schemeEnd = text.firstRange(of: "://") else { throw Self.invalid("missing postgres://") }
+        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard scheme == "postgres" || scheme == "postgresql" else {
+            throw Self.invalid("the scheme must be postgres:// or postgresql://")
+        }
+        var rest = Substring(text[schemeEnd.upperBound...])
+        var query: Substring = ""
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        guard let at = rest.lastIndex(of: "@") else {
+            throw Self.invalid("missing USER@ before the host")
+        }
+        let credentials = rest[..<at]
+        var location = rest[rest.index(after: at)...]
+        if let colon = credentials.firstIndex(of: ":") {
+            user = try Self.decode(credentials[..<colon], what: "user")
+            password = try Self.decode(credentials[credentials.index(after: colon)...], what: "password")
+        } else {
+            user = try Self.decode(credentials, what: "user")
+        }
+        guard !user.isEmpty else { throw Self.invalid("the user is empty") }
+        guard let slash = location.firstIndex(of: "/") else { throw Self.invalid("missing /DATABASE after the host") }
+        database = try Self.decode(location[location.index(after: slash)...], what: "database")
+        guard !database.isEmpty else { throw Self.invalid("the database name is empty") }
+        location = location[..<slash]
+        if location.hasPrefix("[") {
+            // [IPv6]:port
+            guard let close = location.firstIndex(of: "]") else { throw Self.invalid("unclosed [ in the host") }
+            host = String(location[location.index(after: location.startIndex)..<close])
+            let after = location[location.index(after: close)...]
+            if after.hasPrefix(":") { port = try Self.port(after.dropFirst()) }
+        } else if let colon = location.lastIndex(of: ":") {
+            host = String(location[..<colon])
+            port = try Self.port(location[location.index(after: colon)...])
+        } else {
+            host = String(location)
+        }
+        guard !host.isEmpty else { throw Self.invalid("the host is empty") }
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "sslmode" else {
+                throw Self.invalid("unknown option '\(parts[0])'; only sslmode=disable|prefer|require is supported")
+            }
+            guard let mode = SSLMode(rawValue: String(parts[1])) else {
+                throw Self.invalid("sslmode must be disable, prefer or require, not '\(parts[1])'")
+            }
+            sslMode = mode
+        }
+    }
+
+    /// The URL as logs and `top` show it: the password replaced.
+    var redacted: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let query = sslMode == .prefer ? "" : "?sslmode=\(sslMode.rawValue)"
+        return "postgres://\(user)\(password == nil ? "" : ":***")@\(hostPart):\(port)/\(database)\(query)"
+    }
+
+    /// `host:port`, for error messages.
+    var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    private static func invalid(_ reason: String) -> DispatcherError {
+        DispatcherError("invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…])")
+    }
+
+    private static func port(_ text: Substring) throws -> Int {
+        guard let port = Int(text), (1...65535).contains(port) else {
+            throw invalid("the port must be a number from 1 to 65535")
+        }
+        return port
+    }
+
+    /// Percent-decoding, so a password may hold `@`, `:` or `/`.
+    private static func decode(_ text: Substring, what: String) throws -> String {
+        var bytes = [UInt8]()
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%") {
+                let first = utf8.index(after: index)
+                guard first < utf8.endIndex, utf8.index(after: first) < utf8.endIndex,
+                    let value = UInt8(String(decoding: utf8[first...utf8.index(after: first)], as: UTF8.self), radix: 16)
+                else { throw invalid("bad %-escape in the \(what)") }
+                bytes.append(value)
+                index = utf8.index(first, offsetBy: 2)
+            } else {
+                bytes.append(byte)
+                index = utf8.index(after: index)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,23 @@
+/// Wake-ups on SQLite: the store's `WALWatcher` thread notices that the `-wal` file changed
+/// (any process's commit writes to it) and `PRAGMA data_version`, plus this process's own write
+/// counter, confirms that a commit happened since the mark. An idle daemon therefore costs one
+/// `stat` per poll interval, whatever the number of queues.
+struct SQLiteChangeNotifier: ChangeNotifier {
+    let store: SQLiteStore
+
+    func mark() async -> ChangeMark {
+        store.watcher.startIfNeeded()
+        return ChangeMark(generation: store.watcher.broadcast.generation, detail: (try? await store.changeCounter()) ?? 0)
+    }
+
+    func wait(after mark: ChangeMark) async {
+        var generation = mark.generation
+        while !Task.isCancelled {
+            await store.watcher.broadcast.wait(after: generation)
+            generation = store.watcher.broadcast.generation
+            if Task.isCancelled { return }
+            guard let counter = try? await store.changeCounter() else { return }
+            if counter != mark.detail { return }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import NIOCore
+import NIOPosix
+
+/// The SQLite store: one connection, owned by an actor that runs on a dedicated thread.
+///
+/// SQLite calls block (disk I/O, fsync, waiting on another process's write lock), so they must
+/// not run on Swift's cooperative pool, which has only as many threads as cores (two here). The
+/// actor's executor is a one-thread NIO event loop that does nothing else; everything the
+/// feeders, the completer, the reaper or a command does with the database is serialized on it.
+actor SQLiteStore: DaemonStore, OperatorStore {
+    private let thread: MultiThreadedEventLoopGroup
+    private let eventLoop: any EventLoop
+    private let store: SQLiteJobStore
+    /// Watches the `-wal` file for the daemon's feeders; its thread starts on first use.
+    nonisolated let watcher: WALWatcher
+    /// Bumped on every write of this process: `PRAGMA data_version` only changes for commits
+    /// of *other* connections, so the notifier also watches this to see the completer's retries.
+    private var localWrites: Int64 = 0
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        eventLoop.executor.asUnownedSerialExecutor()
+    }
+
+    private init(thread: MultiThreadedEventLoopGroup, store: SQLiteJobStore, watcher: WALWatcher) {
+        self.thread = thread
+        self.eventLoop = thread.next()
+        self.store = store
+        self.watcher = watcher
+    }
+
+    /// Opens (creating and migrating) the database at `path` on a new dedicated thread.
+    ///
+    /// The daemon's bookkeeping commits use `synchronous=NORMAL` (a power loss can only re-run
+    /// a job, never lose one); enqueue uses `FULL`, so an id printed is a job on disk.
+    static func open(
+        path: String, synchronous: SQLiteConnection.Synchronous = .full, pollInterval: Duration = .milliseconds(5)
+    ) async throws -> SQLiteStore {
+        let thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let opened = try await thread.next().submit {
+                OwnedByThread(value: try SQLiteJobStore(path: path, synchronous: synchronous))
+            }.get()
+            return SQLiteStore(
+                thread: thread, store: opened.value, watcher: WALWatcher(databasePath: path, interval: pollInterval))
+        } catch {
+            try? await thread.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Closes the connection, stops the watcher and the thread.
+    func close() {
+        watcher.stop()
+        store.connection.close()
+        // The loop is running this very code, so it is shut down from elsewhere.
+        let thread = self.thread
+        thread.shutdownGracefully { _ in }
+    }
+
+    // MARK: DaemonStore
+
+    /// SQLite has no background work beyond the watcher's thread: this waits for cancellation,
+    /// so it ends with the daemon's other tasks rather than before them.
+    nonisolated func run() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    func claim(
+        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+    ) throws
+        -> [ClaimedJob]
+    {
+        try store.claim(
+            queue: queue, limit: limit, owner: owner, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout,
+            leaseMargin: leaseMargin)
+    }
+
+    func complete(_ completions: [Completion], owner: String, defaultMaxAttempts: Int64) throws -> CompletionCounts {
+        localWrites += 1
+        return try store.complete(
+            completions, owner: owner, now: WallClock.nowMilliseconds(), defaultMaxAttempts: defaultMaxAttempts)
+    }
+
+    func reapExpiredLeases() throws -> Int {
+        let count = try store.reapExpiredLeases(now: WallClock.nowMilliseconds())
+        if count > 0 { localWrites += 1 }
+        return count
+    }
+
+    func renewLeases(owner: String, defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
+        try store.renewLeases(
+            owner: owner, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout, leaseMargin: leaseMargin)
+    }
+
+    func nextDue(queue: String) throws -> Duration? {
+        try store.nextRunAt(queue: queue).map { .milliseconds(max(0, $0 - WallClock.nowMilliseconds())) }
+    }
+
+    func unfinishedCount(queue: String) throws -> Int64 {
+        try store.unfinishedCount(queue: queue)
+    }
+
+    func pendingAndRunning(queue: String) throws -> (pending: Int64, running: Int64) {
+        try store.pendingAndRunning(queue: queue)
+    }
+
+    nonisolated var changes: any ChangeNotifier { SQLiteChangeNotifier(store: self) }
+
+    /// A value that changes whenever anyone, this process included, commits.
+    func changeCounter() throws -> Int64 {
+        try store.dataVersion() &+ localWrites
+    }
+
+    // MARK: OperatorStore
+
+    func enqueue(_ jobs: [NewJob], now: Int64) throws -> [EnqueueResult] {
+        localWrites += 1
+        return try store.enqueue(jobs, now: now)
+    }
+
+    func job(id: Int64) throws -> Job? {
+        try store.job(id: id)
+    }
+
+    func list(state: JobStateFilter?, queue: String?, limit: Int) throws -> [Job] {
+        try store.list(state: state, queue: queue, limit: limit)
+    }
+
+    func statistics(now: Int64) throws -> StoreStatistics {
+        try store.connection.readTransaction {
+            StoreStatistics(
+                queues: try store.stats(now: now), activity: try store.activity(now: now),
+                paused: try store.pausedQueues())
+        }
+    }
+
+    func recentFailures(limit: Int) throws -> [RecentFailure] {
+        try store.recentFailures(limit: limit)
+    }
+
+    func retry(ids: [Int64], now: Int64) throws -> Int {
+        localWrites += 1
+        return try store.retry(ids: ids, now: now)
+    }
+
+    func retry(state: JobState, queue: String?, now: Int64) throws -> Int {
+        localWrites += 1
+        return try store.retry(state: state, queue: queue, now: now)
+    }
+
+    func cancel(ids: [Int64], now: Int64) throws -> Int {
+        try store.cancel(ids: ids, now: now)
+    }
+
+    func purge(state: JobState, finishedBefore before: Int64) throws -> Int {
+        try store.purge(state: state, finishedBefore: before)
+    }
+
+    func failedJobs(queue: String?, offset: Int, limit: Int) throws -> [Job] {
+        try store.failedJobs(queue: queue, offset: offset, limit: limit)
+    }
+
+    func finishedPerMinute(now: Int64, minutes: Int) throws -> [String: [Int64]] {
+        try store.finishedPerMinute(now: now, minutes: minutes)
+    }
+
+    func setPaused(_ paused: Bool, queue: String, now: Int64) throws -> Bool {
+        localWrites += 1
+        return try store.setPaused(paused, queue: queue, now: now)
+    }
+}
+
+/// Carries the connection from the thread that opened it to the actor that owns it from then on.
+private struct OwnedByThread: @unchecked Sendable {
+    let value: SQLiteJobStore
+}

@@ -1,0 +1,377 @@
+import Foundation
+import Testing
+
+@testable import Dispatcher
+
+/// The same tests against every store (as river's `riverdrivertest`): what the daemon and the
+/// commands rely on, stated once. A store that passes these can sit behind the seam.
+@Suite("store conformance", .timeLimit(.minutes(3)))
+struct StoreConformanceTests {
+    static let owner = "daemon-a"
+
+    static func job(
+        _ method: String = "work", queue: String = "default", priority: Int64 = 0, runAt: Int64? = nil,
+        key: String? = nil, maxAttempts: Int64? = nil, timeout: Int64? = nil
+    ) -> NewJob {
+        NewJob(
+            queue: queue, method: method, params: "[1]", idempotencyKey: key, priority: priority,
+            runAt: runAt ?? WallClock.nowMilliseconds(), maxAttempts: maxAttempts, timeoutMilliseconds: timeout)
+    }
+
+    static func claim(
+        _ store: any DaemonStore, queue: String = "default", limit: Int = 100, owner: String = owner,
+        timeout: Int64 = 10_000, margin: Int64 = 15_000
+    ) async throws -> [ClaimedJob] {
+        try await store.claim(queue: queue, limit: limit, owner: owner, defaultTimeout: timeout, leaseMargin: margin)
+    }
+
+    @Test(arguments: StoreKind.available)
+    func claimsByPriorityThenDueTimeThenId(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            let ids = try await store.enqueue(
+                [
+                    Self.job("low-old", priority: 0, runAt: now - 5000),
+                    Self.job("high-new", priority: 5, runAt: now - 1000),
+                    Self.job("high-old", priority: 5, runAt: now - 2000),
+                    Self.job("low-new", priority: 0, runAt: now - 1000),
+                    Self.job("low-new-2", priority: 0, runAt: now - 1000),
+                    Self.job("other-queue", queue: "other", priority: 9, runAt: now - 9000),
+                ], now: now
+            ).map(\.id)
+            #expect(Set(ids).count == 6)
+            let first = try await Self.claim(store, limit: 3)
+            #expect(first.map(\.method) == ["high-old", "high-new", "low-old"])
+            let rest = try await Self.claim(store, limit: 10)
+            #expect(rest.map(\.method) == ["low-new", "low-new-2"])
+            #expect(rest[0].id < rest[1].id)
+            #expect(first.allSatisfy { $0.attempt == 1 })
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func claimsOnlyDueJobsAndReportsTheNextDueTime(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            #expect(try await store.nextDue(queue: "default") == nil)
+            let now = WallClock.nowMilliseconds()
+            _ = try await store.enqueue([Self.job("later", runAt: now + 60_000)], now: now)
+            #expect(try await Self.claim(store).isEmpty)
+            let due = try #require(try await store.nextDue(queue: "default"))
+            #expect(due > .seconds(50) && due <= .seconds(60))
+            _ = try await store.enqueue([Self.job("now")], now: WallClock.nowMilliseconds())
+            #expect(try await store.nextDue(queue: "default") == .zero)
+            #expect(try await Self.claim(store).map(\.method) == ["now"])
+            #expect(try await store.unfinishedCount(queue: "default") == 2)
+            let counts = try await store.pendingAndRunning(queue: "default")
+            #expect(counts.pending == 1 && counts.running == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentClaimersNeverShareAJob(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let total = 600
+        try await database.withStore { first in
+            _ = try await first.enqueue((0..<total).map { _ in Self.job() }, now: WallClock.nowMilliseconds())
+            try await database.withStore { second in
+                let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                    for (index, store) in [first, second, first, second].enumerated() {
+                        group.addTask {
+                            var ids = [Int64]()
+                            for _ in 0..<total {
+                                let jobs = try await Self.claim(store, limit: 7, owner: "claimer-\(index)")
+                                if jobs.isEmpty { break }
+                                ids += jobs.map(\.id)
+                            }
+                            return ids
+                        }
+                    }
+                    var all = [Int64]()
+                    for try await ids in group { all += ids }
+                    return all
+                }
+                #expect(claimed.count == total)
+                #expect(Set(claimed).count == total)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func lateAndDuplicateCompletionsAreCountedStale(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            _ = try await store.enqueue([Self.job(), Self.job(), Self.job()], now: WallClock.nowMilliseconds())
+            let jobs = try await Self.claim(store)
+            #expect(jobs.count == 3)
+            let counts = try await store.complete(
+                [
+                    .succeeded(id: jobs[0].id, result: Array("{\"ok\":1}".utf8), note: nil),
+                    .succeeded(id: jobs[0].id, result: nil, note: nil),
+                    .failed(id: jobs[1].id, error: "bad params"),
+                ], owner: Self.owner, defaultMaxAttempts: 5)
+            #expect(counts == CompletionCounts(succeeded: 1, retried: 0, failed: 1, released: 0, stale: 1))
+            let again = try await store.complete(
+                [.succeeded(id: jobs[1].id, result: nil, note: nil)], owner: Self.owner, defaultMaxAttempts: 5)
+            #expect(again.stale == 1 && again.succeeded == 0)
+            let wrongOwner = try await store.complete(
+                [.succeeded(id: jobs[2].id, result: nil, note: nil)], owner: "someone-else", defaultMaxAttempts: 5)
+            #expect(wrongOwner.stale == 1)
+            let done = try #require(try await store.job(id: jobs[0].id))
+            #expect(done.state == .succeeded && done.result == "{\"ok\":1}" && done.leaseOwner == nil)
+            #expect(done.finishedAt != nil)
+            let failed = try #require(try await store.job(id: jobs[1].id))
+            #expect(failed.state == .failed && failed.lastError == "bad params")
+            #expect(try await store.job(id: jobs[2].id)?.state == .running)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func retriesUntilAttemptsAreExhausted(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            _ = try await store.enqueue(
+                [Self.job("own-limit", maxAttempts: 2), Self.job("queue-default")], now: WallClock.nowMilliseconds())
+            var claimed = try await Self.claim(store)
+            #expect(claimed.first { $0.method == "own-limit" }?.maxAttempts == 2)
+            #expect(claimed.first { $0.method == "queue-default" }?.maxAttempts == nil)
+            let past = WallClock.nowMilliseconds() - 1
+            var counts = try await store.complete(
+                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, owner: Self.owner,
+                defaultMaxAttempts: 3)
+            #expect(counts.retried == 2)
+            let retrying = try await store.list(state: .retrying, queue: nil, limit: 10)
+            #expect(retrying.count == 2 && retrying.allSatisfy { $0.lastError == "HTTP 503" && $0.attempts == 1 })
+            claimed = try await Self.claim(store)
+            #expect(claimed.allSatisfy { $0.attempt == 2 })
+            counts = try await store.complete(
+                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, owner: Self.owner,
+                defaultMaxAttempts: 3)
+            #expect(counts.failed == 1 && counts.retried == 1)
+            let jobs = try await store.list(state: nil, queue: nil, limit: 10)
+            let own = try #require(jobs.first { $0.method == "own-limit" })
+            #expect(own.state == .failed && own.finishedAt != nil)
+            #expect(JobRules.isExhausted(attempts: own.attempts, maxAttempts: own.maxAttempts, defaultMaxAttempts: 3))
+            #expect(jobs.first { $0.method == "queue-default" }?.state == .pending)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func releaseDoesNotCountAnAttempt(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            _ = try await store.enqueue([Self.job()], now: WallClock.nowMilliseconds())
+            let job = try #require(try await Self.claim(store).first)
+            let counts = try await store.complete(
+                [.release(id: job.id, runAt: WallClock.nowMilliseconds() - 1, reason: "breaker open")],
+                owner: Self.owner, defaultMaxAttempts: 3)
+            #expect(counts.released == 1)
+            let stored = try #require(try await store.job(id: job.id))
+            #expect(stored.state == .pending && stored.attempts == 0 && stored.leaseOwner == nil)
+            #expect(try await Self.claim(store).first?.attempt == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func theReaperReturnsExpiredLeasesAndRenewalKeepsLiveOnes(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            _ = try await store.enqueue([Self.job("dead"), Self.job("alive")], now: WallClock.nowMilliseconds())
+            let dead = try await Self.claim(store, limit: 1, owner: "crashed", timeout: 1, margin: 0)
+            let alive = try await Self.claim(store, limit: 1, owner: "live", timeout: 1, margin: 0)
+            #expect(dead.count == 1 && alive.count == 1)
+            #expect(try await store.renewLeases(owner: "live", defaultTimeout: 60_000, leaseMargin: 0) == 1)
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await store.reapExpiredLeases() == 1)
+            let reaped = try #require(try await store.job(id: dead[0].id))
+            #expect(reaped.state == .pending && reaped.attempts == 1 && reaped.leaseOwner == nil)
+            #expect(reaped.lastError == JobRules.leaseExpiredError)
+            #expect(try await store.job(id: alive[0].id)?.state == .running)
+            // The crashed daemon's late completion changes nothing.
+            let late = try await store.complete(
+                [.succeeded(id: dead[0].id, result: nil, note: nil)], owner: "crashed", defaultMaxAttempts: 3)
+            #expect(late.stale == 1)
+            #expect(try await store.reapExpiredLeases() == 0)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func idempotencyKeysReturnTheExistingJob(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            let first = try await store.enqueue([Self.job(key: "k1"), Self.job(), Self.job(key: "k2")], now: now)
+            #expect(first.allSatisfy { $0.created })
+            #expect(first.map(\.id) == first.map(\.id).sorted())
+            let second = try await store.enqueue(
+                [Self.job(key: "k2"), Self.job(key: "k3"), Self.job(key: "k3"), Self.job(queue: "other", key: "k1")],
+                now: now)
+            #expect(second[0] == EnqueueResult(id: first[2].id, created: false))
+            #expect(second[1].created && second[2] == EnqueueResult(id: second[1].id, created: false))
+            #expect(second[3].created && second[3].id != first[0].id)
+            #expect(try await store.list(state: nil, queue: nil, limit: 100).count == 5)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func batchEnqueueReturnsIdsInInputOrder(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let jobs = (0..<2_000).map { index in
+                var job = Self.job("m\(index)", key: index % 500 == 7 ? "key-\(index)" : nil)
+                job.params = index % 3 == 0 ? nil : "[\(index)]"
+                return job
+            }
+            let results = try await store.enqueue(jobs, now: WallClock.nowMilliseconds())
+            #expect(results.count == jobs.count && results.allSatisfy { $0.created })
+            for index in [0, 1, 7, 1_000, 1_507, 1_999] {
+                let stored = try #require(try await store.job(id: results[index].id))
+                #expect(stored.method == "m\(index)")
+                #expect(stored.params == jobs[index].params)
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func operatorChangesAreAllOrNothing(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let ids = try await store.enqueue([Self.job(), Self.job(), Self.job()], now: WallClock.nowMilliseconds())
+                .map(\.id)
+            let running = try #require(try await Self.claim(store, limit: 1).first)
+            let pending = ids.filter { $0 != running.id }
+            await #expect(throws: DispatcherError.self) { try await store.cancel(ids: pending + [running.id], now: 0) }
+            await #expect(throws: DispatcherError.self) { try await store.cancel(ids: [999_999], now: 0) }
+            #expect(try await store.list(state: .state(.cancelled), queue: nil, limit: 10).isEmpty)
+            #expect(try await store.cancel(ids: pending, now: WallClock.nowMilliseconds()) == 2)
+            await #expect(throws: DispatcherError.self) { try await store.retry(ids: [running.id], now: 0) }
+            #expect(try await store.retry(ids: [pending[0]], now: WallClock.nowMilliseconds()) == 1)
+            let retried = try #require(try await store.job(id: pending[0]))
+            #expect(retried.state == .pending && retried.attempts == 0 && retried.finishedAt == nil)
+            #expect(try await store.retry(state: .cancelled, queue: nil, now: WallClock.nowMilliseconds()) == 1)
+            await #expect(throws: DispatcherError.self) {
+                try await store.retry(state: .pending, queue: nil, now: 0)
+            }
+            await #expect(throws: DispatcherError.self) {
+                try await store.purge(state: .running, finishedBefore: Int64.max)
+            }
+            _ = try await store.complete(
+                [.succeeded(id: running.id, result: nil, note: nil)], owner: Self.owner, defaultMaxAttempts: 3)
+            let past = WallClock.nowMilliseconds() - 60_000
+            #expect(try await store.purge(state: .succeeded, finishedBefore: past) == 0)
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(try await store.purge(state: .succeeded, finishedBefore: WallClock.nowMilliseconds() + 1_000) == 1)
+            #expect(try await store.job(id: running.id) == nil)
+            #expect(try await store.list(state: nil, queue: nil, limit: 10).count == 2)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func statisticsCountEveryStateAndTheLastMinute(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            _ = try await store.enqueue(
+                (0..<5).map { _ in Self.job() } + [Self.job(queue: "later", runAt: now + 3_600_000)], now: now)
+            let claimed = try await Self.claim(store, limit: 4)
+            _ = try await store.complete(
+                [
+                    .succeeded(id: claimed[0].id, result: nil, note: nil),
+                    .succeeded(id: claimed[1].id, result: nil, note: nil),
+                    .failed(id: claimed[2].id, error: "boom"),
+                    .retry(id: claimed[3].id, error: "again", runAt: now - 1),
+                ], owner: Self.owner, defaultMaxAttempts: 3)
+            let statistics = try await store.statistics(now: WallClock.nowMilliseconds())
+            let queue = try #require(statistics.queues.first { $0.queue == "default" })
+            #expect(queue.count(.pending) == 2 && queue.retrying == 1)
+            #expect(queue.count(.succeeded) == 2 && queue.count(.failed) == 1 && queue.count(.running) == 0)
+            #expect(queue.oldestDueRunAt != nil)
+            let later = try #require(statistics.queues.first { $0.queue == "later" })
+            #expect(later.count(.pending) == 1 && later.oldestDueRunAt == nil)
+            let activity = try #require(statistics.activity["default"])
+            #expect(activity.succeeded == 2 && activity.failed == 1)
+            #expect(activity.runP50 != nil && activity.waitP99 != nil)
+            let failures = try await store.recentFailures(limit: 5)
+            #expect(failures.map(\.error) == ["boom"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func anEnqueueElsewhereWakesTheNotifier(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { daemon in
+            // Let a listener connect first, so only the enqueue's notification can wake it.
+            try await Task.sleep(for: .milliseconds(300))
+            let changes = daemon.changes
+            let mark = await changes.mark()
+            try await database.withStore { other in
+                _ = try await other.enqueue([Self.job()], now: WallClock.nowMilliseconds())
+            }
+            let woke = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await changes.wait(after: mark)
+                    return !Task.isCancelled
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(10))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            #expect(woke, "no wake-up within 10 s of an enqueue by another connection")
+        }
+    }
+}
+
+extension StoreConformanceTests {
+    @Test(arguments: StoreKind.available)
+    func aPausedQueueIsNotClaimedUntilResumed(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            _ = try await store.enqueue([Self.job("a"), Self.job("b", queue: "other")], now: now)
+            #expect(try await store.setPaused(true, queue: "default", now: now))
+            #expect(try await !store.setPaused(true, queue: "default", now: now), "already paused")
+            #expect(try await Self.claim(store).isEmpty)
+            #expect(try await store.nextDue(queue: "default") == nil, "nothing is due in a paused queue")
+            #expect(try await Self.claim(store, queue: "other").map(\.method) == ["b"], "other queues go on")
+            let statistics = try await store.statistics(now: WallClock.nowMilliseconds())
+            #expect(statistics.paused == ["default"])
+            #expect(try await store.setPaused(false, queue: "default", now: now))
+            #expect(try await !store.setPaused(false, queue: "default", now: now), "not paused any more")
+            #expect(try await Self.claim(store).map(\.method) == ["a"])
+            #expect(try await store.statistics(now: WallClock.nowMilliseconds()).paused.isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func failedJobsComeNewestFirstAndFinishedJobsCountPerMinute(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            _ = try await store.enqueue(
+                (0..<5).map { Self.job("m\($0)", maxAttempts: 1) } + [Self.job("x", queue: "other", maxAttempts: 1)],
+                now: now)
+            let claimed = try await Self.claim(store) + Self.claim(store, queue: "other")
+            let completions = claimed.map { job -> Completion in
+                job.method == "m0" ? .succeeded(id: job.id, result: Array("1".utf8), note: nil)
+                    : .failed(id: job.id, error: "boom \(job.method)")
+            }
+            _ = try await store.complete(completions, owner: Self.owner, defaultMaxAttempts: 20)
+            let failed = try await store.failedJobs(queue: nil, offset: 0, limit: 10)
+            #expect(failed.map(\.id) == failed.map(\.id).sorted(by: >))
+            #expect(failed.count == 5)
+            #expect(try await store.failedJobs(queue: "default", offset: 0, limit: 10).count == 4)
+            let page = try await store.failedJobs(queue: "default", offset: 1, limit: 2)
+            #expect(page.map(\.method) == ["m3", "m2"])
+            let perMinute = try await store.finishedPerMinute(now: WallClock.nowMilliseconds() + 1000, minutes: 60)
+            #expect(perMinute["default"]?.count == 60)
+            #expect(perMinute["default"]?.reduce(0, +) == 5)
+            #expect(perMinute["default"]?.last == 5, "finished in the current minute")
+            #expect(perMinute["other"]?.reduce(0, +) == 1)
+        }
+    }
+}
