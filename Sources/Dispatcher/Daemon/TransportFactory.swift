@@ -36,17 +36,7 @@ enum TransportFactory {
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
-            let transport: HTTPJSONRPCTransport
-            do {
-                transport = try HTTPJSONRPCTransport(configuration: transportConfiguration)
-            } catch {
-                throw DispatcherError("queue '\(queue.name)': \(error)")
-            }
-            return { configuration, logger, breaker, onOutcome in
-                WorkerPool(
-                    configuration: configuration, transport: transport, logger: logger, breaker: breaker,
-                    onOutcome: onOutcome)
-            }
+            return try poolMaker(for: queue) { try HTTPJSONRPCTransport(configuration: transportConfiguration) }
         case .grpc, .grpcs:
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
@@ -54,17 +44,25 @@ enum TransportFactory {
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }
-            let transport: GRPCTransport
-            do {
-                transport = try GRPCTransport(configuration: transportConfiguration)
-            } catch {
-                throw DispatcherError("queue '\(queue.name)': \(error)")
-            }
-            return { configuration, logger, breaker, onOutcome in
-                WorkerPool(
-                    configuration: configuration, transport: transport, logger: logger, breaker: breaker,
-                    onOutcome: onOutcome)
-            }
+            return try poolMaker(for: queue) { try GRPCTransport(configuration: transportConfiguration) }
+        }
+    }
+
+    /// Makes the transport now (its TLS files are read here, so a bad one names its queue at
+    /// start) and returns how to wrap it in a pool later.
+    private static func poolMaker<Transport: UpstreamTransport>(
+        for queue: QueueConfiguration, _ makeTransport: () throws -> Transport
+    ) throws -> PoolMaker {
+        let transport: Transport
+        do {
+            transport = try makeTransport()
+        } catch {
+            throw DispatcherError("queue '\(queue.name)': \(error)")
+        }
+        return { configuration, logger, breaker, onOutcome in
+            WorkerPool(
+                configuration: configuration, transport: transport, logger: logger, breaker: breaker,
+                onOutcome: onOutcome)
         }
     }
 

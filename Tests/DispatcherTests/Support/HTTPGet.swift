@@ -1,6 +1,6 @@
 import Foundation
 
-/// A minimal blocking HTTP/1.1 GET over loopback, for scraping the admin endpoint.
+/// A GET (or another bodiless method) on loopback, for scraping the admin endpoint.
 enum HTTPGet {
     struct Response {
         var status: Int
@@ -8,35 +8,8 @@ enum HTTPGet {
     }
 
     static func get(port: Int, path: String, method: String = "GET") throws -> Response {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw DispatcherTestError("socket failed") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw DispatcherTestError("connect to \(port) failed") }
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-        var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n"),
-            let status = Int(text.split(separator: " ").dropFirst().first ?? "")
-        else { throw DispatcherTestError("malformed HTTP response: \(text.prefix(200))") }
-        return Response(status: status, body: String(text[split.upperBound...]))
+        let response = try HTTPClient.request(port: port, method, path)
+        return Response(status: response.status, body: response.body)
     }
 }
 

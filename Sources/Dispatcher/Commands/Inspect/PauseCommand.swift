@@ -10,11 +10,21 @@ struct PauseCommand: AsyncParsableCommand {
     @Argument(help: "The queue to pause.") var queue: String
 
     func run() async throws {
+        try await Self.setPaused(true, queue: queue, database: database)
+    }
+
+    /// Pauses or resumes `queue` and says what changed (shared with `ResumeCommand`).
+    static func setPaused(_ paused: Bool, queue: String, database: DatabaseOptions) async throws {
         let name = try JobInput.validateName(queue, field: "queue")
         let changed = try await database.withStore {
-            try await $0.setPaused(true, queue: name, now: WallClock.nowMilliseconds())
+            try await $0.setPaused(paused, queue: name, now: WallClock.nowMilliseconds())
         }
-        Output.write(changed ? "paused queue \(name)\n" : "queue \(name) was already paused\n")
+        switch (paused, changed) {
+        case (true, true): Output.write("paused queue \(name)\n")
+        case (true, false): Output.write("queue \(name) was already paused\n")
+        case (false, true): Output.write("resumed queue \(name)\n")
+        case (false, false): Output.write("queue \(name) was not paused\n")
+        }
     }
 }
 
@@ -28,10 +38,6 @@ struct ResumeCommand: AsyncParsableCommand {
     @Argument(help: "The queue to resume.") var queue: String
 
     func run() async throws {
-        let name = try JobInput.validateName(queue, field: "queue")
-        let changed = try await database.withStore {
-            try await $0.setPaused(false, queue: name, now: WallClock.nowMilliseconds())
-        }
-        Output.write(changed ? "resumed queue \(name)\n" : "queue \(name) was not paused\n")
+        try await PauseCommand.setPaused(false, queue: queue, database: database)
     }
 }
