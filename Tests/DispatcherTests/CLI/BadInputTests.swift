@@ -67,7 +67,12 @@ struct BadInputTests {
         (["run", "--upstream", "http://127.0.0.1:1/", "--rate", "5/h"], "--rate must look like 200/s or 60/m"),
         (["run", "--upstream", "http://127.0.0.1:1/", "--rate", "5/s", "--burst", "0"], "burst must be between"),
         (["run", "--upstream", "http://127.0.0.1:1/", "--burst", "3"], "--burst needs --rate"),
-        (["run", "--upstream", "http://127.0.0.1:1/", "--ca-file", "ca.pem"], "TLS files need an https:// or grpcs:// upstream"),
+        (
+            ["run", "--upstream", "http://127.0.0.1:1/", "--ca-file", "ca.pem"],
+            "TLS files need an https:// or grpcs:// upstream"
+        ),
+        (["run", "--upstream", "grpc://127.0.0.1:1", "--ca-file", "ca.pem"], "TLS files need an https:// or grpcs://"),
+        (["run", "--upstream", "grpcs://127.0.0.1:1", "--ca-file", "no-such-ca.pem"], "no-such-ca.pem"),
     ])
     func aBadCommandChangesNothing(_ arguments: [String], _ message: String) async throws {
         let directory = try await Self.prepared()
