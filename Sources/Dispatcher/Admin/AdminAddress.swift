@@ -35,6 +35,17 @@ struct AdminAddress: Equatable, Sendable {
         self.port = port
     }
 
+    /// The `Host` header values a browser sends for this address when it is a loopback one
+    /// (any port: the listener may have been given port 0), or nil for a public address, where
+    /// the operator's own DNS names are unknown and the admin token guards the dashboard instead.
+    ///
+    /// Checking them defeats DNS rebinding: a web page whose name was re-pointed at 127.0.0.1
+    /// would otherwise be same-origin with a token-less dashboard.
+    var hostHeaders: Set<String>? {
+        guard Self.isLoopback(host) else { return nil }
+        return ["127.0.0.1", "localhost", "[::1]", host.contains(":") ? "[\(host)]" : host]
+    }
+
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }

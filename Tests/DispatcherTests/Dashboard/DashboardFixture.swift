@@ -6,13 +6,25 @@ import UpstreamStub
 
 /// A daemon with the dashboard on a loopback admin port, over a stub upstream where method
 /// `boom` fails permanently with an error message that is an HTML injection attempt.
-struct DashboardFixture {
+final class DashboardFixture {
     static let hostileMessage = "<script>alert(1)</script>"
 
     let directory: TemporaryDirectory
     let stub: UpstreamStub
     let daemon: DispatcherProcess.Running
     let admin: Int
+
+    init(directory: TemporaryDirectory, stub: UpstreamStub, daemon: DispatcherProcess.Running, admin: Int) {
+        self.directory = directory
+        self.stub = stub
+        self.daemon = daemon
+        self.admin = admin
+    }
+
+    deinit {
+        // A test that failed before `stop()` must not leave its daemon behind.
+        if daemon.isRunning { daemon.signal(SIGKILL) }
+    }
 
     /// Enqueues `good` jobs that succeed and `bad` jobs of method `boom`, starts the daemon with
     /// `extra` flags, and waits until every job has finished.

@@ -54,6 +54,13 @@ struct DashboardTests {
         #expect(try fixture.get("/metrics").status == 200)
         #expect(try fixture.get("/healthz").status == 200)
         #expect(try fixture.get("/nope").status == 404)
+        // DNS rebinding: a page served under another name that points at 127.0.0.1 gets nothing.
+        let rebound = try fixture.get("/", headers: [("Host", "attacker.example:\(fixture.admin)")])
+        #expect(rebound.status == 421)
+        #expect(!rebound.body.contains("data-count"))
+        #expect(try fixture.post("/queues/default/pause", form: "csrf=x", headers: [("Host", "attacker.example")]).status == 421)
+        #expect(try fixture.get("/", headers: [("Host", "localhost:\(fixture.admin)")]).status == 200)
+        #expect(try fixture.get("/metrics", headers: [("Host", "attacker.example")]).status == 200, "probes stay open")
         try await fixture.stop()
     }
 

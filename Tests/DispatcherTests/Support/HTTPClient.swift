@@ -37,7 +37,8 @@ enum HTTPClient {
             }
         }
         guard connected == 0 else { throw DispatcherTestError("connect to \(port) failed") }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\n"
+        if !headers.contains(where: { $0.0.lowercased() == "host" }) { head += "Host: 127.0.0.1:\(port)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let bodyBytes = Array((body ?? "").utf8)
         if body != nil { head += "Content-Length: \(bodyBytes.count)\r\n" }

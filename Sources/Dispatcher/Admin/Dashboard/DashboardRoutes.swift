@@ -13,6 +13,9 @@ struct DashboardRoutes: Sendable {
     let live: LiveQueueBoard
     let access: AdminAccess
     let storeName: String
+    /// Host names (without port) the dashboard answers to; nil accepts any (public listeners,
+    /// which need a token).
+    var allowedHosts: Set<String>?
 
     var pages: DashboardPages {
         DashboardPages(csrfToken: access.csrfToken, storeName: storeName, loginEnabled: access.requiresLogin)
@@ -30,7 +33,9 @@ struct DashboardRoutes: Sendable {
         }
         router.post("/login") { request, _ in try await logIn(request) }
 
-        let protected = router.group().add(middleware: DashboardAccessMiddleware(access: access, pages: pages))
+        let protected = router.group()
+            .add(middleware: HostCheckMiddleware(allowedHosts: allowedHosts))
+            .add(middleware: DashboardAccessMiddleware(access: access, pages: pages))
         protected.post("/logout") { request, _ in try await logOut(request) }
         protected.get("/") { request, _ in try await overview(request) }
         protected.get("/partials/overview") { _, _ in
@@ -224,5 +229,33 @@ struct DashboardAccessMiddleware: RouterMiddleware {
             return DashboardRoutes.html(.unauthorized, pages.login(error: nil))
         }
         return try await next(request, context)
+    }
+}
+
+/// Answers 421 to a request whose `Host` is not one of the listener's own loopback names: the
+/// defence against DNS rebinding for a dashboard that has no token.
+struct HostCheckMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let allowedHosts: Set<String>?
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard let allowedHosts else { return try await next(request, context) }
+        let host = request.head.authority ?? ""
+        guard allowedHosts.contains(Self.name(of: host)) else {
+            return DashboardRoutes.response(
+                .misdirectedRequest, contentType: "text/plain; charset=utf-8",
+                "This dashboard answers only to its loopback address.\n")
+        }
+        return try await next(request, context)
+    }
+
+    /// The host part of a `Host` value: `127.0.0.1:9464` → `127.0.0.1`, `[::1]:9464` → `[::1]`.
+    static func name(of host: String) -> String {
+        if host.hasPrefix("[") {
+            return host.firstIndex(of: "]").map { String(host[...$0]) } ?? host
+        }
+        return host.split(separator: ":", maxSplits: 1).first.map(String.init) ?? host
     }
 }

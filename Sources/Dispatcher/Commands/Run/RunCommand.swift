@@ -72,32 +72,42 @@ struct RunCommand: AsyncParsableCommand {
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         let health = HealthState()
         let liveQueues = LiveQueueBoard()
-        if let adminAddress {
-            // Metrics are only collected when someone can scrape them.
-            let registry = PrometheusCollectorRegistry()
-            var factory = PrometheusMetricsFactory(registry: registry)
-            factory.defaultDurationHistogramBuckets = [
-                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
-            ]
-            MetricsSystem.bootstrap(factory)
-            // First in the group, so it is shut down last and answers /healthz during the drain.
+        // Metrics are only collected when someone can scrape them; the backend must be in place
+        // before the daemon's instruments are made.
+        let registry = adminAddress.map { _ in Self.bootstrapMetrics() }
+        // The daemon checks every queue's transport settings before it opens the database, so it
+        // is built before anything else touches the store.
+        let daemon = try await Daemon.build(
+            configuration: configuration, logger: logger, health: health, liveQueues: liveQueues)
+        if let adminAddress, let registry {
             let dashboard = DashboardRoutes(
                 store: try await configuration.store.openOperatorStore(), live: liveQueues,
-                access: AdminAccess(token: token), storeName: configuration.databasePath)
+                access: AdminAccess(token: token), storeName: configuration.databasePath,
+                allowedHosts: adminAddress.hostHeaders)
+            // First in the group, so it is shut down last and answers /healthz during the drain.
             services.append(
                 .init(
                     service: AdminServer(
                         address: adminAddress, registry: registry, health: health, dashboard: dashboard,
                         logger: logger)))
         }
-        let daemon = try await Daemon.build(
-            configuration: configuration, logger: logger, health: health, liveQueues: liveQueues)
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// Installs the Prometheus backend for swift-metrics and returns its registry.
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return registry
     }
 
     /// `--admin-token`, else `DISPATCHER_ADMIN_TOKEN`; nil when neither is set.

@@ -69,6 +69,7 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     ) async throws -> Result {
         let tlsContext = self.tlsContext
         let certificateRequests = self.certificateRequests
+        let connectTimeout = configuration.connectTimeout.nanoseconds
         let (asyncChannel, handshake) = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -83,7 +84,9 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                                 context: tlsContext, serverHostname: url.hostIsIPAddress ? nil : url.host))
                         let promise = channel.eventLoop.makePromise(of: Void.self)
                         try channel.pipeline.syncOperations.addHandler(
-                            TLSHandshakeWaiter(handshake: promise, certificateRequests: certificateRequests))
+                            TLSHandshakeWaiter(
+                                handshake: promise, certificateRequests: certificateRequests,
+                                timeout: .nanoseconds(connectTimeout)))
                         handshake = promise.futureResult
                     }
                     // Header values are checked where they enter (idempotency keys at enqueue and

@@ -29,17 +29,30 @@ final class TLSHandshakeWaiter: ChannelInboundHandler {
 
     let handshake: EventLoopPromise<Void>
     let certificateRequests: ClientCertificateRequests?
+    /// How long the TCP connect and the handshake may take together.
+    let timeout: TimeAmount
     private var done = false
     private var started: NIODeadline?
     private var settling: Scheduled<Void>?
+    private var expiry: Scheduled<Void>?
 
-    init(handshake: EventLoopPromise<Void>, certificateRequests: ClientCertificateRequests?) {
+    init(handshake: EventLoopPromise<Void>, certificateRequests: ClientCertificateRequests?, timeout: TimeAmount) {
         self.handshake = handshake
         self.certificateRequests = certificateRequests
+        self.timeout = timeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         started = .now()
+        // NIOSSL has no handshake timeout of its own: a peer that accepts TCP and then says
+        // nothing would hold the worker (and a breaker probe) forever.
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let timeout = self.timeout
+        expiry = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = bound.value
+            handler.finish(with: TLSHandshakeTimeout(timeout: timeout))
+            context.close(promise: nil)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -75,10 +88,18 @@ final class TLSHandshakeWaiter: ChannelInboundHandler {
         done = true
         settling?.cancel()
         settling = nil
+        expiry?.cancel()
+        expiry = nil
         if let error {
             handshake.fail(error)
         } else {
             handshake.succeed()
         }
     }
+}
+
+/// The TCP connect and TLS handshake did not finish within the connect timeout.
+struct TLSHandshakeTimeout: Error, CustomStringConvertible {
+    var timeout: TimeAmount
+    var description: String { "no TLS handshake within \(timeout.nanoseconds / 1_000_000) ms" }
 }
