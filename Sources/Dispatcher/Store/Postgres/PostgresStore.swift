@@ -72,7 +72,18 @@ final class PostgresStore: Sendable {
     func run() async {
         guard case .pool(let client) = backend else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            group.addTask {
+                // PostgresClient.run() ends at the first sign of graceful shutdown, but the daemon
+                // still writes its last outcomes after SIGTERM. A detached task does not inherit
+                // the service group's shutdown signal; it is awaited here and cancelled with us,
+                // so it never outlives this call.
+                let pool = Task.detached { await client.run() }
+                await withTaskCancellationHandler {
+                    await pool.value
+                } onCancel: {
+                    pool.cancel()
+                }
+            }
             if let listener {
                 let broadcast = self.broadcast
                 group.addTask { await listener.run(signal: { broadcast.signal() }) }
