@@ -61,6 +61,10 @@ final class PostgresStore: Sendable {
             tls: try clientTLS(url.sslMode))
         configuration.options.minimumConnections = 1
         configuration.options.maximumConnections = 8
+        // The daemon's bookkeeping (claims, outcomes, leases) need not wait for the WAL flush, as
+        // SQLite's daemon connection uses synchronous=NORMAL: a commit lost to a server crash
+        // only re-runs a job, never loses one. Enqueue (a command's own connection) stays durable.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "off")]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let store = PostgresStore(
             url: url, backend: .pool(client),
