@@ -2,6 +2,7 @@
 # A throwaway PostgreSQL cluster on 127.0.0.1 for the tests and benchmarks.
 #
 #   scripts/postgres-test-server.sh start DIR [fast]  prints the server's URL on stdout
+#   scripts/postgres-test-server.sh restart DIR       restarts it (fast shutdown), same port
 #   scripts/postgres-test-server.sh stop DIR          stops it and removes DIR
 #
 # Installs PostgreSQL from Debian when it is missing (apt-get update first). The cluster lives in
@@ -36,6 +37,16 @@ as_owner() {
     fi
 }
 
+# The server must not inherit our caller's descriptors: a test runner that waits for this
+# script's output (or watches a pipe to see it exit) would otherwise wait for the server too.
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        if ((fd > 2 && fd != 255)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+    done
+}
+
 case "$command" in
 start)
     bin=$(find_bin)
@@ -55,10 +66,14 @@ start)
     if [[ "${3:-}" == fast ]]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
-    as_owner "$bin/pg_ctl" -D "$dir/data" -o "$options" -l "$dir/server.log" -w -t 60 start >/dev/null \
-        || { cat "$dir/server.log" >&2; exit 1; }
+    (close_inherited_fds && as_owner "$bin/pg_ctl" -D "$dir/data" -o "$options" -l "$dir/server.log" -w -t 60 \
+        start </dev/null >/dev/null 2>&1) || { cat "$dir/server.log" >&2; exit 1; }
     echo "$port" > "$dir/port"
     echo "postgres://postgres:$password@127.0.0.1:$port/postgres?sslmode=disable"
+    ;;
+restart)
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    (close_inherited_fds && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 restart </dev/null >/dev/null 2>&1)
     ;;
 stop)
     if [[ -d "$dir/data" ]]; then
@@ -68,7 +83,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop DIR [fast]" >&2
+    echo "usage: $0 start|restart|stop DIR [fast]" >&2
     exit 2
     ;;
 esac

@@ -11,6 +11,8 @@ final class Completer: Sendable {
     let flushWindow: Duration = .milliseconds(2)
 
     let database: any DaemonStore
+    /// The jobs claimed and not yet written back; the feeders add, this removes.
+    let held = HeldJobs()
     let owner: String
     let queues: [String: QueueConfiguration]
     let logger: Logger
@@ -146,6 +148,7 @@ final class Completer: Sendable {
             while true {
                 do {
                     let counts = try await database.complete(completions, owner: owner, defaultMaxAttempts: maxAttempts)
+                    held.remove(completions.lazy.map(\.id))
                     metrics.recordCompletions(counts, queue: queue)
                     if counts.stale > 0 {
                         logger.notice(

@@ -52,7 +52,7 @@ extension Daemon {
                     metrics: metrics, logger: queueLogger))
         }
         let leaseKeeper = LeaseKeeper(
-            database: database, configuration: configuration,
+            database: database, held: completer.held, configuration: configuration,
             defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), health: health, logger: logger)
         let gaugeSampler =
             configuration.sampleGauges

@@ -48,6 +48,7 @@ struct Feeder: Sendable {
                 await waitForWork(changes, after: mark)
                 continue
             }
+            completer.held.insert(jobs.lazy.map(\.id))
             metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
             for (index, job) in jobs.enumerated() {
                 do {

@@ -4,6 +4,8 @@ import Logging
 /// returns jobs whose lease expired (their daemon died) to pending.
 struct LeaseKeeper: Sendable {
     let database: any DaemonStore
+    /// The jobs this daemon holds: the only leases it renews.
+    let held: HeldJobs
     let configuration: DaemonConfiguration
     /// The longest default timeout among the daemon's queues, for renewing leases.
     let defaultTimeout: Duration
@@ -24,7 +26,7 @@ struct LeaseKeeper: Sendable {
                 if clock.monotonic() - lastRenewal >= renewEvery {
                     lastRenewal = clock.monotonic()
                     _ = try await database.renewLeases(
-                        owner: configuration.owner, defaultTimeout: defaultTimeout.milliseconds,
+                        owner: configuration.owner, ids: held.snapshot, defaultTimeout: defaultTimeout.milliseconds,
                         leaseMargin: configuration.leaseMargin.milliseconds)
                 }
                 health.update {

@@ -8,20 +8,26 @@ protocol DaemonStore: Sendable {
     /// Leases up to `limit` due pending jobs of `queue` to `owner`, best first (priority, then
     /// due time, then id), counting an attempt for each. Two claimers never get the same job.
     /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms.
-    func claim(queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64) async throws
+    func claim(
+        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+    ) async throws
         -> [ClaimedJob]
 
     /// Applies a batch of outcomes at once, each only while its job is still `running` under
     /// `owner`'s lease (others are counted stale). A `.retry` of an exhausted job (see
     /// `JobRules.isExhausted`, with `defaultMaxAttempts`) fails it for good.
-    func complete(_ completions: [Completion], owner: String, defaultMaxAttempts: Int64) async throws
+    func complete(
+        _ completions: [Completion], owner: String, defaultMaxAttempts: Int64
+    ) async throws
         -> CompletionCounts
 
     /// Returns running jobs whose lease expired (their daemon died) to pending; returns how many.
     func reapExpiredLeases() async throws -> Int
 
-    /// Extends the leases of every job `owner` holds; returns how many.
-    func renewLeases(owner: String, defaultTimeout: Int64, leaseMargin: Int64) async throws -> Int
+    /// Extends the leases of the jobs `ids` that are still running under `owner`; returns how
+    /// many. Only the jobs the daemon really holds: a claim whose answer was lost leased jobs
+    /// it never received, and their leases must run out.
+    func renewLeases(owner: String, ids: [Int64], defaultTimeout: Int64, leaseMargin: Int64) async throws -> Int
 
     /// How long until the earliest pending job of `queue` is due (zero when one is due now), or
     /// nil when none is pending.

@@ -21,18 +21,28 @@ struct DaemonTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test func tenThousandJobsSucceedOverExactlyEightConnections() async throws {
-        let directory = try TemporaryDirectory()
-        try await Self.enqueue(10_000, in: directory)
+    static func enqueue(_ count: Int, in database: TestDatabase, extra: String = "") async throws {
+        let result = try await DispatcherProcess.run(
+            ["enqueue", "--batch", "--quiet"], in: database.directory, stdin: ndjson(count, extra: extra),
+            environment: database.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test(arguments: StoreKind.available)
+    func tenThousandJobsSucceedOverExactlyEightConnections(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
+        try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .result("{\"echo\":\(request.id ?? -1)}") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
         let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory, environment: database.environment
+        )
         #expect(result.status == 0, "\(result.stderr)")
 
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs.count == 10_000)
         #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == "{\"echo\":\($0.id)}" && $0.attempts == 1 })
         #expect(stub.connectionsAccepted == 8)
@@ -41,15 +51,20 @@ struct DaemonTests {
         #expect(stub.timesSeen.values.allSatisfy { $0 == 1 })
     }
 
-    @Test func retryableFailuresAreRetriedAndPermanentOnesFailAtOnce() async throws {
-        let directory = try TemporaryDirectory()
+    @Test(arguments: StoreKind.available)
+    func retryableFailuresAreRetriedAndPermanentOnesFailAtOnce(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
         let batch = """
             {"method":"flaky","params":[1]}
             {"method":"flaky","params":[2],"max_attempts":2}
             {"method":"bad","params":[3]}
 
             """
-        #expect(try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
+        #expect(
+            try await DispatcherProcess.run(
+                ["enqueue", "--batch"], in: directory, stdin: batch, environment: database.environment
+            ).status == 0)
         let stub = UpstreamStub { request in
             if request.method == "bad" { return .status(400, body: "no such thing") }
             return request.timesSeen <= 2 ? .status(503, body: "warming up") : .result("\"done\"")
@@ -58,9 +73,10 @@ struct DaemonTests {
         defer { Task { await stub.stop() } }
 
         let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory, environment: database.environment
+        )
         #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
         #expect(jobs[1].state == .failed && jobs[1].attempts == 2)
         #expect(jobs[1].lastError?.contains("503") == true)
@@ -69,28 +85,30 @@ struct DaemonTests {
         #expect(stub.timesSeen[3] == 1)
     }
 
-    @Test func aKilledDaemonsJobsAreRecoveredByTheNextOne() async throws {
-        let directory = try TemporaryDirectory()
-        try await Self.enqueue(10_000, in: directory)
+    @Test(arguments: StoreKind.available)
+    func aKilledDaemonsJobsAreRecoveredByTheNextOne(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
+        try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .delayed(request.sequence % 4 == 0 ? 1 : 0, .result("true")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         // Short timeouts and lease margin: a dead daemon's leases expire 2 s after its last renewal.
         let arguments = Self.runArguments(port: port, extra: ["--timeout", "1s", "--lease-margin", "1s"])
 
-        let first = try DispatcherProcess.start(arguments, in: directory)
+        let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
         try await waitUntil { stub.requests >= 3000 }
         first.signal(SIGKILL)
         _ = try await first.wait()
-        let rows = try Rows(directory.database)
-        let runningAtKill = try rows.count(.running)
-        let succeededAtKill = try rows.count(.succeeded)
+        let atKill = try await database.jobs()
+        let runningAtKill = atKill.filter { $0.state == .running }.count
+        let succeededAtKill = atKill.filter { $0.state == .succeeded }.count
         #expect(succeededAtKill < 10_000, "killed mid-run")
 
         let second = try await DispatcherProcess.run(
-            arguments + ["--exit-when-idle"], in: directory, timeout: .seconds(120))
+            arguments + ["--exit-when-idle"], in: directory, environment: database.environment, timeout: .seconds(120))
         #expect(second.status == 0, "\(second.stderr)")
-        let jobs = try rows.all()
+        let jobs = try await database.jobs()
         #expect(jobs.count == 10_000)
         #expect(jobs.allSatisfy { $0.state == .succeeded })
         let seen = stub.timesSeen
@@ -99,15 +117,18 @@ struct DaemonTests {
         #expect(duplicates <= runningAtKill, "duplicates \(duplicates) ≤ jobs held at the kill \(runningAtKill)")
     }
 
-    @Test func sigtermDrainsInFlightCallsAndHandsBufferedJobsBack() async throws {
-        let directory = try TemporaryDirectory()
-        try await Self.enqueue(2000, in: directory)
+    @Test(arguments: StoreKind.available)
+    func sigtermDrainsInFlightCallsAndHandsBufferedJobsBack(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
+        try await Self.enqueue(2000, in: database)
         let stub = UpstreamStub { _ in .delayed(200, .result("1")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 
         let daemon = try DispatcherProcess.start(
-            Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory)
+            Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory,
+            environment: database.environment)
         try await waitUntil { stub.requests >= 20 }
         let signalled = ContinuousClock.now
         daemon.signal(SIGTERM)
@@ -116,7 +137,7 @@ struct DaemonTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(took < .seconds(5), "exited within the drain timeout (took \(took))")
 
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs.allSatisfy { $0.state != .running })
         let succeeded = jobs.filter { $0.state == .succeeded }
         #expect(succeeded.count == stub.requests, "every call that started was completed and recorded")
@@ -126,28 +147,32 @@ struct DaemonTests {
         #expect(pending.allSatisfy { $0.attempts == 0 && $0.leaseOwner == nil })
     }
 
-    @Test func twoDaemonsOnOneDatabaseRunEachJobOnce() async throws {
-        let directory = try TemporaryDirectory()
-        try await Self.enqueue(10_000, in: directory)
+    @Test(arguments: StoreKind.available)
+    func twoDaemonsOnOneDatabaseRunEachJobOnce(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
+        try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let arguments = Self.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
-        let first = try DispatcherProcess.start(arguments, in: directory)
-        let second = try DispatcherProcess.start(arguments, in: directory)
+        let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
+        let second = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
         let results = [try await first.wait(), try await second.wait()]
         for result in results { #expect(result.status == 0, "\(result.stderr)") }
 
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
         let seen = stub.timesSeen
         #expect(seen.count == 10_000)
         #expect(seen.values.allSatisfy { $0 == 1 }, "no job ran twice")
     }
 
-    @Test func anUpstreamOutageOpensTheBreakerWithoutBurningAttempts() async throws {
-        let directory = try TemporaryDirectory()
-        try await Self.enqueue(5000, in: directory)
+    @Test(arguments: StoreKind.available)
+    func anUpstreamOutageOpensTheBreakerWithoutBurningAttempts(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
+        try await Self.enqueue(5000, in: database)
         // From the 300th call on, the upstream is down for 5 s: every call it receives has its
         // connection cut without an answer. Driven by the stub itself, so the outage comes
         // mid-run however slowly this machine schedules the test.
@@ -166,12 +191,12 @@ struct DaemonTests {
         let result = try await DispatcherProcess.run(
             Self.runArguments(
                 port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
-            in: directory)
+            in: directory, environment: database.environment)
         #expect(result.status == 0)
         #expect(result.stderr.contains("circuit breaker opened"))
         #expect(result.stderr.contains("circuit breaker closed"))
 
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs.count == 5000 && jobs.allSatisfy { $0.state == .succeeded })
         // Only the calls that reached the dead upstream cost an attempt: those in flight when
         // it died, the ones that opened the breaker, and one probe per 1 s cool-down.
@@ -184,13 +209,17 @@ struct DaemonTests {
         #expect(callsDuringOutage <= 40, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
     }
 
-    @Test func aConfigFileServesSeveralQueuesEachWithItsOwnUpstreamAndWorkers() async throws {
-        let directory = try TemporaryDirectory()
+    @Test(arguments: StoreKind.available)
+    func aConfigFileServesSeveralQueuesEachWithItsOwnUpstreamAndWorkers(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        let directory = database.directory
         let batch =
             (0..<300).map { "{\"method\":\"fast\",\"queue\":\"fast\",\"params\":[\($0)]}\n" }.joined()
             + (0..<100).map { "{\"method\":\"slow\",\"queue\":\"slow\",\"params\":[\($0)]}\n" }.joined()
         #expect(
-            try await DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: batch).status == 0)
+            try await DispatcherProcess.run(
+                ["enqueue", "--batch", "--quiet"], in: directory, stdin: batch, environment: database.environment
+            ).status == 0)
         let fast = UpstreamStub { request in request.method == "fast" ? .result("\"fast\"") : .status(400) }
         let slow = UpstreamStub { request in request.method == "slow" ? .delayed(2, .result("\"slow\"")) : .status(400)
         }
@@ -211,9 +240,10 @@ struct DaemonTests {
             """
         try config.write(toFile: directory.path("dispatcher.json"), atomically: true, encoding: .utf8)
         let result = try await DispatcherProcess.run(
-            ["run", "--config", "dispatcher.json", "--exit-when-idle", "--log-level", "warning"], in: directory)
+            ["run", "--config", "dispatcher.json", "--exit-when-idle", "--log-level", "warning"], in: directory,
+            environment: database.environment)
         #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
+        let jobs = try await database.jobs()
         #expect(jobs.count == 400)
         #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == "\"\($0.queue)\"" })
         #expect(fast.connectionsAccepted == 3 && fast.peakInFlight <= 3 && fast.requests == 300)
@@ -221,7 +251,8 @@ struct DaemonTests {
 
         try "{\"queues\": [{\"name\": \"x\"}]}".write(
             toFile: directory.path("bad.json"), atomically: true, encoding: .utf8)
-        let bad = try await DispatcherProcess.run(["run", "--config", "bad.json"], in: directory)
+        let bad = try await DispatcherProcess.run(
+            ["run", "--config", "bad.json"], in: directory, environment: database.environment)
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("missing 'upstream'"))
     }

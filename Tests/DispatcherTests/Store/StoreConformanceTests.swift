@@ -177,13 +177,22 @@ struct StoreConformanceTests {
     func theReaperReturnsExpiredLeasesAndRenewalKeepsLiveOnes(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
-            _ = try await store.enqueue([Self.job("dead"), Self.job("alive")], now: WallClock.nowMilliseconds())
+            _ = try await store.enqueue(
+                [Self.job("dead"), Self.job("alive"), Self.job("orphan")], now: WallClock.nowMilliseconds())
             let dead = try await Self.claim(store, limit: 1, owner: "crashed", timeout: 1, margin: 0)
-            let alive = try await Self.claim(store, limit: 1, owner: "live", timeout: 1, margin: 0)
-            #expect(dead.count == 1 && alive.count == 1)
-            #expect(try await store.renewLeases(owner: "live", defaultTimeout: 60_000, leaseMargin: 0) == 1)
+            let alive = try await Self.claim(store, limit: 2, owner: "live", timeout: 1, margin: 0)
+            #expect(dead.count == 1 && alive.count == 2)
+            // The live daemon renews only what it holds; "orphan" was leased to it but never
+            // received (a claim whose answer was lost), so its lease runs out.
+            #expect(
+                try await store.renewLeases(owner: "live", ids: [alive[0].id], defaultTimeout: 60_000, leaseMargin: 0)
+                    == 1)
+            #expect(try await store.renewLeases(owner: "live", ids: [], defaultTimeout: 60_000, leaseMargin: 0) == 0)
+            #expect(
+                try await store.renewLeases(owner: "other", ids: [alive[0].id], defaultTimeout: 1, leaseMargin: 0) == 0)
             try await Task.sleep(for: .milliseconds(50))
-            #expect(try await store.reapExpiredLeases() == 1)
+            #expect(try await store.reapExpiredLeases() == 2)
+            #expect(try await store.job(id: alive[1].id)?.state == .pending)
             let reaped = try #require(try await store.job(id: dead[0].id))
             #expect(reaped.state == .pending && reaped.attempts == 1 && reaped.leaseOwner == nil)
             #expect(reaped.lastError == JobRules.leaseExpiredError)

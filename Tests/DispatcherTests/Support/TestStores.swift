@@ -28,7 +28,9 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     static let available: [StoreKind] = {
         if postgresURL != nil || isCI { return [.sqlite, .postgres] }
         FileHandle.standardError.write(
-            Data("note: DISPATCHER_TEST_POSTGRES_URL is not set; PostgreSQL store tests are skipped (scripts/test.sh sets it)\n".utf8))
+            Data(
+                "note: DISPATCHER_TEST_POSTGRES_URL is not set; PostgreSQL store tests are skipped (scripts/test.sh sets it)\n"
+                    .utf8))
         return [.sqlite]
     }()
 }
@@ -43,6 +45,14 @@ struct TestDatabase: Sendable {
 
     var location: StoreLocation { get throws { try StoreLocation(parsing: argument) } }
 
+    /// The environment a `dispatcher` child process needs to use this database by default.
+    var environment: [String: String] { ["DISPATCHER_DB": argument] }
+
+    /// Every job, oldest first, read through the store's own protocol.
+    func jobs() async throws -> [Job] {
+        try await location.withOperatorStore { try await $0.list(state: nil, queue: nil, limit: Int.max) }
+    }
+
     static func make(_ kind: StoreKind, in directory: TemporaryDirectory? = nil) async throws -> TestDatabase {
         let directory = try directory ?? TemporaryDirectory()
         switch kind {
@@ -50,12 +60,14 @@ struct TestDatabase: Sendable {
             return TestDatabase(kind: kind, directory: directory, argument: directory.database)
         case .postgres:
             guard let server = StoreKind.postgresURL else {
-                throw DispatcherError("CI=true but DISPATCHER_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
+                throw DispatcherError(
+                    "CI=true but DISPATCHER_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
             }
             let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
             let url = try PostgresURL(parsing: server)
             let connection = try await PostgresStore.connect(url: url, logger: StoreLocation.silent)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: StoreLocation.silent)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: StoreLocation.silent)
             try? await connection.close()
             var testURL = url
             testURL.database = name

@@ -119,7 +119,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                     }
                     Output.write(out)
                 }
-            } catch where written > 0 {
+            } catch  where written > 0 {
                 throw DispatcherError(
                     "\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)"
                 )

@@ -11,7 +11,8 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let now = WallClock.nowMilliseconds()
-        let report = StatsReport(now: now, statistics: try await database.withStore { try await $0.statistics(now: now) })
+        let report = StatsReport(
+            now: now, statistics: try await database.withStore { try await $0.statistics(now: now) })
         Output.write(json ? report.jsonLines() : report.table())
     }
 }

@@ -1,5 +1,11 @@
 import PostgresNIO
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Turns postgres-nio's errors into the one-line messages users see: PSQLError's own
 /// description deliberately hides everything, so the server's message or the network cause is
 /// taken out of it here.
@@ -48,7 +54,7 @@ enum PostgresErrors {
             return "connection failed"
         }
         if let error = error as? IOError {
-            return "\(error)"
+            return String(cString: strerror(error.errnoCode)).lowercased()
         }
         if let channelError = error as? ChannelError, case .connectTimeout = channelError {
             return "connection timed out"

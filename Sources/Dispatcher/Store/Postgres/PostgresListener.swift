@@ -30,6 +30,9 @@ struct PostgresListener: Sendable {
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresStore.connect(url: url, logger: logger)
+                // Closed on every path: postgres-nio asserts that a connection is closed before
+                // it is released, and a broken one must not linger either.
+                defer { connection.close().whenComplete { _ in } }
                 try await withTaskCancellationHandler {
                     try await connection.listen(on: PostgresStore.channel) { notifications in
                         if failures > 0 {

@@ -40,7 +40,9 @@ extension PostgresStore: DaemonStore {
         return jobs
     }
 
-    func complete(_ completions: [Completion], owner: String, defaultMaxAttempts: Int64) async throws
+    func complete(
+        _ completions: [Completion], owner: String, defaultMaxAttempts: Int64
+    ) async throws
         -> CompletionCounts
     {
         guard !completions.isEmpty else { return CompletionCounts() }
@@ -138,11 +140,12 @@ extension PostgresStore: DaemonStore {
         return Int(count)
     }
 
-    func renewLeases(owner: String, defaultTimeout: Int64, leaseMargin: Int64) async throws -> Int {
+    func renewLeases(owner: String, ids: [Int64], defaultTimeout: Int64, leaseMargin: Int64) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
         let query: PostgresQuery = """
             WITH renewed AS (
                 UPDATE jobs SET lease_until = dispatcher_now_ms() + COALESCE(timeout_ms, \(defaultTimeout)) + \(leaseMargin)
-                WHERE state = 'running' AND lease_owner = \(owner)
+                WHERE state = 'running' AND lease_owner = \(owner) AND id = ANY(\(ids))
                 RETURNING 1)
             SELECT count(*) FROM renewed
             """

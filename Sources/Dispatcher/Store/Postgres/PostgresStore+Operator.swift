@@ -121,8 +121,10 @@ extension PostgresStore: OperatorStore {
 
     static func job(from row: PostgresRow) throws -> Job {
         let r = try row.decode(
-            (Int64, String, String, String?, String?, Int64, String, Int64, Int64?, Int64, Int64?, String?, Int64?,
-                Int64, Int64?, Int64?, String?, String?).self)
+            (
+                Int64, String, String, String?, String?, Int64, String, Int64, Int64?, Int64, Int64?, String?, Int64?,
+                Int64, Int64?, Int64?, String?, String?
+            ).self)
         return Job(
             id: r.0, queue: r.1, method: r.2, params: r.3, idempotencyKey: r.4, priority: r.5,
             state: JobState(rawValue: r.6) ?? .pending, attempts: r.7, maxAttempts: r.8, runAt: r.9,
@@ -271,7 +273,8 @@ extension PostgresStore: OperatorStore {
                 states[id] = state
             }
             try JobRules.check(ids, states: states, for: change)
-            let count = try await connection.rows(update(connection, unique), logger: logger).first?.decode(Int64.self) ?? 0
+            let count =
+                try await connection.rows(update(connection, unique), logger: logger).first?.decode(Int64.self) ?? 0
             if change == .retry && count > 0 { try await notify(on: connection) }
             return Int(count)
         }

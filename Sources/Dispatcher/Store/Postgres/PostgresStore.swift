@@ -61,6 +61,10 @@ final class PostgresStore: Sendable {
             tls: try clientTLS(url.sslMode))
         configuration.options.minimumConnections = 1
         configuration.options.maximumConnections = 8
+        // The daemon's bookkeeping (claims, outcomes, leases) need not wait for the WAL flush, as
+        // SQLite's daemon connection uses synchronous=NORMAL: a commit lost to a server crash
+        // only re-runs a job, never loses one. Enqueue (a command's own connection) stays durable.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "off")]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let store = PostgresStore(
             url: url, backend: .pool(client),
@@ -72,7 +76,18 @@ final class PostgresStore: Sendable {
     func run() async {
         guard case .pool(let client) = backend else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            group.addTask {
+                // PostgresClient.run() ends at the first sign of graceful shutdown, but the daemon
+                // still writes its last outcomes after SIGTERM. A detached task does not inherit
+                // the service group's shutdown signal; it is awaited here and cancelled with us,
+                // so it never outlives this call.
+                let pool = Task.detached { await client.run() }
+                await withTaskCancellationHandler {
+                    await pool.value
+                } onCancel: {
+                    pool.cancel()
+                }
+            }
             if let listener {
                 let broadcast = self.broadcast
                 group.addTask { await listener.run(signal: { broadcast.signal() }) }

@@ -77,7 +77,8 @@ struct PostgresURL: Sendable, Equatable {
     var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     private static func invalid(_ reason: String) -> DispatcherError {
-        DispatcherError("invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…])")
+        DispatcherError(
+            "invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…])")
     }
 
     private static func port(_ text: Substring) throws -> Int {
@@ -97,7 +98,8 @@ struct PostgresURL: Sendable, Equatable {
             if byte == UInt8(ascii: "%") {
                 let first = utf8.index(after: index)
                 guard first < utf8.endIndex, utf8.index(after: first) < utf8.endIndex,
-                    let value = UInt8(String(decoding: utf8[first...utf8.index(after: first)], as: UTF8.self), radix: 16)
+                    let value = UInt8(
+                        String(decoding: utf8[first...utf8.index(after: first)], as: UTF8.self), radix: 16)
                 else { throw invalid("bad %-escape in the \(what)") }
                 bytes.append(value)
                 index = utf8.index(first, offsetBy: 2)

@@ -7,7 +7,8 @@ struct SQLiteChangeNotifier: ChangeNotifier {
 
     func mark() async -> ChangeMark {
         store.watcher.startIfNeeded()
-        return ChangeMark(generation: store.watcher.broadcast.generation, detail: (try? await store.changeCounter()) ?? 0)
+        return ChangeMark(
+            generation: store.watcher.broadcast.generation, detail: (try? await store.changeCounter()) ?? 0)
     }
 
     func wait(after mark: ChangeMark) async {

@@ -149,15 +149,16 @@ extension SQLiteJobStore {
     }
 
     /// Extends the leases of every job `owner` holds: the heartbeat of a live daemon.
-    func renewLeases(owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
+    func renewLeases(owner: String, ids: [Int64], now: Int64, defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
         try connection.writeTransaction {
             let statement = try connection.statement(
                 """
                 UPDATE jobs SET lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4
-                WHERE state = 'running' AND lease_owner = ?1
+                WHERE state = 'running' AND lease_owner = ?1 AND id IN (SELECT value FROM json_each(?5))
                 """)
             statement.bind(owner, at: 1)
             statement.bind(now, at: 2)
+            statement.bind("[" + ids.map(String.init).joined(separator: ",") + "]", at: 5)
             statement.bind(defaultTimeout, at: 3)
             statement.bind(leaseMargin, at: 4)
             try statement.run()

@@ -89,9 +89,11 @@ actor SQLiteStore: DaemonStore, OperatorStore {
         return count
     }
 
-    func renewLeases(owner: String, defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
-        try store.renewLeases(
-            owner: owner, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout, leaseMargin: leaseMargin)
+    func renewLeases(owner: String, ids: [Int64], defaultTimeout: Int64, leaseMargin: Int64) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try store.renewLeases(
+            owner: owner, ids: ids, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout,
+            leaseMargin: leaseMargin)
     }
 
     func nextDue(queue: String) throws -> Duration? {
