@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite: unit tests, loopback WorkerPool tests, the store
 # conformance suite and the end-to-end tests that drive the built `dispatcher` binary, against
-# SQLite and against a throwaway PostgreSQL cluster on 127.0.0.1.
+# SQLite and against a throwaway PostgreSQL cluster on 127.0.0.1, and the dashboard in headless
+# Chromium (installed from Debian when missing, driven over WebDriver by chromedriver).
 #
 # PostgreSQL is installed from Debian when missing and started in a temporary folder on a free
 # port (scripts/postgres-test-server.sh); it is stopped on exit. Under CI=true a PostgreSQL that
 # cannot start fails the run; elsewhere its tests are skipped with a message. Set
-# DISPATCHER_TEST_POSTGRES_URL yourself to use a server of your own instead.
+# DISPATCHER_TEST_POSTGRES_URL yourself to use a server of your own instead. The same holds for
+# the browser: under CI=true a missing Chromium fails its test. The dashboard's screenshot lands
+# in .build/test-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-sqlite.sh
+if ! scripts/ensure-browser.sh; then
+    if [[ "${CI:-}" == "true" ]]; then
+        echo "error: Chromium could not be installed, and CI=true requires the browser test" >&2
+        exit 1
+    fi
+    echo "warning: Chromium could not be installed; the browser test is skipped" >&2
+fi
+export DISPATCHER_TEST_ARTIFACTS="${DISPATCHER_TEST_ARTIFACTS:-$PWD/.build/test-artifacts}"
 
 if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     pg_dir=$(mktemp -d /tmp/dispatcher-test-pg.XXXXXX)
@@ -25,5 +36,7 @@ if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     fi
 fi
 
-swift build --build-tests
-swift test --skip-build --disable-xctest "$@"
+# The manifest reads the migrations folders; a cache local to this checkout never serves a list
+# of migrations from another checkout of the same Package.swift.
+swift build --build-tests --manifest-cache local
+swift test --skip-build --disable-xctest --manifest-cache local "$@"

@@ -53,7 +53,10 @@ extension PostgresStore: DaemonStore {
         var results = [String?]()
         var errors = [String?]()
         var runAts = [Int64?]()
-        for completion in completions {
+        // UPDATE … FROM applies one joined row per target row, an arbitrary one when an id comes
+        // twice; the first completion of a job wins, as on SQLite, and the others count as stale.
+        var seen = Set<Int64>()
+        for completion in completions where seen.insert(completion.id).inserted {
             ids.append(completion.id)
             switch completion {
             case .succeeded(_, let result, let note):
@@ -78,6 +81,9 @@ extension PostgresStore: DaemonStore {
                 runAts.append(runAt)
             }
         }
+        // Retry and release times come from this host's clock: only their distance from now is
+        // kept, added to the database's clock, so a skewed host neither hurries nor delays them.
+        let localNow = WallClock.nowMilliseconds()
         let query: PostgresQuery = """
             UPDATE jobs SET
                 state = CASE i.kind
@@ -91,7 +97,8 @@ extension PostgresStore: DaemonStore {
                     WHEN 'release' THEN NULL
                     ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, \(defaultMaxAttempts))
                         THEN dispatcher_now_ms() END END,
-                run_at = CASE WHEN i.kind IN ('retry', 'release') THEN i.run_at ELSE jobs.run_at END,
+                run_at = CASE WHEN i.kind IN ('retry', 'release')
+                    THEN dispatcher_now_ms() + (i.run_at - \(localNow)) ELSE jobs.run_at END,
                 attempts = CASE WHEN i.kind = 'release' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
                 lease_owner = NULL, lease_until = NULL
             FROM unnest(\(ids), \(kinds), \(PostgresNullableArray(results)), \(PostgresNullableArray(errors)),
