@@ -24,7 +24,9 @@ export DISPATCHER_TEST_ARTIFACTS="${DISPATCHER_TEST_ARTIFACTS:-$PWD/.build/test-
 
 if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     pg_dir=$(mktemp -d /tmp/dispatcher-test-pg.XXXXXX)
-    trap 'scripts/postgres-test-server.sh stop "$pg_dir"' EXIT
+    server_script="$PWD/scripts/postgres-test-server.sh"
+    trap '"$server_script" stop "$pg_dir" || true' EXIT
+    trap 'exit 130' INT TERM
     if url=$(scripts/postgres-test-server.sh start "$pg_dir" fast); then
         export DISPATCHER_TEST_POSTGRES_URL="$url"
         echo "PostgreSQL test server: ${url/:dispatcher-test@/:***@}"
