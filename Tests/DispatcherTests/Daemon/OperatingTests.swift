@@ -107,7 +107,8 @@ struct OperatingTests {
         let plain = try AdminAddress(parsing: "9464", allowPublic: false)
         #expect(plain.host == "127.0.0.1" && plain.port == 9464)
         #expect(try AdminAddress(parsing: ":9464", allowPublic: false).host == "127.0.0.1")
-        #expect(try AdminAddress(parsing: "0.0.0.0:9464", allowPublic: true).host == "0.0.0.0")
+        #expect(try AdminAddress(parsing: "0.0.0.0:9464", allowPublic: true, hasToken: true).host == "0.0.0.0")
+        #expect(throws: DispatcherError.self) { try AdminAddress(parsing: "0.0.0.0:9464", allowPublic: true) }
     }
 
     @Test func jsonLogsAreOneObjectPerLineWithJobIDsOnJobLines() async throws {
@@ -156,9 +157,9 @@ struct OperatingTests {
         func row(_ queue: String) -> [String] {
             result.lines.first { $0.hasPrefix(queue + " ") }?.split(separator: " ").map(String.init) ?? []
         }
-        // QUEUE PENDING RETRYING RUNNING SUCCEEDED FAILED CANCELLED ...
-        #expect(Array(row("alpha").prefix(7)) == ["alpha", "5", "0", "0", "0", "0", "2"])
-        #expect(Array(row("beta").prefix(7)) == ["beta", "2", "0", "0", "0", "1", "0"])
+        // QUEUE STATUS PENDING RETRYING RUNNING SUCCEEDED FAILED CANCELLED ...
+        #expect(Array(row("alpha").prefix(8)) == ["alpha", "active", "5", "0", "0", "0", "0", "2"])
+        #expect(Array(row("beta").prefix(8)) == ["beta", "active", "2", "0", "0", "0", "1", "0"])
         #expect(result.stdout.contains("RECENT FAILURES"))
         #expect(result.lines.contains { $0.hasPrefix(ids[9] + " ") && $0.contains("HTTP 400") })
     }
