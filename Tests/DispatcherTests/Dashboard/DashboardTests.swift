@@ -58,7 +58,9 @@ struct DashboardTests {
         let rebound = try fixture.get("/", headers: [("Host", "attacker.example:\(fixture.admin)")])
         #expect(rebound.status == 421)
         #expect(!rebound.body.contains("data-count"))
-        #expect(try fixture.post("/queues/default/pause", form: "csrf=x", headers: [("Host", "attacker.example")]).status == 421)
+        #expect(
+            try fixture.post("/queues/default/pause", form: "csrf=x", headers: [("Host", "attacker.example")]).status
+                == 421)
         #expect(try fixture.get("/", headers: [("Host", "localhost:\(fixture.admin)")]).status == 200)
         #expect(try fixture.get("/metrics", headers: [("Host", "attacker.example")]).status == 200, "probes stay open")
         try await fixture.stop()
@@ -185,7 +187,8 @@ struct DashboardTests {
         let result = try await daemon.wait(timeout: .seconds(60))
         #expect(result.status == 0)
         #expect(try rows.count(.succeeded) == 50)
-        #expect(try await DispatcherProcess.run(["resume", "default"], in: directory).stdout.contains("was not paused"))
+        #expect(
+            try await DispatcherProcess.run(["resume", "default"], in: directory).stdout.contains("was not paused"))
     }
 }
 
@@ -210,7 +213,8 @@ extension DashboardTests {
         let page = try HTTPClient.request(port: admin, "GET", "/")
         let csrf = try DashboardFixture.csrfToken(in: page.body)
         let pause = try HTTPClient.request(
-            port: admin, "POST", "/queues/default/pause", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            port: admin, "POST", "/queues/default/pause",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")],
             body: "csrf=\(csrf)")
         #expect(pause.status == 303)
         let stats = try await DispatcherProcess.run(["stats", "--json"] + db, in: database.directory)

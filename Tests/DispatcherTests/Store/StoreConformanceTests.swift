@@ -366,7 +366,8 @@ extension StoreConformanceTests {
                 now: now)
             let claimed = try await Self.claim(store) + Self.claim(store, queue: "other")
             let completions = claimed.map { job -> Completion in
-                job.method == "m0" ? .succeeded(id: job.id, result: Array("1".utf8), note: nil)
+                job.method == "m0"
+                    ? .succeeded(id: job.id, result: Array("1".utf8), note: nil)
                     : .failed(id: job.id, error: "boom \(job.method)")
             }
             _ = try await store.complete(completions, owner: Self.owner, defaultMaxAttempts: 20)

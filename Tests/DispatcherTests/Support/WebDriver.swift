@@ -130,7 +130,9 @@ final class WebDriver {
         try Self.call(port: driverPort, method, "/session/\(session)/\(path)", body)
     }
 
-    private static func call(port: Int, _ method: String, _ path: String, _ body: [String: Any]?) throws
+    private static func call(
+        port: Int, _ method: String, _ path: String, _ body: [String: Any]?
+    ) throws
         -> [String: Any]
     {
         let text = try body.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }

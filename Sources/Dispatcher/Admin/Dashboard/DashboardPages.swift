@@ -26,7 +26,8 @@ struct DashboardPages {
         }
         html.raw("</header><main>")
         if let notice {
-            html.element("div", [("class", notice.isError ? "notice error" : "notice"), ("role", "status")], notice.text)
+            html.element(
+                "div", [("class", notice.isError ? "notice error" : "notice"), ("role", "status")], notice.text)
         }
         html.raw(body)
         html.raw("</main><script src=\"/assets/dashboard.js\"></script></body></html>")
@@ -100,7 +101,9 @@ struct DashboardPages {
             html.element(
                 "td", [("class", "num")],
                 stats.oldestPendingAge(now: report.now).map { DurationParser.format(milliseconds: $0) } ?? "–")
-            html.element("td", [("class", "num"), ("title", "succeeded / failed in the last minute")], "\(recent.succeeded) / \(recent.failed)")
+            html.element(
+                "td", [("class", "num"), ("title", "succeeded / failed in the last minute")],
+                "\(recent.succeeded) / \(recent.failed)")
             html.raw("<td>")
             html.raw(ThroughputChart(perMinute: overview.lastHour[name] ?? Array(repeating: 0, count: 60)).svg())
             html.raw("</td>")

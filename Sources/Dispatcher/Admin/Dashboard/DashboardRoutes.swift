@@ -165,7 +165,8 @@ struct DashboardRoutes: Sendable {
         var request = request
         let form = FormData(String(buffer: try await request.collectBody(upTo: Self.maximumFormBytes)))
         guard access.isValidCSRF(form["csrf"]) else {
-            return Self.html(.forbidden, pages.message(title: "Forbidden", "The form's CSRF token is missing or stale."))
+            return Self.html(
+                .forbidden, pages.message(title: "Forbidden", "The form's CSRF token is missing or stale."))
         }
         access.logOut(request.cookies[AdminAccess.cookieName]?.value)
         var response = Response(status: .seeOther, headers: [.location: "/login"])

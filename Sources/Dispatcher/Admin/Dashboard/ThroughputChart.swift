@@ -16,7 +16,8 @@ struct ThroughputChart {
         svg += "<rect class=\"frame\" x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\"/>"
         for (index, value) in perMinute.enumerated() where value > 0 {
             let barHeight = max(1.0, Double(height) * Double(value) / Double(peak))
-            svg += "<rect class=\"bar\" x=\"\(format(Double(index) * slot))\" y=\"\(format(Double(height) - barHeight))\""
+            svg +=
+                "<rect class=\"bar\" x=\"\(format(Double(index) * slot))\" y=\"\(format(Double(height) - barHeight))\""
             svg += " width=\"\(format(max(1.0, slot - 1)))\" height=\"\(format(barHeight))\"/>"
         }
         return svg + "</svg>"

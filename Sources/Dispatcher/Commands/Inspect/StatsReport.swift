@@ -33,7 +33,8 @@ struct StatsReport: Sendable {
         for queue in queues {
             let recent = activity(of: queue.queue)
             table.append([
-                queue.queue, paused.contains(queue.queue) ? "paused" : "active", String(queue.count(.pending)), String(queue.retrying), String(queue.count(.running)),
+                queue.queue, paused.contains(queue.queue) ? "paused" : "active", String(queue.count(.pending)),
+                String(queue.retrying), String(queue.count(.running)),
                 String(queue.count(.succeeded)), String(queue.count(.failed)), String(queue.count(.cancelled)),
                 queue.oldestPendingAge(now: now).map { DurationParser.format(milliseconds: $0) } ?? "-",
                 String(recent.succeeded), String(recent.failed),

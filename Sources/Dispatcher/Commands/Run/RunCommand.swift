@@ -51,7 +51,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Serve /metrics and /healthz on PORT or HOST:PORT (loopback unless a host is named).")
     var admin: String?
     @Flag(help: "Allow --admin on a non-loopback address (also needs --admin-token).") var adminPublic = false
-    @Option(help: "Require this token for the dashboard (default: $DISPATCHER_ADMIN_TOKEN); /metrics and /healthz stay open.")
+    @Option(
+        help:
+            "Require this token for the dashboard (default: $DISPATCHER_ADMIN_TOKEN); /metrics and /healthz stay open.")
     var adminToken: String?
 
     func run() async throws {
