@@ -71,12 +71,14 @@ struct OperatingTests {
     @Test func healthIsOkWhileRunningAndUnavailableWhileDraining() async throws {
         let directory = try TemporaryDirectory()
         try await DaemonTests.enqueue(50, in: directory)
-        let stub = UpstreamStub { _ in .delayed(2000, .result("1")) }
+        // Calls long enough that the drain window (when /healthz says 503) is seconds wide even
+        // when a loaded, fully parallel test run leaves this test's polls few and far between.
+        let stub = UpstreamStub { _ in .delayed(6000, .result("1")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let daemon = try DispatcherProcess.start(
             DaemonTests.runArguments(
-                port: port, extra: ["--admin", "0", "--drain-timeout", "10s", "--log-level", "info"]),
+                port: port, extra: ["--admin", "0", "--drain-timeout", "20s", "--log-level", "info"]),
             in: directory)
         let admin = try await Self.adminPort(of: daemon)
         try await waitUntil { stub.requests >= 8 }
@@ -85,7 +87,7 @@ struct OperatingTests {
         #expect(running.body.contains("\"status\":\"ok\""))
 
         daemon.signal(SIGTERM)
-        // The in-flight calls take ~2 s to finish; meanwhile the endpoint says so.
+        // The in-flight calls take ~6 s to finish; meanwhile the endpoint says so.
         var draining: HTTPGet.Response?
         try await waitUntil {
             draining = try? HTTPGet.get(port: admin, path: "/healthz")
