@@ -13,10 +13,6 @@ enum HTTPClient {
         func header(_ name: String) -> String? {
             headers.first { $0.name == name.lowercased() }?.value
         }
-
-        func headers(_ name: String) -> [String] {
-            headers.filter { $0.name == name.lowercased() }.map(\.value)
-        }
     }
 
     static func request(

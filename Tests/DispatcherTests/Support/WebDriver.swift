@@ -74,10 +74,6 @@ final class WebDriver {
         get throws { try command("GET", "url", nil)["value"] as? String ?? "" }
     }
 
-    var title: String {
-        get throws { try command("GET", "title", nil)["value"] as? String ?? "" }
-    }
-
     /// The first element matching a CSS selector, waiting up to `timeout` for it to appear.
     func element(_ selector: String, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
