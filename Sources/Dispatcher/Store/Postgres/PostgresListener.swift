@@ -52,14 +52,16 @@ struct PostgresListener: Sendable {
                 try? await connection.close()
                 if Task.isCancelled { return }
                 failures += 1
-                logger.warning(
+                // One warning per outage; the daemon's store health reports the outage itself.
+                logger.log(
+                    level: failures == 1 ? .warning : .debug,
                     "the connection listening for new jobs closed; reconnecting",
                     metadata: ["db": "\(url.redacted)", "retry_in": "\(delay)"])
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
-                logger.warning(
-                    "listening for new jobs failed; reconnecting",
+                logger.log(
+                    level: failures == 1 ? .warning : .debug, "listening for new jobs failed; reconnecting",
                     metadata: [
                         "db": "\(url.redacted)", "error": "\(PostgresErrors.cause(of: error))",
                         "retry_in": "\(delay)",
