@@ -1,17 +1,22 @@
 /// The store's outages, as a pure state machine fed with the outcome of every store operation
 /// the daemon makes (claims, outcome writes, lease renewals, the reaper).
 ///
-///     healthy ──a failure──► outage ──a success that proves the store works──► healthy
-///        (one error line)      │ more failures: debug lines      (one summary line)
+///     healthy ──a failure──► outage ──successes, no failure for a settle time──► healthy
+///        (one error line)      │ more failures: debug lines            (one summary line)
 ///                              └──────────────┘
 ///
-/// What ends an outage depends on what it is. A success that wrote rows proves the store
-/// writable again and ends any outage. A success that wrote nothing (a claim that found no job,
-/// a reaper with nothing to reap) proves the store reachable and its lock obtainable, which ends
-/// an `unreachable` or `locked` outage, but not a `notWritable` one: on a full disk a
-/// transaction that changes nothing still commits. Such an outage ends on a write, or once no
-/// operation has failed for `quietPeriod` while others kept succeeding (nothing left to write
-/// would otherwise keep it open for ever).
+/// An outage ends on a success that comes at least `settle` after its last failure, and its
+/// length is counted to the first success after that failure. Waiting for the store to stay
+/// well keeps one flapping outage from being reported as many: on a nearly full disk a small
+/// commit can succeed between two large ones that fail, and a database coming back may answer
+/// one connection before another.
+///
+/// What the success must prove depends on the outage. One that wrote rows proves the store
+/// writable. One that wrote nothing (a claim that found no job, a reaper with nothing to reap)
+/// proves the store reachable and its lock obtainable, which is enough for an `unreachable` or
+/// `locked` outage but not for a `notWritable` one — on a full disk a transaction that changes
+/// nothing still commits — so that one needs `quietPeriod` without a failure instead (nothing
+/// left to write would otherwise keep it open for ever).
 ///
 /// The owner (`StoreHealth`) logs and updates `/healthz` from the returned actions.
 struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
@@ -35,6 +40,8 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         var failedAttempts: Int
         /// The latest failure.
         var lastFailureAt: Instant
+        /// The first success since the latest failure.
+        var recoveredAt: Instant?
     }
 
     /// What the owner should do.
@@ -49,6 +56,8 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         case ended(failure: StoreFailure, duration: Duration, failedAttempts: Int)
     }
 
+    /// How long an outage must go without a failure before a success ends it.
+    let settle: Duration
     /// How long a `notWritable` outage must go without a failure before a success that wrote
     /// nothing ends it.
     let quietPeriod: Duration
@@ -56,7 +65,8 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
     /// The outage under way, if any.
     private(set) var outage: Outage?
 
-    init(quietPeriod: Duration = .seconds(5)) {
+    init(settle: Duration = .seconds(2), quietPeriod: Duration = .seconds(5)) {
+        self.settle = settle
         self.quietPeriod = quietPeriod
     }
 
@@ -72,24 +82,22 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         current.reason = reason
         current.failedAttempts += 1
         current.lastFailureAt = now
+        current.recoveredAt = nil
         outage = current
         return .continuing(current)
     }
 
     /// An operation succeeded, proving `proof`.
     mutating func succeeded(_ proof: Proof, at now: Instant) -> Action {
-        guard let current = outage else { return .none }
-        let over: Bool
-        switch (proof, current.failure) {
-        case (.wrote, _), (.ran, .unreachable), (.ran, .locked):
-            over = true
-        case (.ran, .notWritable):
-            over = current.lastFailureAt.duration(to: now) >= quietPeriod
-        }
-        guard over else { return .none }
+        guard var current = outage else { return .none }
+        let recoveredAt = current.recoveredAt ?? now
+        current.recoveredAt = recoveredAt
+        outage = current
+        let needed = proof == .ran && current.failure == .notWritable ? quietPeriod : settle
+        guard current.lastFailureAt.duration(to: now) >= needed else { return .none }
         outage = nil
         return .ended(
-            failure: current.failure, duration: current.startedAt.duration(to: now),
+            failure: current.failure, duration: current.startedAt.duration(to: recoveredAt),
             failedAttempts: current.failedAttempts)
     }
 }

@@ -59,10 +59,10 @@ struct DatabaseFaultTests {
     @Test(.enabled(if: TmpfsMount.isAvailable || StoreKind.isCI))
     func aFullFileSystemIsOneOutageWithNoJobLostAndNoneRunTwice() async throws {
         let directory = try TemporaryDirectory()
-        let mount = try TmpfsMount(at: directory.path("fs"), megabytes: 32)
+        let mount = try TmpfsMount(at: directory.path("fs"), megabytes: 64)
         defer { mount.unmount() }
         let database = mount.path + "/dispatcher.db"
-        let jobs = 6000
+        let jobs = 10_000
         let enqueued = try await DispatcherProcess.run(
             ["enqueue", "--db", database, "--batch", "--quiet"], in: directory, stdin: ndjson(jobs))
         #expect(enqueued.status == 0, "\(enqueued.stderr)")

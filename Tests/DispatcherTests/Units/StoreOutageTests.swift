@@ -32,36 +32,57 @@ struct StoreOutageTests {
             }
             #expect(current.failedAttempts == attempt)
         }
+        // Writes work again at 12.5 s; the outage is over once they kept working for 2 s.
+        #expect(outage.succeeded(.wrote, at: at(12_500)) == .none)
+        #expect(outage.succeeded(.wrote, at: at(14_100)) == .none)
         #expect(
-            outage.succeeded(.wrote, at: at(12_500))
+            outage.succeeded(.wrote, at: at(14_200))
                 == .ended(failure: .notWritable, duration: .milliseconds(12_400), failedAttempts: 61))
         #expect(outage.outage == nil)
-        #expect(outage.succeeded(.wrote, at: at(12_600)) == .none, "ends once")
-        guard case .started = outage.failed(.notWritable, reason: "again", at: at(13_000)) else {
+        #expect(outage.succeeded(.wrote, at: at(14_300)) == .none, "ends once")
+        guard case .started = outage.failed(.notWritable, reason: "again", at: at(15_000)) else {
             Issue.record("a failure after the end starts a new outage")
             return
         }
     }
 
+    @Test func aFlappingStoreIsOneOutage() {
+        var outage = Outage(settle: .seconds(2))
+        _ = outage.failed(.notWritable, reason: "disk is full", at: at(0))
+        // A small commit fits where a large one did not: not the end yet.
+        #expect(outage.succeeded(.wrote, at: at(300)) == .none)
+        guard case .continuing(let current) = outage.failed(.notWritable, reason: "disk is full", at: at(1000)) else {
+            Issue.record("a failure after a success within the settle time continues the outage")
+            return
+        }
+        #expect(current.failedAttempts == 2 && current.recoveredAt == nil)
+        #expect(outage.succeeded(.wrote, at: at(1500)) == .none)
+        #expect(
+            outage.succeeded(.wrote, at: at(3000))
+                == .ended(failure: .notWritable, duration: .milliseconds(1500), failedAttempts: 2))
+    }
+
     @Test func aSuccessThatWroteNothingDoesNotEndAFullDiskOutageUntilItIsQuiet() {
-        var outage = Outage(quietPeriod: .seconds(5))
+        var outage = Outage(settle: .seconds(2), quietPeriod: .seconds(5))
         _ = outage.failed(.notWritable, reason: "disk is full", at: at(0))
         // The reaper had nothing to reap: its empty transaction commits even on a full disk.
         #expect(outage.succeeded(.ran, at: at(1000)) == .none)
         _ = outage.failed(.notWritable, reason: "disk is full", at: at(1200))
+        #expect(outage.succeeded(.ran, at: at(4000)) == .none, "2.8 s is enough for a write, not for this")
         #expect(outage.succeeded(.ran, at: at(6100)) == .none, "4.9 s without a failure is not enough")
         #expect(
             outage.succeeded(.ran, at: at(6200))
-                == .ended(failure: .notWritable, duration: .milliseconds(6200), failedAttempts: 2))
+                == .ended(failure: .notWritable, duration: .milliseconds(4000), failedAttempts: 2))
     }
 
     @Test(arguments: [StoreFailure.unreachable, .locked])
     func anyCompletedOperationEndsAnUnreachableOrLockedOutage(failure: StoreFailure) {
-        var outage = Outage()
+        var outage = Outage(settle: .seconds(2))
         _ = outage.failed(failure, reason: "connection refused", at: at(0))
         _ = outage.failed(failure, reason: "connection refused", at: at(500))
+        #expect(outage.succeeded(.ran, at: at(800)) == .none)
         #expect(
-            outage.succeeded(.ran, at: at(800))
+            outage.succeeded(.ran, at: at(2500))
                 == .ended(failure: failure, duration: .milliseconds(800), failedAttempts: 2))
     }
 
@@ -70,7 +91,7 @@ struct StoreOutageTests {
         _ = outage.failed(.locked, reason: "database is locked", at: at(0))
         _ = outage.failed(.notWritable, reason: "disk is full", at: at(100))
         #expect(outage.outage?.failure == .notWritable && outage.outage?.reason == "disk is full")
-        #expect(outage.succeeded(.ran, at: at(200)) == .none)
+        #expect(outage.succeeded(.ran, at: at(2500)) == .none, "a full disk needs a write or a quiet period")
     }
 
     @Test func healthReportsTheOutageAndTheReplacedFileBeforeTheDrain() {
