@@ -52,6 +52,7 @@ struct Daemon: Service, CustomStringConvertible {
             await group.next()
             group.cancelAll()
         }
+        completer.storeHealth.finish()
         let opened = pools.map(\.currentStatistics.connectionsOpened).reduce(0, +)
         let calls = pools.map(\.currentStatistics.calls).reduce(0, +)
         logger.info("dispatcher stopped", metadata: ["calls": "\(calls)", "connections_opened": "\(opened)"])

@@ -50,10 +50,14 @@ final class StoreHealth: Sendable {
         outage.withLock { perform($0.failed(failure, reason: "\(error)", at: now), operation: operation) }
     }
 
-    /// Whether an outage is under way.
-    var isFailing: Bool { outage.withLock { $0.outage != nil } }
+    /// The daemon stops: closes the books on an outage still open (see `StoreOutage.finish`).
+    func finish() {
+        let now = clock.monotonic()
+        outage.withLock { perform($0.finish(at: now), operation: nil) }
+    }
 
-    private func perform(_ action: StoreOutage<ContinuousClock.Instant>.Action, operation: Operation) {
+    private func perform(_ action: StoreOutage<ContinuousClock.Instant>.Action, operation: Operation?) {
+        let operation = operation?.rawValue ?? "shutdown"
         switch action {
         case .none:
             return
@@ -61,22 +65,31 @@ final class StoreHealth: Sendable {
             health.update { $0.storeOutage = .init(failure: outage.failure, reason: outage.reason) }
             logger.error(
                 "\(outage.failure.state); retrying until it recovers",
-                metadata: ["operation": "\(operation.rawValue)", "error": "\(outage.reason)"])
+                metadata: ["operation": "\(operation)", "error": "\(outage.reason)"])
         case .continuing(let outage):
             health.update { $0.storeOutage = .init(failure: outage.failure, reason: outage.reason) }
             logger.debug(
                 "\(outage.failure.state); still retrying",
                 metadata: [
-                    "operation": "\(operation.rawValue)", "error": "\(outage.reason)",
+                    "operation": "\(operation)", "error": "\(outage.reason)",
                     "failed_attempts": "\(outage.failedAttempts)",
                 ])
         case .ended(let failure, let duration, let failedAttempts):
             health.update { $0.storeOutage = nil }
             let again = failure == .unreachable ? "reachable" : "writable"
-            let tenths = (duration.milliseconds + 50) / 100
             logger.warning(
-                "store \(again) again after \(tenths / 10).\(tenths % 10) s, \(failedAttempts) failed attempts",
+                "store \(again) again after \(Self.seconds(duration)) s, \(failedAttempts) failed attempts",
                 metadata: ["outage": "\(failure.rawValue)"])
+        case .unresolved(let outage, let duration):
+            logger.error(
+                "\(outage.failure.state) at shutdown, for \(Self.seconds(duration)) s, \(outage.failedAttempts) failed attempts",
+                metadata: ["error": "\(outage.reason)"])
         }
+    }
+
+    /// "12.4": seconds with one decimal.
+    private static func seconds(_ duration: Duration) -> String {
+        let tenths = (duration.milliseconds + 50) / 100
+        return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -54,6 +54,8 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         case continuing(Outage)
         /// The outage is over: one summary line, `/healthz` healthy again.
         case ended(failure: StoreFailure, duration: Duration, failedAttempts: Int)
+        /// The daemon stops while the outage still goes on: one error line.
+        case unresolved(Outage, duration: Duration)
     }
 
     /// How long an outage must go without a failure before a success ends it.
@@ -99,5 +101,18 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         return .ended(
             failure: current.failure, duration: current.startedAt.duration(to: recoveredAt),
             failedAttempts: current.failedAttempts)
+    }
+
+    /// The daemon stops: an outage that was recovering (successes since its last failure, too
+    /// few to settle) ends now; one still failing is reported as unresolved.
+    mutating func finish(at now: Instant) -> Action {
+        guard let current = outage else { return .none }
+        outage = nil
+        if let recoveredAt = current.recoveredAt {
+            return .ended(
+                failure: current.failure, duration: current.startedAt.duration(to: recoveredAt),
+                failedAttempts: current.failedAttempts)
+        }
+        return .unresolved(current, duration: current.startedAt.duration(to: now))
     }
 }

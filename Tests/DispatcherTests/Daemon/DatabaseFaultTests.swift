@@ -32,11 +32,12 @@ struct DatabaseFaultTests {
         let stub = UpstreamStub { _ in .delayed(5, .result("1")) }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
+        let database = directory.database
         let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--log-format", "json", "--log-level", "info"]),
+            DaemonTests.runArguments(
+                port: port, extra: ["--db", database, "--log-format", "json", "--log-level", "info"]),
             in: directory)
         try await waitUntil { stub.requests >= 300 }
-        let database = directory.database
         switch fault {
         case .removed:
             for suffix in ["", "-wal", "-shm"] { unlink(database + suffix) }

@@ -86,6 +86,23 @@ struct StoreOutageTests {
                 == .ended(failure: failure, duration: .milliseconds(800), failedAttempts: 2))
     }
 
+    @Test func stoppingEndsARecoveringOutageAndReportsAFailingOne() {
+        var recovering = Outage()
+        _ = recovering.failed(.unreachable, reason: "connection refused", at: at(0))
+        _ = recovering.succeeded(.wrote, at: at(700))
+        #expect(
+            recovering.finish(at: at(900))
+                == .ended(failure: .unreachable, duration: .milliseconds(700), failedAttempts: 1))
+        var failing = Outage()
+        _ = failing.failed(.unreachable, reason: "connection refused", at: at(0))
+        guard case .unresolved(let outage, let duration) = failing.finish(at: at(3000)) else {
+            Issue.record("an outage still failing at shutdown is reported as such")
+            return
+        }
+        #expect(outage.failedAttempts == 1 && duration == .seconds(3))
+        #expect(Outage().finish(at: at(0)) == .none)
+    }
+
     @Test func theLatestFailureDecidesTheKind() {
         var outage = Outage()
         _ = outage.failed(.locked, reason: "database is locked", at: at(0))
