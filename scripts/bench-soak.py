@@ -14,8 +14,9 @@ daemon started on the whole backlog: time to its first call, drain rate at the h
 backlog, claim latency of top-priority probe jobs enqueued while it drains (`started_at -
 created_at`, the backlog ahead of them being 10M jobs of lower priority), and its RSS.
 
-Release binaries by default (built as the other benchmarks build them); `--debug` uses the
-debug build in .build/debug as it is, for a quick look (figures then are not comparable).
+Release binaries by default (built as the other benchmarks build them; `--no-build` takes
+.build/release as it is); `--debug` uses the debug build in .build/debug as it is, for a quick
+look (figures then are not comparable).
 Everything runs in a temporary folder on loopback and stops by itself."""
 import argparse
 import os
@@ -269,11 +270,12 @@ def main():
     parser.add_argument("--window", type=float, default=20, help="--ten-million: seconds the daemon drains")
     parser.add_argument("--probes", type=int, default=20, help="--ten-million: top-priority probe jobs")
     parser.add_argument("--debug", action="store_true", help="use .build/debug as it is (no release build)")
+    parser.add_argument("--no-build", action="store_true", help="use .build/release as it is")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
     arguments = parser.parse_args()
     if arguments.debug:
         benchlib.RELEASE = os.path.join(ROOT, ".build", "debug")
-    else:
+    elif not arguments.no_build:
         build("dispatcher", "dispatcher-upstream-stub")
     for name in ("dispatcher", "dispatcher-upstream-stub"):
         if not os.path.exists(binary(name)):
