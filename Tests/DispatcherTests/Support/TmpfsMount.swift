@@ -67,4 +67,3 @@ final class TmpfsMount: @unchecked Sendable {
         return process.terminationStatus
     }
 }
-
