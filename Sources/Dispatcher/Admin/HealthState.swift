@@ -4,10 +4,11 @@ import WorkerPool
 /// What `/healthz` reports: kept up to date by the daemon, read by the admin server.
 final class HealthState: Sendable {
     struct Snapshot: Sendable, Equatable {
-        /// The last database operation of the lease keeper succeeded.
-        var storeReachable = true
-        /// The last store error, when it is unreachable.
-        var storeError: String?
+        /// The store's outage under way, kept by `StoreHealth`; nil while the store works.
+        var storeOutage: StoreOutageReport?
+        /// Why the daemon is leaving for good: its SQLite file was replaced or removed
+        /// (`DatabaseFileGuard`). Outranks the drain that follows.
+        var databaseFileFault: String?
         /// The worker pools are running (set once the daemon started).
         var poolsRunning = false
         /// Graceful shutdown has begun: in-flight calls are draining.
@@ -25,22 +26,36 @@ final class HealthState: Sendable {
     /// The status code and JSON body of `/healthz`.
     func response() -> (status: Int, body: String) {
         let snapshot = self.snapshot
-        let reason: String?
-        if snapshot.draining {
-            reason = "draining: shutting down"
-        } else if !snapshot.storeReachable {
-            reason = "store unreachable: \(snapshot.storeError ?? "unknown error")"
-        } else if !snapshot.poolsRunning {
-            reason = "starting"
+        // The store's trouble is the reason while it lasts, drain or not.
+        let store: String
+        var reason: String?
+        if let fault = snapshot.databaseFileFault {
+            store = "file_replaced_or_removed"
+            reason = fault
+        } else if let outage = snapshot.storeOutage {
+            store = outage.failure.code
+            reason = "\(outage.failure.state): \(outage.reason)"
         } else {
-            reason = nil
+            store = "ok"
+        }
+        if reason == nil && snapshot.draining {
+            reason = "draining: shutting down"
+        } else if reason == nil && !snapshot.poolsRunning {
+            reason = "starting"
         }
         let status = reason == nil ? "ok" : "unavailable"
-        var body = "{\"status\":\"\(status)\",\"store\":\(snapshot.storeReachable ? "\"ok\"" : "\"unreachable\"")"
+        var body = "{\"status\":\"\(status)\",\"store\":\(JSONEscaping.quoted(store))"
         body += ",\"pools\":\(snapshot.poolsRunning ? "\"running\"" : "\"stopped\"")"
         body += ",\"draining\":\(snapshot.draining)"
         if let reason { body += ",\"reason\":\(JSONEscaping.quoted(reason))" }
         body += "}"
         return (reason == nil ? 200 : 503, body)
     }
+}
+
+/// A store outage as `/healthz` shows it.
+struct StoreOutageReport: Sendable, Equatable {
+    var failure: StoreFailure
+    /// The latest error.
+    var reason: String
 }

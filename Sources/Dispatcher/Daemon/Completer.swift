@@ -18,6 +18,8 @@ final class Completer: Sendable {
     let logger: Logger
     let metrics: DaemonMetrics
     let clock: DaemonClock
+    /// Where failed writes are reported (one error line per outage, not one per retry).
+    let storeHealth: StoreHealth
 
     private struct State {
         var waiting: [(completion: Completion, queue: String)] = []
@@ -30,9 +32,10 @@ final class Completer: Sendable {
 
     init(
         database: any DaemonStore, owner: String, queues: [QueueConfiguration], logger: Logger, metrics: DaemonMetrics,
-        clock: DaemonClock
+        clock: DaemonClock, storeHealth: StoreHealth
     ) {
         self.clock = clock
+        self.storeHealth = storeHealth
         self.database = database
         self.owner = owner
         self.queues = Dictionary(queues.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -148,6 +151,7 @@ final class Completer: Sendable {
             while true {
                 do {
                     let counts = try await database.complete(completions, owner: owner, defaultMaxAttempts: maxAttempts)
+                    storeHealth.succeeded(.complete, wrote: counts.stale < completions.count)
                     held.remove(completions.lazy.map(\.id))
                     metrics.recordCompletions(counts, queue: queue)
                     if counts.stale > 0 {
@@ -167,8 +171,7 @@ final class Completer: Sendable {
                             metadata: ["error": "\(error)", "count": "\(completions.count)"])
                         break
                     }
-                    logger.error(
-                        "writing outcomes failed; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                    storeHealth.failed(.complete, error: error)
                     try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
                 }
             }

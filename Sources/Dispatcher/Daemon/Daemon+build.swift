@@ -23,10 +23,15 @@ extension Daemon {
         let poolMakers = try configuration.queues.map(TransportFactory.prepare)
         let database = try await configuration.store.openDaemonStore(
             pollInterval: configuration.pollInterval, logger: logger)
+        // Right after opening: the identity of the file the store holds.
+        let fileGuard = DatabaseFileGuard(watching: configuration.store, health: health, logger: logger)
+        let storeHealth = StoreHealth(
+            classifier: database as? any StoreFailureClassifying, health: health, clock: configuration.clock,
+            logger: logger)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(
             database: database, owner: configuration.owner, queues: configuration.queues, logger: logger,
-            metrics: metrics, clock: configuration.clock)
+            metrics: metrics, clock: configuration.clock, storeHealth: storeHealth)
         var pools = [any QueuePool]()
         var feeders = [Feeder]()
         // Queues that call one upstream share its breaker: one outage, one breaker, one warning.
@@ -49,11 +54,12 @@ extension Daemon {
             feeders.append(
                 Feeder(
                     queue: queue, pool: pool, database: database, completer: completer, configuration: configuration,
-                    metrics: metrics, logger: queueLogger))
+                    metrics: metrics, storeHealth: storeHealth, logger: queueLogger))
         }
         let leaseKeeper = LeaseKeeper(
             database: database, held: completer.held, configuration: configuration,
-            defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), health: health, logger: logger)
+            defaultTimeout: configuration.queues.map(\.timeout).max() ?? .seconds(10), storeHealth: storeHealth,
+            logger: logger)
         let gaugeSampler =
             configuration.sampleGauges
             ? GaugeSampler(
@@ -62,6 +68,6 @@ extension Daemon {
             : nil
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
-            leaseKeeper: leaseKeeper, gaugeSampler: gaugeSampler, health: health, logger: logger)
+            leaseKeeper: leaseKeeper, gaugeSampler: gaugeSampler, health: health, fileGuard: fileGuard, logger: logger)
     }
 }

@@ -18,6 +18,9 @@ struct Daemon: Service, CustomStringConvertible {
     /// Present when metrics are exported.
     let gaugeSampler: GaugeSampler?
     let health: HealthState
+    /// SQLite: watches that the file at the database's path is still the one opened; run by
+    /// `dispatcher run` beside the daemon (it ends the service group when the file changed).
+    let fileGuard: DatabaseFileGuard?
     let logger: Logger
 
     var description: String { "Daemon(\(configuration.owner))" }
@@ -49,6 +52,7 @@ struct Daemon: Service, CustomStringConvertible {
             await group.next()
             group.cancelAll()
         }
+        completer.storeHealth.finish()
         let opened = pools.map(\.currentStatistics.connectionsOpened).reduce(0, +)
         let calls = pools.map(\.currentStatistics.calls).reduce(0, +)
         logger.info("dispatcher stopped", metadata: ["calls": "\(calls)", "connections_opened": "\(opened)"])

@@ -15,6 +15,8 @@ struct Feeder: Sendable {
     let completer: Completer
     let configuration: DaemonConfiguration
     let metrics: DaemonMetrics
+    /// Where failed claims are reported (one error line per outage, not one per claim).
+    let storeHealth: StoreHealth
     let logger: Logger
 
     /// Feeds the pool until graceful shutdown, or, with `exitWhenIdle`, until the queue has no
@@ -35,10 +37,11 @@ struct Feeder: Sendable {
                     queue: queue.name, limit: limit, owner: configuration.owner, defaultTimeout: defaultTimeout,
                     leaseMargin: leaseMargin)
             } catch {
-                logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
+                storeHealth.failed(.claim, error: error)
                 await sleep(.milliseconds(200))
                 continue
             }
+            storeHealth.succeeded(.claim, wrote: !jobs.isEmpty)
             if jobs.isEmpty {
                 if configuration.exitWhenIdle, await isIdle() {
                     logger.info("queue is idle; finishing")

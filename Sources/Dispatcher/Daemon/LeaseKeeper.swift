@@ -9,7 +9,8 @@ struct LeaseKeeper: Sendable {
     let configuration: DaemonConfiguration
     /// The longest default timeout among the daemon's queues, for renewing leases.
     let defaultTimeout: Duration
-    let health: HealthState
+    /// Where the outcome of every reap and renewal is reported (and so `/healthz`'s store state).
+    let storeHealth: StoreHealth
     let logger: Logger
 
     /// Runs until cancelled.
@@ -20,25 +21,25 @@ struct LeaseKeeper: Sendable {
         while !Task.isCancelled {
             do {
                 let reaped = try await database.reapExpiredLeases()
+                storeHealth.succeeded(.reap, wrote: reaped > 0)
                 if reaped > 0 {
                     logger.warning("returned jobs with expired leases to pending", metadata: ["count": "\(reaped)"])
                 }
-                if clock.monotonic() - lastRenewal >= renewEvery {
-                    lastRenewal = clock.monotonic()
-                    _ = try await database.renewLeases(
-                        owner: configuration.owner, ids: held.snapshot, defaultTimeout: defaultTimeout.milliseconds,
-                        leaseMargin: configuration.leaseMargin.milliseconds)
-                }
-                health.update {
-                    $0.storeReachable = true
-                    $0.storeError = nil
-                }
             } catch {
-                health.update {
-                    $0.storeReachable = false
-                    $0.storeError = "\(error)"
+                storeHealth.failed(.reap, error: error)
+            }
+            if clock.monotonic() - lastRenewal >= renewEvery {
+                do {
+                    let ids = held.snapshot
+                    let renewed = try await database.renewLeases(
+                        owner: configuration.owner, ids: ids, defaultTimeout: defaultTimeout.milliseconds,
+                        leaseMargin: configuration.leaseMargin.milliseconds)
+                    // Renewing nothing proves nothing: no statement ran.
+                    if !ids.isEmpty { storeHealth.succeeded(.renewLeases, wrote: renewed > 0) }
+                    lastRenewal = clock.monotonic()
+                } catch {
+                    storeHealth.failed(.renewLeases, error: error)
                 }
-                logger.error("lease maintenance failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: configuration.reapInterval)
         }

@@ -119,6 +119,10 @@ struct PostgresFaultTests {
         let result = try await daemon.wait(timeout: .seconds(180))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("reconnecting"), "logged the outage: \(result.stderr.suffix(2000))")
+        // One error line when the outage starts and one summary when it ends, not one per attempt.
+        let started = result.stderr.components(separatedBy: "store unreachable; retrying until it recovers").count - 1
+        let ended = result.stderr.components(separatedBy: "store reachable again after").count - 1
+        #expect(started == 1 && ended == 1, "one outage, reported once: \(result.stderr.suffix(3000))")
         let jobs = try await StoreLocation.postgres(url).withOperatorStore {
             try await $0.list(state: nil, queue: nil, limit: Int.max)
         }

@@ -94,6 +94,11 @@ struct RunCommand: AsyncParsableCommand {
                         logger: logger)))
         }
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
+        if let fileGuard = daemon.fileGuard {
+            // Its error (the file was replaced or removed) drains the daemon as SIGTERM would,
+            // then `group.run()` rethrows it: exit 1.
+            services.append(.init(service: fileGuard, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

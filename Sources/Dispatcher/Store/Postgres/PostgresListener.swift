@@ -30,36 +30,46 @@ struct PostgresListener: Sendable {
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresStore.connect(url: url, logger: logger)
-                // Closed on every path: postgres-nio asserts that a connection is closed before
-                // it is released, and a broken one must not linger either.
-                defer { connection.close().whenComplete { _ in } }
-                try await withTaskCancellationHandler {
-                    try await connection.listen(on: PostgresStore.channel) { notifications in
-                        if failures > 0 {
-                            logger.notice("listening for new jobs again", metadata: ["db": "\(url.redacted)"])
-                        }
-                        failures = 0
-                        delay = .milliseconds(100)
-                        // Whatever was enqueued while not listening is looked for now.
-                        signal()
-                        for try await _ in notifications {
+                let listened: Result<Void, any Error>
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: PostgresStore.channel) { notifications in
+                            if failures > 0 {
+                                logger.notice("listening for new jobs again", metadata: ["db": "\(url.redacted)"])
+                            }
+                            failures = 0
+                            delay = .milliseconds(100)
+                            // Whatever was enqueued while not listening is looked for now.
                             signal()
+                            for try await _ in notifications {
+                                signal()
+                            }
                         }
+                    } onCancel: {
+                        connection.close().whenComplete { _ in }
                     }
-                } onCancel: {
-                    connection.close().whenComplete { _ in }
+                    listened = .success(())
+                } catch {
+                    listened = .failure(error)
                 }
+                // Closed, and the close awaited, on every path: postgres-nio asserts (in debug
+                // builds) that a connection is closed before it is released, and a close only
+                // started when the listen failed had not finished by then (a crash when the
+                // server restarted). A broken connection must not linger either.
                 try? await connection.close()
+                try listened.get()
                 if Task.isCancelled { return }
                 failures += 1
-                logger.warning(
+                // One warning per outage; the daemon's store health reports the outage itself.
+                logger.log(
+                    level: failures == 1 ? .warning : .debug,
                     "the connection listening for new jobs closed; reconnecting",
                     metadata: ["db": "\(url.redacted)", "retry_in": "\(delay)"])
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
-                logger.warning(
-                    "listening for new jobs failed; reconnecting",
+                logger.log(
+                    level: failures == 1 ? .warning : .debug, "listening for new jobs failed; reconnecting",
                     metadata: [
                         "db": "\(url.redacted)", "error": "\(PostgresErrors.cause(of: error))",
                         "retry_in": "\(delay)",

@@ -65,7 +65,12 @@ final class PostgresStore: Sendable {
         // SQLite's daemon connection uses synchronous=NORMAL: a commit lost to a server crash
         // only re-runs a job, never loses one. Enqueue (a command's own connection) stays durable.
         configuration.options.additionalStartupParameters = [("synchronous_commit", "off")]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool logs every failed connection attempt at info level; during an outage the
+        // daemon's store health reports it once (an error line, then a summary), so the pool's
+        // own lines are kept to notices and above.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = max(logger.logLevel, .notice)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         let store = PostgresStore(
             url: url, backend: .pool(client),
             listener: PostgresListener(url: url, safetyPoll: safetyPoll, logger: logger), logger: logger)
