@@ -70,6 +70,39 @@ struct WorkerPoolTests {
         #expect(stub.connectionsAccepted == 2)
     }
 
+    @Test func aShortDeadlineAfterALongOneIsHonouredAndALongOneAfterAShortOneIsNotCutShort() async throws {
+        // One deadline timer serves every call of a connection: it must move earlier for a
+        // shorter timeout, and must not fire at an earlier call's deadline.
+        let stub = UpstreamStub { request in
+            switch request.id {
+            case 2: .stall
+            case 4: .delayed(600, .result("\"late\""))
+            default: .result("\"ok\"")
+            }
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector)
+        let jobs = [
+            RPCJob(id: 1, method: "m", params: nil, timeout: .seconds(60)),
+            RPCJob(id: 2, method: "m", params: nil, timeout: .milliseconds(300)),
+            RPCJob(id: 3, method: "m", params: nil, timeout: .milliseconds(200)),
+            RPCJob(id: 4, method: "m", params: nil, timeout: .seconds(5)),
+        ]
+        let start = ContinuousClock.now
+        try await PoolHarness.run(pool, jobs: jobs)
+        let elapsed = ContinuousClock.now - start
+
+        let outcomes = collector.byID
+        #expect(outcomes[1]?.outcome.resultText == "\"ok\"")
+        #expect(outcomes[2]?.outcome.failure?.message.contains("timed out after 0.3 seconds") == true)
+        #expect(outcomes[3]?.outcome.resultText == "\"ok\"")
+        // Call 3's deadline passed while call 4 was waiting for its answer.
+        #expect(outcomes[4]?.outcome.resultText == "\"late\"")
+        #expect(elapsed < .seconds(30), "the 300 ms deadline waited for the 60 s timer: \(elapsed)")
+    }
+
     @Test func workersConnectWhenTheUpstreamAppearsWithoutSpinning() async throws {
         // Find a free port, then leave it closed for a second. 127.0.0.2 keeps the port out of
         // reach of the other tests' servers, which bind 127.0.0.1.
