@@ -89,9 +89,10 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                                 timeout: .nanoseconds(connectTimeout)))
                         handshake = promise.futureResult
                     }
-                    // Header values are checked where they enter (idempotency keys at enqueue and
-                    // again in `call`), so NIO's per-write header validation is skipped.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Requests are framed by JSONRPCRequestFraming; responses parsed by NIO.
+                    try channel.pipeline.syncOperations.addHandler(FramedRequestWriter())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     let handler = JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)

@@ -22,8 +22,8 @@ enum JSONRPCClientError: Error {
 }
 
 /// Makes one JSON-RPC call at a time on its connection, entirely on the connection's event loop:
-/// frames the request (encoded by `JSONRPCRequestEncoder`) as an HTTP/1.1 POST, aggregates the
-/// response, and resumes the waiting worker with it.
+/// frames the request as an HTTP/1.1 POST (`JSONRPCRequestFraming`), aggregates the response
+/// (parsed by NIO's `HTTPResponseDecoder`), and resumes the waiting worker with it.
 ///
 /// A call is one continuation, resumed exactly once, by whichever comes first: the end of the
 /// response, an error in the pipeline, the connection closing, the call's deadline, or the
@@ -37,9 +37,11 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias Continuation = UnsafeContinuation<UpstreamHTTPResponse, any Error>
 
-    private let path: String
-    private let hostHeader: String
+    private let framing: JSONRPCRequestFraming
     private let maximumResponseBytes: Int
+    /// The framed request and its body, reused from call to call.
+    private var request = ByteBuffer()
+    private var requestBody = ByteBuffer()
     private var context: ChannelHandlerContext?
     /// The worker waiting for the response to the request in flight.
     private var pending: Continuation?
@@ -56,8 +58,7 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     private var timerDeadline: NIODeadline?
 
     init(url: UpstreamURL, maximumResponseBytes: Int) {
-        self.path = url.path
-        self.hostHeader = url.authority
+        self.framing = JSONRPCRequestFraming(url: url)
         self.maximumResponseBytes = maximumResponseBytes
     }
 
@@ -85,18 +86,9 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         body = nil
         discarding = false
 
-        var buffer = context.channel.allocator.buffer(capacity: JSONRPCRequestEncoder.estimatedSize(of: job))
-        JSONRPCRequestEncoder.encode(job, into: &buffer)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(4)
-        headers.add(name: "Host", value: hostHeader)
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-        headers.add(name: "Idempotency-Key", value: job.idempotencyKey)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
-        context.write(NIOAny(HTTPClientRequestPart.head(head)), promise: nil)
-        context.write(NIOAny(HTTPClientRequestPart.body(.byteBuffer(buffer))), promise: nil)
-        context.writeAndFlush(NIOAny(HTTPClientRequestPart.end(nil)), promise: nil)
+        framing.frame(job, into: &request, body: &requestBody)
+        context.write(NIOAny(HTTPClientRequestPart.head(framing.head)), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPClientRequestPart.body(.byteBuffer(request))), promise: nil)
         if pending != nil {
             armDeadline(job.timeout, context: context)
         }
