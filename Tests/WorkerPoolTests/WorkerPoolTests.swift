@@ -50,6 +50,32 @@ struct WorkerPoolTests {
         #expect(pool.currentStatistics.peakCallsInFlight <= 4)
     }
 
+    @Test func requestsCarryTheJSONRPCBodyAndTheIdempotencyKeyOrTheJobID() async throws {
+        let seen = Locked([Int64: (key: String?, body: String)]())
+        let stub = UpstreamStub { request in
+            seen.withLock { $0[request.id ?? -1] = (request.idempotencyKey, request.body) }
+            return .result("1")
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector)
+        let jobs = [
+            RPCJob(
+                id: 7, method: "with_key", params: Array("{\"a\":[1,2]}".utf8), idempotencyKey: "order-7",
+                timeout: .seconds(5)),
+            RPCJob(id: 12_345_678_901, method: "no\"key", params: nil, timeout: .seconds(5)),
+        ]
+        try await PoolHarness.run(pool, jobs: jobs)
+
+        let requests = seen.withLock { $0 }
+        #expect(requests[7]?.key == "order-7")
+        #expect(requests[7]?.body == #"{"jsonrpc":"2.0","method":"with_key","params":{"a":[1,2]},"id":7}"#)
+        #expect(requests[12_345_678_901]?.key == "12345678901")
+        #expect(requests[12_345_678_901]?.body == #"{"jsonrpc":"2.0","method":"no\"key","id":12345678901}"#)
+        #expect(collector.all.count == 2 && collector.all.allSatisfy { $0.outcome.resultText == "1" })
+    }
+
     @Test func aStalledCallFailsAsRetryableAtItsDeadlineAndTheNextCallUsesAFreshConnection() async throws {
         let stub = UpstreamStub { request in request.id == 1 ? .stall : .result("true") }
         let port = try await stub.start()
