@@ -42,6 +42,36 @@ struct BoundedChannelTests {
         #expect(try await channel.receive() == 5)
     }
 
+    @Test func sendingABatchDeliversItInOrderThroughASmallBuffer() async throws {
+        let channel = BoundedChannel<Int>(capacity: 4)
+        let received = try await withThrowingTaskGroup(of: [Int].self) { group in
+            group.addTask {
+                var received = [Int]()
+                while let value = try await channel.receive() { received.append(value) }
+                return received
+            }
+            #expect(await channel.send(contentsOf: 0..<50) == 50)
+            #expect(await channel.send(contentsOf: 50..<100) == 50)
+            channel.finish()
+            return try await group.next() ?? []
+        }
+        #expect(received == Array(0..<100))
+    }
+
+    @Test func aBatchSentToAFinishedChannelReportsWhatWasAccepted() async throws {
+        let channel = BoundedChannel<Int>(capacity: 4)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask { await channel.send(contentsOf: 1...10) }
+            // Four fit; the fifth waits until the channel is closed.
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(channel.count == 4)
+            let unstarted = channel.close()
+            #expect(unstarted == [1, 2, 3, 4])
+            #expect(try await group.next() == 4)
+        }
+        #expect(await channel.send(contentsOf: [11, 12]) == 0)
+    }
+
     @Test func finishLetsReceiversDrainThenEnds() async throws {
         let channel = BoundedChannel<Int>(capacity: 4)
         try await channel.send(1)

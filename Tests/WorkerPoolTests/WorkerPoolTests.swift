@@ -50,6 +50,32 @@ struct WorkerPoolTests {
         #expect(pool.currentStatistics.peakCallsInFlight <= 4)
     }
 
+    @Test func requestsCarryTheJSONRPCBodyAndTheIdempotencyKeyOrTheJobID() async throws {
+        let seen = Locked([Int64: (key: String?, body: String)]())
+        let stub = UpstreamStub { request in
+            seen.withLock { $0[request.id ?? -1] = (request.idempotencyKey, request.body) }
+            return .result("1")
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector)
+        let jobs = [
+            RPCJob(
+                id: 7, method: "with_key", params: Array("{\"a\":[1,2]}".utf8), idempotencyKey: "order-7",
+                timeout: .seconds(5)),
+            RPCJob(id: 12_345_678_901, method: "no\"key", params: nil, timeout: .seconds(5)),
+        ]
+        try await PoolHarness.run(pool, jobs: jobs)
+
+        let requests = seen.withLock { $0 }
+        #expect(requests[7]?.key == "order-7")
+        #expect(requests[7]?.body == #"{"jsonrpc":"2.0","method":"with_key","params":{"a":[1,2]},"id":7}"#)
+        #expect(requests[12_345_678_901]?.key == "12345678901")
+        #expect(requests[12_345_678_901]?.body == #"{"jsonrpc":"2.0","method":"no\"key","id":12345678901}"#)
+        #expect(collector.all.count == 2 && collector.all.allSatisfy { $0.outcome.resultText == "1" })
+    }
+
     @Test func aStalledCallFailsAsRetryableAtItsDeadlineAndTheNextCallUsesAFreshConnection() async throws {
         let stub = UpstreamStub { request in request.id == 1 ? .stall : .result("true") }
         let port = try await stub.start()
@@ -68,6 +94,39 @@ struct WorkerPoolTests {
         #expect(failure.message.contains("timed out"))
         #expect(outcomes[2]?.outcome.resultText == "true")
         #expect(stub.connectionsAccepted == 2)
+    }
+
+    @Test func aShortDeadlineAfterALongOneIsHonouredAndALongOneAfterAShortOneIsNotCutShort() async throws {
+        // One deadline timer serves every call of a connection: it must move earlier for a
+        // shorter timeout, and must not fire at an earlier call's deadline.
+        let stub = UpstreamStub { request in
+            switch request.id {
+            case 2: .stall
+            case 4: .delayed(600, .result("\"late\""))
+            default: .result("\"ok\"")
+            }
+        }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let collector = OutcomeCollector()
+        let pool = PoolHarness.makePool(port: port, workers: 1, collector: collector)
+        let jobs = [
+            RPCJob(id: 1, method: "m", params: nil, timeout: .seconds(60)),
+            RPCJob(id: 2, method: "m", params: nil, timeout: .milliseconds(300)),
+            RPCJob(id: 3, method: "m", params: nil, timeout: .milliseconds(200)),
+            RPCJob(id: 4, method: "m", params: nil, timeout: .seconds(5)),
+        ]
+        let start = ContinuousClock.now
+        try await PoolHarness.run(pool, jobs: jobs)
+        let elapsed = ContinuousClock.now - start
+
+        let outcomes = collector.byID
+        #expect(outcomes[1]?.outcome.resultText == "\"ok\"")
+        #expect(outcomes[2]?.outcome.failure?.message.contains("timed out after 0.3 seconds") == true)
+        #expect(outcomes[3]?.outcome.resultText == "\"ok\"")
+        // Call 3's deadline passed while call 4 was waiting for its answer.
+        #expect(outcomes[4]?.outcome.resultText == "\"late\"")
+        #expect(elapsed < .seconds(30), "the 300 ms deadline waited for the 60 s timer: \(elapsed)")
     }
 
     @Test func workersConnectWhenTheUpstreamAppearsWithoutSpinning() async throws {

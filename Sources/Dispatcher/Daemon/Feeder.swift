@@ -53,20 +53,20 @@ struct Feeder: Sendable {
             }
             completer.held.insert(jobs.lazy.map(\.id))
             metrics.recordClaimed(jobs, queue: queue.name, now: configuration.clock.wallMilliseconds())
-            for (index, job) in jobs.enumerated() {
-                do {
-                    try await pool.submit(
-                        RPCJob(
-                            id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
-                            timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt,
-                            maxAttempts: job.maxAttempts))
-                } catch {
-                    // The pool is shutting down: this job and the rest of the batch go back.
-                    for unsent in jobs[index...] {
-                        completer.release(jobID: unsent.id, queue: queue.name, reason: "dispatcher shutting down")
-                    }
-                    return
+            let batch = jobs.map { job in
+                RPCJob(
+                    id: job.id, method: job.method, params: job.params, idempotencyKey: job.idempotencyKey,
+                    timeout: .milliseconds(job.timeoutMilliseconds), attempt: job.attempt, maxAttempts: job.maxAttempts)
+            }
+            // One hand-off for the batch: the channel takes what fits under one lock and the
+            // feeder suspends only while it is full.
+            let accepted = await pool.submit(contentsOf: batch)
+            if accepted < batch.count {
+                // The pool is shutting down: the rest of the batch goes back.
+                for unsent in jobs[accepted...] {
+                    completer.release(jobID: unsent.id, queue: queue.name, reason: "dispatcher shutting down")
                 }
+                return
             }
         }
     }

@@ -87,6 +87,48 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
         }
     }
 
+    /// Sends `elements` in order, taking the lock once for as many as the channel accepts at
+    /// once and suspending (as `send` does) only when the buffer is full.
+    ///
+    /// - Returns: how many of the first elements were accepted. Fewer than `elements.count`
+    ///   means the channel was finished or the task cancelled: the rest were not accepted.
+    public func send(contentsOf elements: some Collection<Element>) async -> Int {
+        var accepted = 0
+        var rest = elements[...]
+        while !rest.isEmpty {
+            // Everything that fits goes in under one lock; receivers are resumed after it.
+            let (handed, taken, finished) = state.withLock {
+                locked -> (handed: [(ReceiveContinuation, Element)], taken: Int, finished: Bool) in
+                var handed = [(ReceiveContinuation, Element)]()
+                var taken = 0
+                for element in rest {
+                    switch locked.machine.trySend(element) {
+                    case .done: taken += 1
+                    case .resumeReceiver(let receiver, let element):
+                        handed.append((receiver, element))
+                        taken += 1
+                    case .suspend: return (handed, taken, false)
+                    case .rejectFinished: return (handed, taken, true)
+                    }
+                }
+                return (handed, taken, false)
+            }
+            for (receiver, element) in handed { receiver.resume(returning: element) }
+            accepted += taken
+            rest = rest.dropFirst(taken)
+            guard !finished, let next = rest.first else { break }
+            // Full: wait for room as a single send does, then go on with the rest.
+            do {
+                try await send(next)
+            } catch {
+                break
+            }
+            accepted += 1
+            rest = rest.dropFirst()
+        }
+        return accepted
+    }
+
     /// Sends `element` only if it is accepted at once; returns whether it was.
     public func trySend(_ element: Element) -> Bool {
         let action = state.withLock { $0.machine.trySend(element) }

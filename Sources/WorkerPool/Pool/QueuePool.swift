@@ -19,6 +19,12 @@ public protocol QueuePool: Service, Sendable {
     /// - Throws: when the pool is finishing or shutting down; the caller still owns the job.
     func submit(_ job: RPCJob) async throws
 
+    /// Hands jobs to the workers in order, suspending while the channel is full.
+    ///
+    /// - Returns: how many of the first jobs were accepted; the caller still owns the rest
+    ///   (the pool is finishing or shutting down).
+    func submit(contentsOf jobs: [RPCJob]) async -> Int
+
     /// Jobs the channel can take now without suspending the producer.
     var freeCapacity: Int { get }
 

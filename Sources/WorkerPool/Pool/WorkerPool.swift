@@ -67,6 +67,16 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         try await channel.send(job)
     }
 
+    /// Hands jobs to the workers in order, as many at once as the channel takes, suspending
+    /// while it is full.
+    ///
+    /// - Returns: how many of the first jobs were accepted; fewer than `jobs.count` once the
+    ///   pool is finishing or shutting down, or the task is cancelled, and the caller still owns
+    ///   the rest.
+    public func submit(contentsOf jobs: [RPCJob]) async -> Int {
+        await channel.send(contentsOf: jobs)
+    }
+
     /// Jobs the channel can take now without suspending the producer.
     public var freeCapacity: Int {
         max(0, channel.capacity - channel.count)

@@ -70,7 +70,7 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         let tlsContext = self.tlsContext
         let certificateRequests = self.certificateRequests
         let connectTimeout = configuration.connectTimeout.nanoseconds
-        let (asyncChannel, handshake) = try await ClientBootstrap(group: eventLoop)
+        let (channel, handler, handshake) = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
@@ -89,37 +89,43 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                                 timeout: .nanoseconds(connectTimeout)))
                         handshake = promise.futureResult
                     }
-                    // Header values are checked where they enter (idempotency keys at enqueue and
-                    // again in `call`), so NIO's per-write header validation is skipped.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Requests are framed by JSONRPCRequestFraming; responses parsed by NIO.
+                    try channel.pipeline.syncOperations.addHandler(FramedRequestWriter())
                     try channel.pipeline.syncOperations.addHandler(
-                        JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes))
-                    let asyncChannel = try NIOAsyncChannel<UpstreamHTTPResponse, JSONRPCRequest>(
-                        wrappingChannelSynchronously: channel)
-                    return (asyncChannel, handshake)
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    let handler = JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
                 }
             }
         if let handshake {
             do {
                 try await handshake.get()
             } catch {
-                try? await asyncChannel.channel.close()
+                try? await channel.close()
                 throw TLSConnectError(cause: TLSFailure.describe(error, host: url.host))
             }
         }
-        return try await asyncChannel.executeThenClose { inbound, outbound in
-            var connection = HTTPJSONRPCConnection(
-                responses: inbound.makeAsyncIterator(), requests: outbound, classifier: configuration.classifier,
-                host: url.host, usesTLS: tlsContext != nil)
-            return try await body(&connection)
+        var connection = HTTPJSONRPCConnection(
+            channel: channel, handler: handler, classifier: configuration.classifier, host: url.host,
+            usesTLS: tlsContext != nil)
+        let result: Result
+        do {
+            result = try await body(&connection)
+        } catch {
+            try? await channel.close()
+            throw error
         }
+        try? await channel.close()
+        return result
     }
 }
 
 /// One keep-alive HTTP/1.1 connection to a JSON-RPC upstream.
 public struct HTTPJSONRPCConnection: UpstreamConnection {
-    var responses: NIOAsyncChannelInboundStream<UpstreamHTTPResponse>.AsyncIterator
-    let requests: NIOAsyncChannelOutboundWriter<JSONRPCRequest>
+    let channel: any Channel
+    /// The pipeline's last handler, which makes the calls; touched only on the channel's loop.
+    let handler: NIOLoopBound<JSONRPCClientHandler>
     let classifier: JSONRPCResponseClassifier
     let host: String
     let usesTLS: Bool
@@ -134,11 +140,7 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
             return .failed(.permanent("idempotency key contains control characters"))
         }
         do {
-            try await requests.write(JSONRPCRequest(job: job))
-            guard let response = try await responses.next() else {
-                isReusable = false
-                return .failed(.retryable("upstream closed the connection before responding"))
-            }
+            let response = try await exchange(job)
             if !response.keepAlive { isReusable = false }
             answered += 1
             return classifier.classify(response, expectedID: job.id)
@@ -156,10 +158,37 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
         }
     }
 
+    /// Writes the request and waits for its response. The worker runs on the channel's event
+    /// loop (see `EventLoopTaskExecutor`), so the handler is called directly; the hop through
+    /// `execute` is only a fallback for a caller on another thread.
+    private func exchange(_ job: RPCJob) async throws -> UpstreamHTTPResponse {
+        let handler = self.handler
+        let eventLoop = channel.eventLoop
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                if eventLoop.inEventLoop {
+                    handler.value.send(job, continuation: continuation)
+                } else {
+                    eventLoop.execute { handler.value.send(job, continuation: continuation) }
+                }
+            }
+        } onCancel: {
+            // A cancelled call closes the connection; one cancelled before it was written fails
+            // as soon as it is.
+            if eventLoop.inEventLoop {
+                handler.value.cancel()
+            } else {
+                eventLoop.execute { handler.value.cancel() }
+            }
+        }
+    }
+
     static func classify(_ error: any Error) -> CallFailure {
         switch error {
         case JSONRPCClientError.deadlineExceeded(let timeout):
             return .retryable("call timed out after \(timeout)")
+        case JSONRPCClientError.closedBeforeResponse:
+            return .retryable("upstream closed the connection before responding")
         case JSONRPCClientError.responseTooLarge(let limit):
             return CallFailure(
                 isRetryable: false, message: "response larger than \(limit) bytes", countsForBreaker: false)

@@ -1,11 +1,6 @@
 import NIOCore
 import NIOHTTP1
 
-/// One JSON-RPC request as handed to the pipeline.
-struct JSONRPCRequest: Sendable {
-    var job: RPCJob
-}
-
 /// One complete HTTP response, aggregated by `JSONRPCClientHandler`.
 struct UpstreamHTTPResponse: Sendable {
     var status: Int
@@ -22,59 +17,87 @@ enum JSONRPCClientError: Error {
     case deadlineExceeded(Duration)
     /// The response body exceeded the configured cap; the connection was closed.
     case responseTooLarge(limit: Int)
+    /// The connection closed before the response was complete (or before the call was written).
+    case closedBeforeResponse
 }
 
-/// Frames JSON-RPC requests (encoded by `JSONRPCRequestEncoder`) as HTTP/1.1 POSTs and aggregates HTTP responses into one value each,
-/// enforcing the call deadline and the response size cap on the event loop itself (no
-/// cross-thread timer per call).
-final class JSONRPCClientHandler: ChannelDuplexHandler {
+/// Makes one JSON-RPC call at a time on its connection, entirely on the connection's event loop:
+/// frames the request as an HTTP/1.1 POST (`JSONRPCRequestFraming`), aggregates the response
+/// (parsed by NIO's `HTTPResponseDecoder`), and resumes the waiting worker with it.
+///
+/// A call is one continuation, resumed exactly once, by whichever comes first: the end of the
+/// response, an error in the pipeline, the connection closing, the call's deadline, or the
+/// worker's cancellation. Every one of those runs on the event loop, so this state needs no lock.
+///
+/// Why not `NIOAsyncChannel`: its outbound writer and inbound sequence each keep a lock, a state
+/// machine and back-pressure bookkeeping per message, made for streams; a call is exactly one
+/// request and one response, and with the worker running on this loop (see
+/// `EventLoopTaskExecutor`) a continuation resumed here is all the hand-off a call needs.
+final class JSONRPCClientHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias InboundOut = UpstreamHTTPResponse
-    typealias OutboundIn = JSONRPCRequest
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias Continuation = UnsafeContinuation<UpstreamHTTPResponse, any Error>
 
-    private let path: String
-    private let hostHeader: String
+    private let framing: JSONRPCRequestFraming
     private let maximumResponseBytes: Int
+    /// The framed request and its body, reused from call to call.
+    private var request = ByteBuffer()
+    private var requestBody = ByteBuffer()
+    private var context: ChannelHandlerContext?
+    /// The worker waiting for the response to the request in flight.
+    private var pending: Continuation?
+    /// The first error (or close) the connection met: every later call fails with it at once.
+    private var failure: (any Error)?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
     private var discarding = false
-    private var deadline: Scheduled<Void>?
+    /// The deadline of the call in flight, and its timeout for the error message.
+    private var callDeadline: NIODeadline?
+    private var callTimeout: Duration = .zero
+    /// One timer per connection, not one per call; see `armDeadline`.
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
 
     init(url: UpstreamURL, maximumResponseBytes: Int) {
-        self.path = url.path
-        self.hostHeader = url.authority
+        self.framing = JSONRPCRequestFraming(url: url)
         self.maximumResponseBytes = maximumResponseBytes
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let job = unwrapOutboundIn(data).job
-        var buffer = context.channel.allocator.buffer(capacity: JSONRPCRequestEncoder.estimatedSize(of: job))
-        JSONRPCRequestEncoder.encode(job, into: &buffer)
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "Host", value: hostHeader)
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(buffer.readableBytes))
-        headers.add(name: "Idempotency-Key", value: job.idempotencyKey)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    func handlerRemoved(context: ChannelHandlerContext) {
+        fail(JSONRPCClientError.closedBeforeResponse, close: false)
+        self.context = nil
+    }
 
-        let timeout = job.timeout
-        deadline?.cancel()
-        // The timer fires on this handler's event loop, so the loop-bound handler and context
-        // are only touched on their own thread.
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            let (handler, context) = bound.value
-            guard handler.deadline != nil else { return }
-            handler.deadline = nil
-            context.fireErrorCaught(JSONRPCClientError.deadlineExceeded(timeout))
-            context.close(promise: nil)
+    /// Writes the request for `job` and resumes `continuation` with the response, or with the
+    /// error that ended the call. Called on the event loop, one call at a time.
+    func send(_ job: RPCJob, continuation: Continuation) {
+        guard let context, failure == nil, context.channel.isActive else {
+            continuation.resume(throwing: failure ?? JSONRPCClientError.closedBeforeResponse)
+            return
         }
+        precondition(pending == nil, "a connection carries one call at a time")
+        // Set before writing: a failing write can close the channel (and so end the call) from
+        // inside `write`.
+        pending = continuation
+        head = nil
+        body = nil
+        discarding = false
+
+        framing.frame(job, into: &request, body: &requestBody)
+        context.write(NIOAny(HTTPClientRequestPart.head(framing.head)), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPClientRequestPart.body(.byteBuffer(request))), promise: nil)
+        if pending != nil {
+            armDeadline(job.timeout, context: context)
+        }
+    }
+
+    /// Ends the call in flight with `CancellationError` and closes the connection (its state is
+    /// unknown); later calls fail at once. Called on the event loop.
+    func cancel() {
+        fail(CancellationError(), close: true)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -87,9 +110,7 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
             guard !discarding else { return }
             if (body?.readableBytes ?? 0) + part.readableBytes > maximumResponseBytes {
                 discarding = true
-                cancelDeadline()
-                context.fireErrorCaught(JSONRPCClientError.responseTooLarge(limit: maximumResponseBytes))
-                context.close(promise: nil)
+                fail(JSONRPCClientError.responseTooLarge(limit: maximumResponseBytes), close: true)
                 return
             }
             if body == nil {
@@ -99,7 +120,6 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
             }
         case .end:
             guard !discarding, let head else { return }
-            cancelDeadline()
             let response = UpstreamHTTPResponse(
                 status: Int(head.status.code),
                 keepAlive: head.isKeepAlive,
@@ -108,18 +128,75 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
             )
             self.head = nil
             body = nil
-            context.fireChannelRead(wrapInboundOut(response))
+            callDeadline = nil
+            guard let pending else { return }
+            self.pending = nil
+            pending.resume(returning: response)
         }
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error, close: true)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
-        cancelDeadline()
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        fail(JSONRPCClientError.closedBeforeResponse, close: false)
         context.fireChannelInactive()
     }
 
-    private func cancelDeadline() {
-        deadline?.cancel()
-        deadline = nil
+    /// Remembers the connection's first failure, ends the call in flight with `error`, and
+    /// closes the connection when asked.
+    private func fail(_ error: any Error, close: Bool) {
+        if failure == nil { failure = error }
+        callDeadline = nil
+        if let pending {
+            self.pending = nil
+            pending.resume(throwing: error)
+        }
+        if close, let context, context.channel.isActive {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Starts the clock on the call just written.
+    ///
+    /// Calls are usually far shorter than their timeouts, so instead of scheduling (and
+    /// cancelling) a timer per call, one timer per connection is re-armed lazily: it is moved
+    /// only when the new deadline is earlier than the one it waits for, and when it fires for
+    /// an earlier call it re-arms for the current call's deadline. A call then costs a clock read.
+    private func armDeadline(_ timeout: Duration, context: ChannelHandlerContext) {
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        callDeadline = deadline
+        callTimeout = timeout
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timer?.cancel()
+        scheduleTimer(at: deadline, context: context)
+    }
+
+    private func scheduleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timerDeadline = deadline
+        // The timer fires on this handler's event loop, so the loop-bound handler and context
+        // are only touched on their own thread.
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.timerFired(context: context)
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        timerDeadline = nil
+        // No call in flight: the next call arms the timer again.
+        guard let callDeadline else { return }
+        if callDeadline <= .now() {
+            fail(JSONRPCClientError.deadlineExceeded(callTimeout), close: true)
+        } else {
+            scheduleTimer(at: callDeadline, context: context)
+        }
     }
 }
 
