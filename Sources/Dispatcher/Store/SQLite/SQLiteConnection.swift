@@ -109,14 +109,20 @@ final class SQLiteConnection {
         if let cached = statements[sql] {
             return cached.reset()
         }
+        let statement = try prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Prepares `sql` for a caller that keeps the statement itself (no lookup by text later).
+    /// SQLite finalizes statements that outlive `close()` when they are released.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
         var raw: OpaquePointer?
         let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard code == SQLITE_OK, let raw else {
             throw error(code: code, context: "cannot prepare statement")
         }
-        let statement = SQLiteStatement(handle: raw, connection: self)
-        statements[sql] = statement
-        return statement
+        return SQLiteStatement(handle: raw, connection: self)
     }
 
     /// Runs one or more statements that take no parameters.
