@@ -83,7 +83,8 @@ final class BatchSpool {
                 let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw DispatcherError("cannot write the batch's temporary file: \(String(cString: strerror(errno)))")
+                    throw DispatcherError(
+                        "cannot write the batch's temporary file: \(String(cString: strerror(errno)))")
                 }
                 offset += written
             }
