@@ -148,13 +148,27 @@ final class SQLiteConnection {
             throw SQLiteError(
                 code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
         }
-        try execute("BEGIN IMMEDIATE")
+        try run(prepared: "BEGIN IMMEDIATE")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try run(prepared: "COMMIT")
             return value
         } catch {
             try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs a parameterless statement from the cache: `BEGIN` and `COMMIT` come with every
+    /// claim and every batch of completions, and `execute` would parse them each time.
+    private func run(prepared sql: String) throws {
+        let statement = try statement(sql)
+        do {
+            try statement.run()
+            statement.reset()
+        } catch var error as SQLiteError {
+            statement.reset()
+            error.context = "while running \(sql)"
             throw error
         }
     }
