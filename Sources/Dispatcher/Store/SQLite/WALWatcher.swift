@@ -171,7 +171,10 @@ final class WALWatcher: Sendable {
         }
 
         private func watchFile() -> Int32 {
-            inotify_add_watch(descriptor, walPath, UInt32(IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF))
+            // IN_CLOSE_WRITE: a command that enqueued closes the file right after its commit
+            // became visible, the most precise wake-up a single enqueue gives.
+            inotify_add_watch(
+                descriptor, walPath, UInt32(IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF))
         }
 
         /// Waits up to `timeoutMilliseconds` for a change of the WAL file; true when one came.
