@@ -21,6 +21,12 @@ How instructions are split. Each function's own (self) instructions go to one co
      costs in the ratio of its own callers (callgrind keeps one level of caller per edge);
   3. functions nobody calls (thread entry points) are "other".
 SQLite is further split by the component its callers belong to (claim / complete / background).
+
+Caveat: under callgrind the daemon runs some 50 times slower, but its time-based batching (the
+completer flushes after 2 ms) does not stretch, so its transactions hold fewer jobs than in a
+native run, and per-transaction costs (BEGIN/COMMIT, WAL frames) weigh more. The script prints
+the jobs per claim and per complete transaction it saw; compare runs of this script with each
+other, not with native CPU figures.
 Async Swift functions run as partial functions called by the executor; their demangled names
 ("await resume partial function for Dispatcher.Completer.write…") still name their function,
 so they match the patterns like synchronous code. Executor and task-switch code itself is
@@ -52,7 +58,8 @@ COMPONENTS = [
                    r"|SQLiteStore\.(renewLeases|reapExpiredLeases|nextDue|unfinishedCount|pendingAndRunning"
                    r"|changeCounter)|SQLiteJobStore\.(renewLeases|reapExpiredLeases|nextRunAt|unfinishedCount"
                    r"|pendingAndRunning|dataVersion))"),
-    ("scheduling", r"^(swift_task|swift_job|swift_continuation|swift::|_dispatch|dispatch_|NIOPosix\.(Selectable"
+    ("scheduling", r"^(swift_task|swift_job|swift_continuation|swift::(runJob|.*Executor|.*Task|.*Actor|.*Job)"
+                   r"|_dispatch|dispatch_|NIOPosix\.(Selectable"
                    r"EventLoop|MultiThreadedEventLoopGroup|Selector|NIOThread|ThreadOps)|Swift\.AsyncStream"
                    r"|Swift\.CheckedContinuation|Swift\.(With)?TaskGroup|Swift\.Task|\(anonymous namespace\)"
                    r"::(DefaultActor|Task|Job))"),
@@ -97,6 +104,7 @@ def parse(path):
     names = {"ob": {}, "fn": {}, "fl": {}}
     self_cost = collections.Counter()
     edges = collections.Counter()
+    calls = collections.Counter()
     current_ob = current_fn = None
     call_target = None
     pending_call = False
@@ -142,13 +150,27 @@ def parse(path):
                 cob = None
             elif key == "calls":
                 pending_call = True
-    return self_cost, edges
+                calls[call_target] += int(value.split()[0])
+    return self_cost, edges, calls
 
 
-def attribute(self_cost, edges):
-    """Instructions per component (see the module's doc comment)."""
+def attribute(self_cost, edges, calls):
+    """Instructions per component (see the module's doc comment), and how often the store's
+    claim and complete ran."""
     functions = set(self_cost) | {caller for caller, _ in edges} | {callee for _, callee in edges}
     demangled = demangle({fn for _, fn in functions})
+    # Calls of the store's claim and complete (whichever of the actor's method or the SQL
+    # layer's the optimizer left as a function: the larger count).
+    transactions = collections.Counter()
+    for function, count in calls.items():
+        name = demangled.get(function[1], function[1])
+        if not name.startswith(("closure", "(")) and " in " not in name and "partial" not in name:
+            for kind in ("claim", "complete"):
+                if entity(name) in (f"Dispatcher.SQLiteJobStore.{kind}", f"Dispatcher.SQLiteStore.{kind}"):
+                    transactions[kind, entity(name)] += count
+    transactions = collections.Counter({
+        kind: max([count for (k, _), count in transactions.items() if k == kind] or [0])
+        for kind in ("claim", "complete")})
     patterns = [(name, re.compile(pattern)) for name, pattern in COMPONENTS]
 
     def own_component(function):
@@ -205,7 +227,7 @@ def attribute(self_cost, edges):
             if component == "SQLite":
                 for caller_component, caller_fraction in context[f].items():
                     sqlite_by_caller[caller_component] += cost * fraction * caller_fraction
-    return totals, sqlite_by_caller
+    return totals, sqlite_by_caller, transactions
 
 
 def profile(dispatcher, stub_port, jobs, directory, tag):
@@ -219,9 +241,15 @@ def profile(dispatcher, stub_port, jobs, directory, tag):
         subprocess.run([dispatcher, "enqueue", "--db", db, "--batch", batch, "--quiet"], check=True,
                        stdout=subprocess.DEVNULL)
     out = os.path.join(directory, f"callgrind.{tag}.out")
+    # Valgrind 3.19 cannot read the toolchain's DWARF 5 and gives up; the symbol table is all
+    # this needs, so it runs a copy without debug information.
+    stripped = os.path.join(directory, "dispatcher-no-debug-info")
+    if not os.path.exists(stripped):
+        shutil.copy(dispatcher, stripped)
+        subprocess.run(["strip", "--strip-debug", stripped], check=True)
     subprocess.run(
         ["valgrind", "--tool=callgrind", "--dump-instr=no", "--dump-line=no", f"--callgrind-out-file={out}",
-         dispatcher, "run", "--db", db, "--upstream", f"http://127.0.0.1:{stub_port}/", "--workers", "8",
+         stripped, "run", "--db", db, "--upstream", f"http://127.0.0.1:{stub_port}/", "--workers", "8",
          "--exit-when-idle", "--log-level", "warning"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
     stats = subprocess.run([dispatcher, "stats", "--db", db, "--json"], capture_output=True, text=True,
@@ -254,8 +282,8 @@ def main():
     stub.process = subprocess.Popen([stub_binary, "0", "1"], stdout=subprocess.PIPE, text=True)
     stub.port = int(stub.process.stdout.readline())
     try:
-        empty, empty_sqlite = profile(dispatcher, stub.port, 0, directory, "empty")
-        full, full_sqlite = profile(dispatcher, stub.port, arguments.jobs, directory, "drain")
+        empty, empty_sqlite, _ = profile(dispatcher, stub.port, 0, directory, "empty")
+        full, full_sqlite, transactions = profile(dispatcher, stub.port, arguments.jobs, directory, "drain")
     finally:
         stub.stop()
         if not arguments.keep:
@@ -273,6 +301,10 @@ def main():
                     rows.append((f"  SQLite under {caller}", f"{value:,.0f}", ""))
     rows.append(("total", f"{total:,.0f}", "100 %"))
     rows.append(("start-up + shutdown (0-job run)", f"{sum(empty.values()):,.0f}", "(not per job)"))
+    for kind in ("claim", "complete"):
+        if transactions[kind]:
+            rows.append((f"jobs per {kind} transaction", f"{jobs / transactions[kind]:,.1f}",
+                         f"({transactions[kind]:,} calls)"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     print(f"dispatcher run --workers 8 --exit-when-idle, {jobs:,} jobs, release build, callgrind")
     for row in rows:
