@@ -57,7 +57,7 @@ enum StoreLocation: Sendable, Equatable {
         switch self {
         case .sqlite(let path):
             try await SQLiteStore.open(
-                path: path, synchronous: .normal, pollInterval: pollInterval, backgroundCheckpoints: true)
+                path: path, synchronous: .normal, pollInterval: pollInterval, forDaemon: true)
         case .postgres(let url):
             try await PostgresStore.openForDaemon(url: url, logger: logger, safetyPoll: safetyPoll)
         }

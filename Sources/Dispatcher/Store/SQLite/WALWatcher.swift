@@ -76,22 +76,25 @@ final class WALWatcher: Sendable {
         private func watch(_ events: INotifyWAL) {
             defer { events.close() }
             let clock = ContinuousClock()
-            var nextEchoes = [ContinuousClock.Instant]()
-            var lastSignal = clock.now
+            // The last change, and how many of its echoes were signalled.
+            var changed = clock.now
+            var echoed = Self.echoes.count
+            var lastSignal = changed
             while !stopped.load(ordering: .relaxed) {
                 let now = clock.now
-                let deadline = min(nextEchoes.first ?? now + .seconds(3600), lastSignal + safetyInterval)
+                var deadline = lastSignal + safetyInterval
+                if echoed < Self.echoes.count { deadline = min(deadline, changed + Self.echoes[echoed]) }
                 let timeout = max(0, (deadline - now).milliseconds)
                 if events.wait(timeoutMilliseconds: Int32(clamping: timeout + (deadline > now ? 1 : 0))) {
-                    let changed = clock.now
-                    nextEchoes = Self.echoes.map { changed + $0 }
+                    changed = clock.now
+                    echoed = 0
                     lastSignal = changed
                     broadcast.signal()
                     continue
                 }
                 let woke = clock.now
-                if let echo = nextEchoes.first, echo <= woke {
-                    nextEchoes.removeAll { $0 <= woke }
+                if echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke {
+                    while echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke { echoed += 1 }
                     lastSignal = woke
                     broadcast.signal()
                 } else if woke >= lastSignal + safetyInterval {
@@ -147,13 +150,19 @@ final class WALWatcher: Sendable {
     /// file's (re)creation, since a checkpoint-on-close or `VACUUM` may delete it.
     struct INotifyWAL {
         private let descriptor: Int32
+        /// Where events are read to: allocated once, since a busy daemon's own commits wake the
+        /// watcher hundreds of times a second.
+        private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
         private let directoryWatch: Int32
         private let walPath: String
         private let walName: String
 
         init?(walPath: String) {
             let descriptor = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-            guard descriptor >= 0 else { return nil }
+            guard descriptor >= 0 else {
+                buffer.deallocate()
+                return nil
+            }
             let slash = walPath.lastIndex(of: "/")
             let directory = slash.map { walPath[..<$0].isEmpty ? "/" : String(walPath[..<$0]) } ?? "."
             walName = slash.map { String(walPath[walPath.index(after: $0)...]) } ?? walPath
@@ -162,6 +171,7 @@ final class WALWatcher: Sendable {
             directoryWatch = inotify_add_watch(descriptor, directory, UInt32(IN_CREATE | IN_MOVED_TO))
             guard directoryWatch >= 0 else {
                 Glibc.close(descriptor)
+                buffer.deallocate()
                 return nil
             }
             self.descriptor = descriptor
@@ -187,11 +197,11 @@ final class WALWatcher: Sendable {
         /// Reads the queued events; true when one concerned the WAL file.
         private func drain() -> Bool {
             var changed = false
-            var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                let count = read(descriptor, buffer.baseAddress, buffer.count)
                 guard count > 0 else { break }
-                buffer.withUnsafeBytes { bytes in
+                do {
+                    let bytes = UnsafeRawBufferPointer(buffer)
                     var offset = 0
                     let header = MemoryLayout<inotify_event>.size
                     while offset + header <= count {
@@ -218,6 +228,7 @@ final class WALWatcher: Sendable {
 
         func close() {
             Glibc.close(descriptor)
+            buffer.deallocate()
         }
     }
 #endif
