@@ -39,7 +39,7 @@ actor SQLiteStore: DaemonStore, OperatorStore {
     /// The daemon's bookkeeping commits use `synchronous=NORMAL` (a power loss can only re-run
     /// a job, never lose one); enqueue uses `FULL`, so an id printed is a job on disk. With
     /// `forDaemon`, a `SQLiteCheckpointer` keeps WAL checkpoints off this store's thread while
-    /// `run()` runs, and the connection skips the schema's CHECKs (see below).
+    /// `run()` runs.
     static func open(
         path: String, synchronous: SQLiteConnection.Synchronous = .full, pollInterval: Duration = .milliseconds(5),
         forDaemon: Bool = false
@@ -50,13 +50,6 @@ actor SQLiteStore: DaemonStore, OperatorStore {
                 let store = try SQLiteJobStore(path: path, synchronous: synchronous)
                 if forDaemon && !store.connection.isReadOnly {
                     try store.connection.execute("PRAGMA wal_autocheckpoint=\(SQLiteCheckpointer.backstopPages)")
-                    // SQLite evaluates the schema's `state IN ('pending', …)` CHECK by building a
-                    // temporary B-tree for every row it writes: about 40 % of a claim's and a
-                    // completion's SQLite time. Every state the daemon writes is a literal in its
-                    // own SQL, and its other columns are counters and times it computes, so its
-                    // connection skips CHECKs; enqueue and the operator's commands, which write
-                    // what people typed, keep them.
-                    try store.connection.execute("PRAGMA ignore_check_constraints=ON")
                 }
                 return OwnedByThread(value: store)
             }.get()
