@@ -72,7 +72,12 @@ final class WALWatcher: Sendable {
     }
 
     #if os(Linux)
-        /// Sleeps on inotify; signals on every write to the WAL file, then echoes.
+        /// Sleeps on inotify until the WAL file changes; signals, then echoes.
+        ///
+        /// While echoes are due it does not listen: a busy daemon's own commits write the file
+        /// hundreds of times a second, and waking for each write would cost more than the
+        /// polling this replaces. Writes meanwhile queue up (inotify merges repeats) and are
+        /// read at the next echo, which then counts as a new change.
         private func watch(_ events: INotifyWAL) {
             defer { events.close() }
             let clock = ContinuousClock()
@@ -81,23 +86,33 @@ final class WALWatcher: Sendable {
             var echoed = Self.echoes.count
             var lastSignal = changed
             while !stopped.load(ordering: .relaxed) {
-                let now = clock.now
-                var deadline = lastSignal + safetyInterval
-                if echoed < Self.echoes.count { deadline = min(deadline, changed + Self.echoes[echoed]) }
-                let timeout = max(0, (deadline - now).milliseconds)
-                if events.wait(timeoutMilliseconds: Int32(clamping: timeout + (deadline > now ? 1 : 0))) {
-                    changed = clock.now
-                    echoed = 0
-                    lastSignal = changed
+                if echoed < Self.echoes.count {
+                    let due = changed + Self.echoes[echoed]
+                    let now = clock.now
+                    if due > now {
+                        let (seconds, attoseconds) = (due - now).components
+                        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+                        nanosleep(&pause, nil)
+                    }
+                    let woke = clock.now
+                    if events.readPending() {
+                        changed = woke
+                        echoed = 0
+                    } else {
+                        while echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke { echoed += 1 }
+                    }
+                    lastSignal = woke
                     broadcast.signal()
                     continue
                 }
+                let timeout = max(0, (lastSignal + safetyInterval - clock.now).milliseconds)
+                let sawChange = events.wait(timeoutMilliseconds: Int32(clamping: timeout + 1))
                 let woke = clock.now
-                if echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke {
-                    while echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke { echoed += 1 }
-                    lastSignal = woke
-                    broadcast.signal()
-                } else if woke >= lastSignal + safetyInterval {
+                if sawChange {
+                    changed = woke
+                    echoed = 0
+                }
+                if sawChange || woke >= lastSignal + safetyInterval {
                     lastSignal = woke
                     broadcast.signal()
                 }
@@ -191,11 +206,11 @@ final class WALWatcher: Sendable {
         func wait(timeoutMilliseconds: Int32) -> Bool {
             var descriptors = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             guard Glibc.poll(&descriptors, 1, timeoutMilliseconds) > 0 else { return false }
-            return drain()
+            return readPending()
         }
 
-        /// Reads the queued events; true when one concerned the WAL file.
-        private func drain() -> Bool {
+        /// Reads the queued events without waiting; true when one concerned the WAL file.
+        func readPending() -> Bool {
             var changed = false
             while true {
                 let count = read(descriptor, buffer.baseAddress, buffer.count)
