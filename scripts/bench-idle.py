@@ -18,7 +18,7 @@ import time
 
 from benchlib import ROOT, Stub, median, table
 
-IDLE_SECONDS = 10
+IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "10"))
 IDLE_ROUNDS = 3
 LATENCY_SAMPLES = 100
 WORKERS = 8

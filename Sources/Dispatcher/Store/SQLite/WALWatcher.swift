@@ -29,6 +29,8 @@ final class WALWatcher: Sendable {
     /// enqueue's commit becomes visible after its fsync, typically within a few milliseconds),
     /// then sparse.
     static let echoes: [Duration] = [1, 2, 3, 4, 5, 6, 8, 10, 15, 25, 50].map { .milliseconds($0) }
+    /// The inotify watcher wakes at most this often.
+    static let minimumGap: Duration = .milliseconds(1)
     /// Signalled after the WAL file changed.
     let broadcast = ChangeBroadcast()
     private let started = Atomic<Bool>(false)
@@ -74,10 +76,10 @@ final class WALWatcher: Sendable {
     #if os(Linux)
         /// Sleeps on inotify until the WAL file changes; signals, then echoes.
         ///
-        /// While echoes are due it does not listen: a busy daemon's own commits write the file
-        /// hundreds of times a second, and waking for each write would cost more than the
-        /// polling this replaces. Writes meanwhile queue up (inotify merges repeats) and are
-        /// read at the next echo, which then counts as a new change.
+        /// It wakes at most once a millisecond: a busy daemon's own commits write the file
+        /// thousands of times a second, and waking for each write would cost more than the
+        /// polling this replaces. Writes meanwhile queue up (inotify merges repeats) and are read
+        /// on the next wake-up.
         private func watch(_ events: INotifyWAL) {
             defer { events.close() }
             let clock = ContinuousClock()
@@ -86,36 +88,28 @@ final class WALWatcher: Sendable {
             var echoed = Self.echoes.count
             var lastSignal = changed
             while !stopped.load(ordering: .relaxed) {
-                if echoed < Self.echoes.count {
-                    let due = changed + Self.echoes[echoed]
-                    let now = clock.now
-                    if due > now {
-                        let (seconds, attoseconds) = (due - now).components
-                        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-                        nanosleep(&pause, nil)
-                    }
-                    let woke = clock.now
-                    if events.readPending() {
-                        changed = woke
-                        echoed = 0
-                    } else {
-                        while echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke { echoed += 1 }
-                    }
-                    lastSignal = woke
-                    broadcast.signal()
-                    continue
+                let earliest = lastSignal + Self.minimumGap
+                if earliest > clock.now {
+                    let (seconds, attoseconds) = (earliest - clock.now).components
+                    var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+                    nanosleep(&pause, nil)
                 }
-                let timeout = max(0, (lastSignal + safetyInterval - clock.now).milliseconds)
-                let sawChange = events.wait(timeoutMilliseconds: Int32(clamping: timeout + 1))
+                var deadline = lastSignal + safetyInterval
+                if echoed < Self.echoes.count { deadline = min(deadline, changed + Self.echoes[echoed]) }
+                let now = clock.now
+                let timeout = deadline > now ? (deadline - now).milliseconds + 1 : 0
+                let sawChange = events.wait(timeoutMilliseconds: Int32(clamping: timeout))
                 let woke = clock.now
                 if sawChange {
                     changed = woke
                     echoed = 0
+                } else if echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke {
+                    while echoed < Self.echoes.count, changed + Self.echoes[echoed] <= woke { echoed += 1 }
+                } else if woke < lastSignal + safetyInterval {
+                    continue
                 }
-                if sawChange || woke >= lastSignal + safetyInterval {
-                    lastSignal = woke
-                    broadcast.signal()
-                }
+                lastSignal = woke
+                broadcast.signal()
             }
         }
     #endif
