@@ -33,7 +33,7 @@ so they match the patterns like synchronous code. Executor and task-switch code 
 "scheduling".
 
 Usage: scripts/bench-instructions.py [--jobs N] [--build-dir .build/release] [--skip-build]
-                                      [--keep DIR]
+                                      [--keep DIR | --analyze DIR]
 """
 import argparse
 import collections
@@ -55,6 +55,7 @@ COMPONENTS = [
     ("claim", r"^Dispatcher\.(Feeder|SQLiteJobStore\.claim|SQLiteStore\.claim|DaemonStore\.claim|HeldJobs\.insert"
               r"|DaemonMetrics\.recordClaimed|PostgresStore\.claim|ClaimedJob)"),
     ("background", r"^Dispatcher\.(WALWatcher|SQLiteChangeNotifier|ChangeBroadcast|LeaseKeeper|GaugeSampler"
+                   r"|SQLiteCheckpointer"
                    r"|SQLiteStore\.(renewLeases|reapExpiredLeases|nextDue|unfinishedCount|pendingAndRunning"
                    r"|changeCounter)|SQLiteJobStore\.(renewLeases|reapExpiredLeases|nextRunAt|unfinishedCount"
                    r"|pendingAndRunning|dataVersion))"),
@@ -230,7 +231,10 @@ def attribute(self_cost, edges, calls):
     return totals, sqlite_by_caller, transactions
 
 
-def profile(dispatcher, stub_port, jobs, directory, tag):
+def profile(dispatcher, stub_port, jobs, directory, tag, reuse=False):
+    out = os.path.join(directory, f"callgrind.{tag}.out")
+    if reuse:
+        return attribute(*parse(out))
     db = os.path.join(directory, f"{tag}.db")
     batch = os.path.join(directory, f"{tag}.ndjson")
     with open(batch, "w") as f:
@@ -240,7 +244,6 @@ def profile(dispatcher, stub_port, jobs, directory, tag):
     if jobs:
         subprocess.run([dispatcher, "enqueue", "--db", db, "--batch", batch, "--quiet"], check=True,
                        stdout=subprocess.DEVNULL)
-    out = os.path.join(directory, f"callgrind.{tag}.out")
     # Valgrind 3.19 cannot read the toolchain's DWARF 5 and gives up; the symbol table is all
     # this needs, so it runs a copy without debug information.
     stripped = os.path.join(directory, "dispatcher-no-debug-info")
@@ -266,7 +269,11 @@ def main():
     parser.add_argument("--build-dir", default=os.path.join(ROOT, ".build", "release"))
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--keep", help="keep the callgrind files in this folder")
+    parser.add_argument("--analyze", help="only analyze the callgrind files kept earlier in this folder")
     arguments = parser.parse_args()
+    if arguments.analyze:
+        arguments.keep = arguments.analyze
+        arguments.skip_build = True
     if shutil.which("valgrind") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "valgrind"], stdout=subprocess.DEVNULL, check=True)
     if not arguments.skip_build:
@@ -278,12 +285,13 @@ def main():
     stub_binary = os.path.join(arguments.build_dir, "dispatcher-upstream-stub")
     directory = arguments.keep or tempfile.mkdtemp()
     os.makedirs(directory, exist_ok=True)
+    reuse = arguments.analyze is not None
     stub = Stub.__new__(Stub)
     stub.process = subprocess.Popen([stub_binary, "0", "1"], stdout=subprocess.PIPE, text=True)
     stub.port = int(stub.process.stdout.readline())
     try:
-        empty, empty_sqlite, _ = profile(dispatcher, stub.port, 0, directory, "empty")
-        full, full_sqlite, transactions = profile(dispatcher, stub.port, arguments.jobs, directory, "drain")
+        empty, empty_sqlite, _ = profile(dispatcher, stub.port, 0, directory, "empty", reuse)
+        full, full_sqlite, transactions = profile(dispatcher, stub.port, arguments.jobs, directory, "drain", reuse)
     finally:
         stub.stop()
         if not arguments.keep:
@@ -295,7 +303,7 @@ def main():
     for component in ORDER:
         rows.append((component, f"{per_job[component]:,.0f}", f"{per_job[component] / total * 100:.1f} %"))
         if component == "SQLite":
-            for caller in ("claim", "completer", "background", "other"):
+            for caller in ORDER:
                 value = (full_sqlite[caller] - empty_sqlite[caller]) / jobs
                 if abs(value) >= 1:
                     rows.append((f"  SQLite under {caller}", f"{value:,.0f}", ""))
