@@ -56,7 +56,8 @@ enum StoreLocation: Sendable, Equatable {
     ) async throws -> any DaemonStore {
         switch self {
         case .sqlite(let path):
-            try await SQLiteStore.open(path: path, synchronous: .normal, pollInterval: pollInterval)
+            try await SQLiteStore.open(
+                path: path, synchronous: .normal, pollInterval: pollInterval, forDaemon: true)
         case .postgres(let url):
             try await PostgresStore.openForDaemon(url: url, logger: logger, safetyPoll: safetyPoll)
         }

@@ -128,6 +128,51 @@ struct StoreConformanceTests {
     }
 
     @Test(arguments: StoreKind.available)
+    func aLargeMixedBatchAppliesInOrderWithEveryGuard(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        try await database.withStore { store in
+            let now = WallClock.nowMilliseconds()
+            _ = try await store.enqueue((0..<150).map { _ in Self.job() }, now: now)
+            let jobs = try await Self.claim(store, limit: 150)
+            #expect(jobs.count == 150)
+            let ids = jobs.map(\.id).sorted()
+            // Another daemon's lease: its success must be ignored.
+            let foreign = try await store.enqueue([Self.job(queue: "foreign", runAt: now - 60_000)], now: now)[0].id
+            let foreignClaim = try await Self.claim(store, queue: "foreign", owner: "daemon-b")
+            #expect(foreignClaim.map(\.id) == [foreign])
+            var batch = [Completion]()
+            // 130 successes (more than one statement's worth), with a duplicate and a foreign
+            // job among them, a retry and a release in the middle, and a success after the retry
+            // of the same job (stale: the retry made it pending).
+            for (index, id) in ids.prefix(130).enumerated() {
+                batch.append(.succeeded(id: id, result: Array("[\(index)]".utf8), note: index == 3 ? "note" : nil))
+                if index == 10 { batch.append(.succeeded(id: ids[5], result: nil, note: nil)) }
+                if index == 70 {
+                    batch.append(.succeeded(id: foreign, result: nil, note: nil))
+                    batch.append(.retry(id: ids[140], error: "busy", runAt: now))
+                    batch.append(.release(id: ids[141], runAt: now, reason: nil))
+                    batch.append(.succeeded(id: ids[140], result: nil, note: nil))
+                }
+            }
+            batch.append(.failed(id: ids[142], error: "bad"))
+            let counts = try await store.complete(batch, owner: Self.owner, defaultMaxAttempts: 5)
+            #expect(counts == CompletionCounts(succeeded: 130, retried: 1, failed: 1, released: 1, stale: 3))
+            let rows = Dictionary(uniqueKeysWithValues: try await database.jobs().map { ($0.id, $0) })
+            for (index, id) in ids.prefix(130).enumerated() {
+                #expect(rows[id]?.state == .succeeded && rows[id]?.result == "[\(index)]")
+                #expect(rows[id]?.leaseOwner == nil && rows[id]?.finishedAt != nil)
+            }
+            #expect(rows[ids[3]]?.lastError == "note")
+            #expect(rows[ids[140]]?.state == .pending && rows[ids[140]]?.lastError == "busy")
+            #expect(rows[ids[141]]?.state == .pending && rows[ids[141]]?.attempts == 0)
+            #expect(rows[ids[142]]?.state == .failed)
+            #expect(rows[ids[143]]?.state == .running)
+            #expect(rows[foreign]?.state == .running, "\(String(describing: rows[foreign]))")
+            #expect(rows[foreign]?.leaseOwner == "daemon-b")
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func retriesUntilAttemptsAreExhausted(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in

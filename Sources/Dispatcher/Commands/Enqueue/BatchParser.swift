@@ -1,5 +1,11 @@
 import WorkerPool
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Parses NDJSON job lines: one JSON object per line, with the members
 /// `method` (required), `params`, `queue`, `key`, `priority`, `delay_ms`, `max_attempts` and
 /// `timeout_ms`. Blank lines are skipped; anything else that is wrong names its line number.
@@ -15,27 +21,69 @@ struct BatchParser {
     func parse(_ input: [UInt8]) throws -> [NewJob] {
         var jobs = [NewJob]()
         jobs.reserveCapacity(input.count / 64)
-        try input.withUnsafeBytes { bytes in
-            var lineNumber = 0
-            var start = 0
-            while start < bytes.count {
-                lineNumber += 1
-                var end = start
-                while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-                let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-                start = end + 1
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
-                {
-                    continue
-                }
-                do {
-                    jobs.append(try parseLine(line))
-                } catch {
-                    throw DispatcherError("line \(lineNumber): \(error)")
-                }
-            }
+        var lineNumber = 0
+        _ = try input.withUnsafeBytes { bytes in
+            try parseLines(bytes, isEnd: true, lineNumber: &lineNumber) { jobs.append($0) }
         }
         return jobs
+    }
+
+    /// Parses the NDJSON of the file at `path` (stdin for `-`) block by block, handing each job
+    /// to `each` in order; throws on the first bad line. Memory is bounded by the longest line,
+    /// not by the input.
+    func parse(contentsOf path: String, each: (NewJob) throws -> Void) throws {
+        let descriptor: Int32 = path == "-" ? 0 : open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw DispatcherError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { if descriptor != 0 { close(descriptor) } }
+        let blockSize = 1 << 18
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(blockSize * 2)
+        var lineNumber = 0
+        while true {
+            let start = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: blockSize))
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + start, blockSize) }
+            buffer.removeSubrange((start + max(0, count))...)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw DispatcherError("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            let isEnd = count == 0
+            let consumed = try buffer.withUnsafeBytes { bytes in
+                try parseLines(bytes, isEnd: isEnd, lineNumber: &lineNumber, each: each)
+            }
+            buffer.removeSubrange(0..<consumed)
+            if isEnd { return }
+        }
+    }
+
+    /// Parses the complete lines of `bytes` (with `isEnd`, the unterminated last one too) and
+    /// returns how many bytes they took.
+    private func parseLines(
+        _ bytes: UnsafeRawBufferPointer, isEnd: Bool, lineNumber: inout Int, each: (NewJob) throws -> Void
+    ) throws -> Int {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            if end == bytes.count && !isEnd { break }
+            lineNumber += 1
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            start = min(end + 1, bytes.count)
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) {
+                continue
+            }
+            let job: NewJob
+            do {
+                job = try parseLine(line)
+            } catch {
+                throw DispatcherError("line \(lineNumber): \(error)")
+            }
+            try each(job)
+        }
+        return start
     }
 
     func parseLine(_ line: UnsafeRawBufferPointer) throws -> NewJob {

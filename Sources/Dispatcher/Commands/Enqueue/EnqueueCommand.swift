@@ -93,20 +93,25 @@ struct EnqueueCommand: AsyncParsableCommand {
             throw DispatcherError("\(flag.0) describes a single job; with --batch put it in each NDJSON line")
         }
         guard chunkSize >= 1 else { throw DispatcherError("--chunk-size must be at least 1") }
-        let input = try InputFile.contents(of: file ?? "-")
         let now = WallClock.nowMilliseconds()
         // The whole input is validated before anything is written, so one bad line rejects the
-        // batch; then each chunk commits on its own, so a huge batch does not hold the write
-        // lock (and the daemon) for its whole length.
-        let jobs = try BatchParser(now: now).parse(input)
+        // batch; the parsed jobs wait in a temporary file (stdin cannot be read twice, and a
+        // million jobs in memory would cost hundreds of megabytes). Then each chunk commits on
+        // its own, so a huge batch does not hold the write lock (and the daemon) for its whole
+        // length: a running daemon claims and completes between chunks.
+        let spool = try BatchSpool()
+        try BatchParser(now: now).parse(contentsOf: file ?? "-") { try spool.append($0) }
+        try spool.rewind()
+        let total = spool.count
         let (chunkSize, quiet) = (self.chunkSize, self.quiet)
         let existing = try await database.withStore { store in
             var existing = 0
             var written = 0
             var out = [UInt8]()
             do {
-                for chunkStart in stride(from: 0, to: jobs.count, by: chunkSize) {
-                    let chunk = Array(jobs[chunkStart..<min(chunkStart + chunkSize, jobs.count)])
+                while true {
+                    let chunk = try spool.next(chunkSize)
+                    if chunk.isEmpty { break }
                     let results = try await store.enqueue(chunk, now: now)
                     written += results.count
                     out.removeAll(keepingCapacity: true)
@@ -121,17 +126,17 @@ struct EnqueueCommand: AsyncParsableCommand {
                 }
             } catch  where written > 0 {
                 throw DispatcherError(
-                    "\(error) (\(written) of \(jobs.count) jobs were committed before the failure; their ids are printed)"
+                    "\(error) (\(written) of \(total) jobs were committed before the failure; their ids are printed)"
                 )
             }
             return existing
         }
         if quiet {
-            Output.write("\(jobs.count)\n")
+            Output.write("\(total)\n")
         }
         if existing > 0 {
             Output.error(
-                "\(existing) of \(jobs.count) jobs had an idempotency key already known; their existing ids are printed"
+                "\(existing) of \(total) jobs had an idempotency key already known; their existing ids are printed"
             )
         }
     }

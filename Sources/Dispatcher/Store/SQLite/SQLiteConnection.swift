@@ -109,14 +109,20 @@ final class SQLiteConnection {
         if let cached = statements[sql] {
             return cached.reset()
         }
+        let statement = try prepare(sql)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Prepares `sql` for a caller that keeps the statement itself (no lookup by text later).
+    /// SQLite finalizes statements that outlive `close()` when they are released.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
         var raw: OpaquePointer?
         let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard code == SQLITE_OK, let raw else {
             throw error(code: code, context: "cannot prepare statement")
         }
-        let statement = SQLiteStatement(handle: raw, connection: self)
-        statements[sql] = statement
-        return statement
+        return SQLiteStatement(handle: raw, connection: self)
     }
 
     /// Runs one or more statements that take no parameters.
@@ -142,13 +148,27 @@ final class SQLiteConnection {
             throw SQLiteError(
                 code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
         }
-        try execute("BEGIN IMMEDIATE")
+        try run(prepared: "BEGIN IMMEDIATE")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try run(prepared: "COMMIT")
             return value
         } catch {
             try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs a parameterless statement from the cache: `BEGIN` and `COMMIT` come with every
+    /// claim and every batch of completions, and `execute` would parse them each time.
+    private func run(prepared sql: String) throws {
+        let statement = try statement(sql)
+        do {
+            try statement.run()
+            statement.reset()
+        } catch var error as SQLiteError {
+            statement.reset()
+            error.context = "while running \(sql)"
             throw error
         }
     }

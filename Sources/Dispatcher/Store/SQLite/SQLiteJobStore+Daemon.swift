@@ -1,14 +1,12 @@
 extension SQLiteJobStore {
-    /// Leases up to `limit` due jobs of `queue` to `owner`, counting an attempt for each.
-    ///
-    /// One `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`, so two
-    /// daemons can never claim the same job. The lease covers the job's timeout plus `leaseMargin`
-    /// and is renewed by its owner while it lives.
-    func claim(
-        queue: String, limit: Int, owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64
-    ) throws -> [ClaimedJob] {
-        try connection.writeTransaction {
-            let statement = try connection.statement(
+    /// The daemon's hot statements, prepared once per connection and kept by the store: a
+    /// lookup by SQL text would hash a few hundred bytes on every claim and every completion.
+    enum DaemonQuery: Int, CaseIterable {
+        case claim, retry, failed, release
+
+        var sql: String {
+            switch self {
+            case .claim:
                 """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
                     lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4, started_at = ?2
@@ -18,7 +16,73 @@ extension SQLiteJobStore {
                     ORDER BY priority DESC, run_at, id LIMIT ?6)
                 RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at,
                     max_attempts
-                """)
+                """
+            case .retry:
+                // Attempts were counted at claim time, so exhaustion is decided here, in SQL,
+                // against the job's own limit or the queue's default.
+                """
+                UPDATE jobs SET
+                    state = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN 'failed' ELSE 'pending' END,
+                    finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
+                    run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                RETURNING state
+                """
+            case .failed:
+                """
+                UPDATE jobs SET state = 'failed', last_error = ?3, finished_at = ?4,
+                    lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                """
+            case .release:
+                """
+                UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?3,
+                    lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                """
+            }
+        }
+    }
+
+    /// The prepared statement for `query`, reset and with its bindings cleared.
+    func statement(_ query: DaemonQuery) throws -> SQLiteStatement {
+        if let statement = daemonStatements[query.rawValue] { return statement.reset() }
+        let statement = try connection.prepare(query.sql)
+        daemonStatements[query.rawValue] = statement
+        return statement
+    }
+
+    /// Successes are written `successRows` at a time by one statement (the common case of a
+    /// drain: one statement execution per 64 jobs instead of one per job).
+    static let successRows = 64
+
+    /// `UPDATE … FROM` a `VALUES` list of `rows` successes: SQLite walks the list and finds each
+    /// job by its primary key (`SEARCH jobs USING INTEGER PRIMARY KEY`), under the same guard as
+    /// a single update, so a job no longer leased to `owner` is left alone and counted stale.
+    func successStatement(rows: Int) throws -> SQLiteStatement {
+        if let statement = successStatements[rows] { return statement.reset() }
+        let values = (0..<rows).map { row in "(?\(row * 3 + 3), ?\(row * 3 + 4), ?\(row * 3 + 5))" }
+        let statement = try connection.prepare(
+            """
+            WITH done(id, result, note) AS (VALUES \(values.joined(separator: ", ")))
+            UPDATE jobs SET state = 'succeeded', result = done.result, last_error = done.note, finished_at = ?1,
+                lease_owner = NULL, lease_until = NULL
+            FROM done WHERE jobs.id = done.id AND jobs.state = 'running' AND jobs.lease_owner = ?2
+            """)
+        successStatements[rows] = statement
+        return statement
+    }
+
+    /// Leases up to `limit` due jobs of `queue` to `owner`, counting an attempt for each.
+    ///
+    /// One `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` inside `BEGIN IMMEDIATE`, so two
+    /// daemons can never claim the same job. The lease covers the job's timeout plus `leaseMargin`
+    /// and is renewed by its owner while it lives.
+    func claim(
+        queue: String, limit: Int, owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64
+    ) throws -> [ClaimedJob] {
+        try connection.writeTransaction {
+            let statement = try self.statement(.claim)
             statement.bind(owner, at: 1)
             statement.bind(now, at: 2)
             statement.bind(defaultTimeout, at: 3)
@@ -43,6 +107,9 @@ extension SQLiteJobStore {
 
     /// Applies a batch of completions in one transaction. Each update is guarded by
     /// `state = 'running' AND lease_owner = owner`, so a late or duplicate completion is a no-op.
+    ///
+    /// Completions apply in order, and the first completion of a job wins (as on PostgreSQL).
+    /// Runs of successes go in `successRows` at a time; retries, failures and releases one by one.
     func complete(
         _ completions: [Completion], owner: String, now: Int64, defaultMaxAttempts: Int64
     ) throws
@@ -50,84 +117,94 @@ extension SQLiteJobStore {
     {
         try connection.writeTransaction {
             var counts = CompletionCounts()
-            for completion in completions {
-                let statement: SQLiteStatement
-                switch completion {
-                case .succeeded(let id, let result, let note):
-                    statement = try connection.statement(
-                        """
-                        UPDATE jobs SET state = 'succeeded', result = ?3, last_error = ?5, finished_at = ?4,
-                            lease_owner = NULL, lease_until = NULL
-                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                        """)
-                    statement.bind(id, at: 1)
-                    if let result {
-                        result.withUnsafeBytes { statement.bindText($0, at: 3) }
-                    } else {
-                        statement.bind(nil as String?, at: 3)
-                    }
-                    statement.bind(now, at: 4)
-                    statement.bind(note, at: 5)
-                case .retry(let id, let error, let runAt):
-                    // Attempts were counted at claim time, so exhaustion is decided here, in SQL,
-                    // against the job's own limit or the queue's default.
-                    statement = try connection.statement(
-                        """
-                        UPDATE jobs SET
-                            state = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN 'failed' ELSE 'pending' END,
-                            finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
-                            run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
-                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                        RETURNING state
-                        """)
-                    statement.bind(id, at: 1)
-                    statement.bind(defaultMaxAttempts, at: 3)
-                    statement.bind(now, at: 4)
-                    statement.bind(runAt, at: 5)
-                    statement.bind(error, at: 6)
-                case .failed(let id, let error):
-                    statement = try connection.statement(
-                        """
-                        UPDATE jobs SET state = 'failed', last_error = ?3, finished_at = ?4,
-                            lease_owner = NULL, lease_until = NULL
-                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                        """)
-                    statement.bind(id, at: 1)
-                    statement.bind(error, at: 3)
-                    statement.bind(now, at: 4)
-                case .release(let id, let runAt, _):
-                    statement = try connection.statement(
-                        """
-                        UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?3,
-                            lease_owner = NULL, lease_until = NULL
-                        WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                        """)
-                    statement.bind(id, at: 1)
-                    statement.bind(runAt, at: 3)
-                }
+            var successes = [(id: Int64, result: [UInt8]?, note: String?)]()
+            successes.reserveCapacity(min(completions.count, Self.successRows))
+            var seen = Set<Int64>(minimumCapacity: completions.count)
+            func writeSuccesses() throws {
+                guard !successes.isEmpty else { return }
+                let statement = try successStatement(rows: successes.count)
+                statement.bind(now, at: 1)
                 statement.bind(owner, at: 2)
-                if case .retry = completion {
-                    if try statement.step() {
-                        if statement.string(0) == "failed" { counts.failed += 1 } else { counts.retried += 1 }
-                        try statement.run()
-                    } else {
-                        counts.stale += 1
+                for (row, success) in successes.enumerated() {
+                    let base = Int32(row * 3)
+                    statement.bind(success.id, at: base + 3)
+                    if let result = success.result {
+                        result.withUnsafeBytes { statement.bindText($0, at: base + 4) }
                     }
-                    continue
+                    statement.bind(success.note, at: base + 5)
                 }
                 try statement.run()
-                guard connection.changes == 1 else {
+                let changed = connection.changes
+                counts.succeeded += changed
+                counts.stale += successes.count - changed
+                successes.removeAll(keepingCapacity: true)
+            }
+            for completion in completions {
+                // Whatever the first completion of a job did, it left the job no longer running
+                // under `owner`, so a second one is stale; within one statement it would instead
+                // race the first for the row.
+                guard seen.insert(completion.id).inserted else {
                     counts.stale += 1
                     continue
                 }
-                switch completion {
-                case .succeeded: counts.succeeded += 1
-                case .failed: counts.failed += 1
-                case .release: counts.released += 1
-                case .retry: break
+                if case .succeeded(let id, let result, let note) = completion {
+                    successes.append((id, result, note))
+                    if successes.count == Self.successRows { try writeSuccesses() }
+                    continue
                 }
+                try writeSuccesses()
+                try apply(completion, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts, to: &counts)
             }
+            try writeSuccesses()
             return counts
+        }
+    }
+
+    /// Writes one retry, failure or release.
+    private func apply(
+        _ completion: Completion, owner: String, now: Int64, defaultMaxAttempts: Int64,
+        to counts: inout CompletionCounts
+    ) throws {
+        let statement: SQLiteStatement
+        switch completion {
+        case .succeeded:
+            preconditionFailure("successes are written in batches")
+        case .retry(let id, let error, let runAt):
+            statement = try self.statement(.retry)
+            statement.bind(id, at: 1)
+            statement.bind(defaultMaxAttempts, at: 3)
+            statement.bind(now, at: 4)
+            statement.bind(runAt, at: 5)
+            statement.bind(error, at: 6)
+        case .failed(let id, let error):
+            statement = try self.statement(.failed)
+            statement.bind(id, at: 1)
+            statement.bind(error, at: 3)
+            statement.bind(now, at: 4)
+        case .release(let id, let runAt, _):
+            statement = try self.statement(.release)
+            statement.bind(id, at: 1)
+            statement.bind(runAt, at: 3)
+        }
+        statement.bind(owner, at: 2)
+        if case .retry = completion {
+            if try statement.step() {
+                if statement.string(0) == "failed" { counts.failed += 1 } else { counts.retried += 1 }
+                try statement.run()
+            } else {
+                counts.stale += 1
+            }
+            return
+        }
+        try statement.run()
+        guard connection.changes == 1 else {
+            counts.stale += 1
+            return
+        }
+        switch completion {
+        case .failed: counts.failed += 1
+        case .release: counts.released += 1
+        case .succeeded, .retry: break
         }
     }
 

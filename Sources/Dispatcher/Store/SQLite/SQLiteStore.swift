@@ -13,6 +13,8 @@ actor SQLiteStore: DaemonStore, OperatorStore {
     private let store: SQLiteJobStore
     /// Watches the `-wal` file for the daemon's feeders; its thread starts on first use.
     nonisolated let watcher: WALWatcher
+    /// The daemon's checkpoints, off this thread (nil for commands: SQLite checkpoints inline).
+    private let checkpointer: SQLiteCheckpointer?
     /// Bumped on every write of this process: `PRAGMA data_version` only changes for commits
     /// of *other* connections, so the notifier also watches this to see the completer's retries.
     private var localWrites: Int64 = 0
@@ -21,27 +23,40 @@ actor SQLiteStore: DaemonStore, OperatorStore {
         eventLoop.executor.asUnownedSerialExecutor()
     }
 
-    private init(thread: MultiThreadedEventLoopGroup, store: SQLiteJobStore, watcher: WALWatcher) {
+    private init(
+        thread: MultiThreadedEventLoopGroup, store: SQLiteJobStore, watcher: WALWatcher,
+        checkpointer: SQLiteCheckpointer?
+    ) {
         self.thread = thread
         self.eventLoop = thread.next()
         self.store = store
         self.watcher = watcher
+        self.checkpointer = checkpointer
     }
 
     /// Opens (creating and migrating) the database at `path` on a new dedicated thread.
     ///
     /// The daemon's bookkeeping commits use `synchronous=NORMAL` (a power loss can only re-run
-    /// a job, never lose one); enqueue uses `FULL`, so an id printed is a job on disk.
+    /// a job, never lose one); enqueue uses `FULL`, so an id printed is a job on disk. With
+    /// `forDaemon`, a `SQLiteCheckpointer` keeps WAL checkpoints off this store's thread while
+    /// `run()` runs.
     static func open(
-        path: String, synchronous: SQLiteConnection.Synchronous = .full, pollInterval: Duration = .milliseconds(5)
+        path: String, synchronous: SQLiteConnection.Synchronous = .full, pollInterval: Duration = .milliseconds(5),
+        forDaemon: Bool = false
     ) async throws -> SQLiteStore {
         let thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let opened = try await thread.next().submit {
-                OwnedByThread(value: try SQLiteJobStore(path: path, synchronous: synchronous))
+                let store = try SQLiteJobStore(path: path, synchronous: synchronous)
+                if forDaemon && !store.connection.isReadOnly {
+                    try store.connection.execute("PRAGMA wal_autocheckpoint=\(SQLiteCheckpointer.backstopPages)")
+                }
+                return OwnedByThread(value: store)
             }.get()
+            let checkpointer = forDaemon ? try await SQLiteCheckpointer.open(path: path) : nil
             return SQLiteStore(
-                thread: thread, store: opened.value, watcher: WALWatcher(databasePath: path, interval: pollInterval))
+                thread: thread, store: opened.value, watcher: WALWatcher(databasePath: path, interval: pollInterval),
+                checkpointer: checkpointer)
         } catch {
             try? await thread.shutdownGracefully()
             throw error
@@ -49,8 +64,9 @@ actor SQLiteStore: DaemonStore, OperatorStore {
     }
 
     /// Closes the connection, stops the watcher and the thread.
-    func close() {
+    func close() async {
         watcher.stop()
+        await checkpointer?.close()
         store.connection.close()
         // The loop is running this very code, so it is shut down from elsewhere.
         let thread = self.thread
@@ -59,9 +75,13 @@ actor SQLiteStore: DaemonStore, OperatorStore {
 
     // MARK: DaemonStore
 
-    /// SQLite has no background work beyond the watcher's thread: this waits for cancellation,
-    /// so it ends with the daemon's other tasks rather than before them.
+    /// The daemon's WAL checkpoints (see `SQLiteCheckpointer`); otherwise this waits for
+    /// cancellation, so it ends with the daemon's other tasks rather than before them.
     nonisolated func run() async {
+        if let checkpointer {
+            await checkpointer.run()
+            return
+        }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(3600))
         }
