@@ -25,6 +25,9 @@ final class PostgresStore: Sendable {
     /// Wake-ups: notifications heard, the safety poll, and this process's own releases.
     let broadcast = ChangeBroadcast()
     let listener: PostgresListener?
+    /// Moves past generation 0 once the pool runs: the daemon's tasks start together, and a
+    /// query that reached the pool before `PostgresClient.run()` would make postgres-nio warn.
+    private let poolStarted = ChangeBroadcast()
 
     private init(url: PostgresURL, backend: Backend, listener: PostgresListener?, logger: Logger) {
         self.url = url
@@ -81,7 +84,13 @@ final class PostgresStore: Sendable {
                 // still writes its last outcomes after SIGTERM. A detached task does not inherit
                 // the service group's shutdown signal; it is awaited here and cancelled with us,
                 // so it never outlives this call.
-                let pool = Task.detached { await client.run() }
+                let started = self.poolStarted
+                let pool = Task.detached {
+                    // The waiting queries resume on other threads; this one goes straight on
+                    // into run(), which marks the client running before its first suspension.
+                    started.signal()
+                    await client.run()
+                }
                 await withTaskCancellationHandler {
                     await pool.value
                 } onCancel: {
@@ -138,7 +147,9 @@ final class PostgresStore: Sendable {
     func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .pool(let client): return try await client.withConnection { try await body($0) }
+            case .pool(let client):
+                if poolStarted.generation == 0 { await poolStarted.wait(after: 0) }
+                return try await client.withConnection { try await body($0) }
             case .connection(let connection): return try await body(connection)
             }
         } catch {
