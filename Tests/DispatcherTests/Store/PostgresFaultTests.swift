@@ -129,6 +129,52 @@ struct PostgresFaultTests {
         #expect((1...3000).allSatisfy { (stub.timesSeen[Int64($0)] ?? 0) >= 1 })
     }
 
+    @Test func theDashboardAnswersAgainAfterAPostgresRestart() async throws {
+        // Its own server, so restarting it disturbs no other test.
+        let directory = try TemporaryDirectory()
+        let serverDirectory = directory.path("pg")
+        let script = Self.scripts.appendingPathComponent("postgres-test-server.sh").path
+        do {
+            let started = try await Self.shell([script, "start", serverDirectory, "fast"], in: directory)
+            try await dashboardAfterRestart(
+                started: started, script: script, serverDirectory: serverDirectory, in: directory)
+        } catch {
+            _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
+            throw error
+        }
+        _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
+    }
+
+    private func dashboardAfterRestart(
+        started: String, script: String, serverDirectory: String, in directory: TemporaryDirectory
+    ) async throws {
+        var url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
+        url.database = "postgres"
+        let environment = ["DISPATCHER_DB": url.withPassword]
+        let enqueued = try await DispatcherProcess.run(
+            ["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(20), environment: environment)
+        #expect(enqueued.status == 0, "\(enqueued.stderr)")
+        let stub = UpstreamStub { _ in .result("1") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let daemon = try DispatcherProcess.start(
+            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+            in: directory, environment: environment)
+        let admin = try await OperatingTests.adminPort(of: daemon)
+        try await waitUntil { stub.requests >= 20 }
+        #expect(try HTTPClient.request(port: admin, "GET", "/").status == 200)
+        try await Self.shell([script, "restart", serverDirectory], in: directory)
+        // The dashboard's own connection was closed by the restart: its next pages reconnect.
+        try await waitUntil(timeout: .seconds(30)) {
+            (try? HTTPClient.request(port: admin, "GET", "/").status) == 200
+        }
+        let page = try HTTPClient.request(port: admin, "GET", "/failures")
+        #expect(page.status == 200, "\(page.body.prefix(500))")
+        daemon.signal(SIGTERM)
+        let result = try await daemon.wait(timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+    }
+
     /// Runs a command to completion and returns its stdout. Output goes through a file, not a
     /// pipe (a server the command starts must not hold our read end open), and waiting suspends
     /// rather than blocks the cooperative pool.
