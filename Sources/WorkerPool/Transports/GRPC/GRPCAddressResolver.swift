@@ -69,7 +69,7 @@ struct GRPCAddressResolver: Sendable {
                     }
                 }
             guard converted != nil else { continue }
-            let ip = String(cString: text)
+            let ip = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !found.contains(where: { $0.ip == ip }) { found.append((ip, isIPv6)) }
         }
         guard !found.isEmpty else { throw GRPCConnectError(message: "cannot resolve \(host): no address") }

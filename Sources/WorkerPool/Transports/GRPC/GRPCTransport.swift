@@ -68,7 +68,7 @@ public struct GRPCTransport: UpstreamTransport {
             var lastFailure: (any Error)?
             for target in targets {
                 do {
-                    return try await connect(to: target, on: eventLoop, body)
+                    return try await connect(to: target, on: eventLoop, executor: executor, body)
                 } catch let failure as AddressFailed {
                     lastFailure = failure.cause
                 }
@@ -83,7 +83,7 @@ public struct GRPCTransport: UpstreamTransport {
     }
 
     private func connect<Result: Sendable>(
-        to target: any ResolvableTarget, on eventLoop: any EventLoop,
+        to target: any ResolvableTarget, on eventLoop: any EventLoop, executor: any TaskExecutor,
         _ body: (inout GRPCConnection) async throws -> Result
     ) async throws -> Result {
         let watch = GRPCConnectionWatch()
@@ -107,7 +107,7 @@ public struct GRPCTransport: UpstreamTransport {
             }
             var connection = GRPCConnection(
                 client: client, watch: watch, codec: configuration.codec,
-                maximumResponseBytes: configuration.maximumResponseBytes)
+                maximumResponseBytes: configuration.maximumResponseBytes, eventLoop: eventLoop, executor: executor)
             let result = try await body(&connection)
             client.beginGracefulShutdown()
             try await group.waitForAll()
