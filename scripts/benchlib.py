@@ -32,12 +32,13 @@ class Stub:
     """The loopback JSON-RPC upstream (Benchmarks/UpstreamStubServer), stopped by its pid."""
 
     def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False):
-        """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead."""
+        """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead, from the
+        lean swift-nio-http2 server (True) or from the tests' grpc-swift-2 server ("grpc-swift")."""
         arguments = [binary("dispatcher-upstream-stub"), "0", str(threads)] + (["arrivals"] if log_arrivals else [])
         if tls:
             arguments += ["--tls", *tls]
         if grpc:
-            arguments = [binary("dispatcher-upstream-stub"), "grpc", "0"]
+            arguments = [binary("dispatcher-upstream-stub"), "grpc-swift" if grpc == "grpc-swift" else "grpc", "0"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
         # Arrival lines are read by a thread, so a caller can wait for one with a time limit.
