@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        // Already in the graph through grpc-swift-nio-transport; named for the benchmarks' lean
+        // gRPC server (Benchmarks/UpstreamStubServer).
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.36.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
@@ -90,7 +93,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "dispatcher-upstream-stub",
-            dependencies: ["UpstreamStub", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "UpstreamStub", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ],
             path: "Benchmarks/UpstreamStubServer"
         ),
         .executableTarget(

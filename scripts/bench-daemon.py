@@ -6,7 +6,14 @@ test certificate, the daemon trusting the test CA) follows in the same run: TLS 
 Then the idle daemon's enqueue-to-start latency:
 the median, over 100 single enqueues, of the time from `dispatcher enqueue` returning to the
 upstream receiving the call. Then the same drain against a local gRPC upstream (grpc://, JSON
-params encoded through the codec fixtures' protoset, results decoded back to JSON)."""
+params encoded through the codec fixtures' protoset, results decoded back to JSON), served by a
+lean gRPC server on swift-nio-http2, and once more served by the tests' grpc-swift-2 server.
+
+    scripts/bench-daemon.py [--grpc-only]
+
+--grpc-only runs just wrk, the HTTP drain and the two gRPC drains. With DISPATCHER_BENCH_BIN=DIR
+the binaries in DIR are measured as they are (nothing is built)."""
+import argparse
 import os
 import re
 import subprocess
@@ -83,8 +90,52 @@ def idle_latency(directory, stub):
     return latencies
 
 
+def grpc_drains(directory):
+    """The gRPC drain against the lean server, then against the grpc-swift-2 server."""
+    results = []
+    for kind, name in ((True, "grpc-lean"), ("grpc-swift", "grpc-swift")):
+        stub = Stub(grpc=kind)
+        try:
+            results.append(drain(directory, stub.port, scheme="grpc", name=name))
+        finally:
+            stub.stop()
+    return results
+
+
+def grpc_rows(rate, lean, swift):
+    grpc_rate, grpc_done, grpc_opened, grpc_rss, grpc_cpu = lean
+    return [
+        (f"gRPC drain (protoset), {JOBS:,} jobs, {WORKERS} workers", f"{grpc_rate:,.0f} jobs/s",
+         f">= {0.6 * rate:,.0f} (0.6 x HTTP)", "met" if grpc_rate >= 0.6 * rate else "NOT met"),
+        ("gRPC / HTTP", f"{grpc_rate / rate:.2f}", ">= 0.60", ""),
+        ("gRPC jobs succeeded", f"{grpc_done:,}", f"{JOBS:,}", "met" if grpc_done == JOBS else "NOT met"),
+        ("gRPC connections opened", str(grpc_opened), str(WORKERS), "met" if grpc_opened == WORKERS else "NOT met"),
+        ("gRPC daemon peak RSS", f"{grpc_rss / 1024:.1f} MiB", "", ""),
+        ("gRPC daemon CPU per job (user + sys)", f"{grpc_cpu:.1f} us", "", ""),
+        ("same gRPC drain, grpc-swift-2 server", f"{swift[0]:,.0f} jobs/s ({swift[0] / rate:.2f} x HTTP)", "",
+         "" if swift[1] == JOBS else "NOT all succeeded"),
+    ]
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grpc-only", action="store_true", help="only wrk, the HTTP drain and the gRPC drains")
+    arguments = parser.parse_args()
     build("dispatcher", "dispatcher-upstream-stub")
+    if arguments.grpc_only:
+        with tempfile.TemporaryDirectory() as directory:
+            stub = Stub()
+            try:
+                wrk_rate = wrk(stub.port, connections=WORKERS)
+                rate, done, opened, rss, _ = drain(directory, stub.port)
+            finally:
+                stub.stop()
+            lean, swift = grpc_drains(directory)
+        table([
+            (f"wrk -c{WORKERS} (same stub)", f"{wrk_rate:,.0f} req/s", "", ""),
+            (f"dispatcher run, {JOBS:,} jobs, {WORKERS} workers (HTTP)", f"{rate:,.0f} jobs/s", "", ""),
+        ] + grpc_rows(rate, lean, swift))
+        return
     with tempfile.TemporaryDirectory() as directory:
         stub = Stub()
         try:
@@ -106,11 +157,7 @@ def main():
             latencies = idle_latency(directory, stub)
         finally:
             stub.stop()
-        stub = Stub(grpc=True)
-        try:
-            grpc_rate, grpc_done, grpc_opened, grpc_rss, _ = drain(directory, stub.port, scheme="grpc", name="grpc")
-        finally:
-            stub.stop()
+        lean, swift = grpc_drains(directory)
     ratio = rate / wrk_rate
     latency = median(latencies)
     table([
@@ -132,12 +179,7 @@ def main():
         (f"idle enqueue-to-start, median of {len(latencies)}", f"{latency:.1f} ms", "<= 10 ms",
          "met" if latency <= 10 else "NOT met"),
         ("idle enqueue-to-start, p90", f"{sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms", "", ""),
-        (f"gRPC drain (protoset), {JOBS:,} jobs, {WORKERS} workers", f"{grpc_rate:,.0f} jobs/s",
-         f">= {0.6 * rate:,.0f} (0.6 x HTTP)", "met" if grpc_rate >= 0.6 * rate else "NOT met"),
-        ("gRPC jobs succeeded", f"{grpc_done:,}", f"{JOBS:,}", "met" if grpc_done == JOBS else "NOT met"),
-        ("gRPC connections opened", str(grpc_opened), str(WORKERS), "met" if grpc_opened == WORKERS else "NOT met"),
-        ("gRPC daemon peak RSS", f"{grpc_rss / 1024:.1f} MiB", "", ""),
-    ])
+    ] + grpc_rows(rate, lean, swift))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,27 @@
 """Helpers shared by the benchmark scripts: build, start the stub upstream, print tables."""
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, ".build", "release")
+# DISPATCHER_BENCH_BIN names a folder of already built binaries (e.g. `.build/release`) to measure
+# as they are: nothing is built then.
+PREBUILT = os.environ.get("DISPATCHER_BENCH_BIN")
+RELEASE = PREBUILT or os.path.join(ROOT, ".build", "release")
 
 
 def build(*products):
     """Release builds with the Swift runtime linked statically, as scripts/quickstart.sh builds."""
+    if PREBUILT:
+        return
     subprocess.run([os.path.join(ROOT, "scripts", "ensure-sqlite.sh")], check=True)
     for product in products:
-        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", product], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--manifest-cache", "local",
+                        "--product", product], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def binary(name):
@@ -25,18 +32,28 @@ class Stub:
     """The loopback JSON-RPC upstream (Benchmarks/UpstreamStubServer), stopped by its pid."""
 
     def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False):
-        """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead."""
+        """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead, from the
+        lean swift-nio-http2 server (True) or from the tests' grpc-swift-2 server ("grpc-swift")."""
         arguments = [binary("dispatcher-upstream-stub"), "0", str(threads)] + (["arrivals"] if log_arrivals else [])
         if tls:
             arguments += ["--tls", *tls]
         if grpc:
-            arguments = [binary("dispatcher-upstream-stub"), "grpc", "0"]
+            arguments = [binary("dispatcher-upstream-stub"), "grpc-swift" if grpc == "grpc-swift" else "grpc", "0"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
+        # Arrival lines are read by a thread, so a caller can wait for one with a time limit.
+        self.lines = queue.Queue()
+        if log_arrivals:
+            threading.Thread(target=self._read_lines, daemon=True).start()
 
-    def arrival(self):
-        """With log_arrivals: the next (job id, wall-clock seconds) the stub received."""
-        job_id, micros = self.process.stdout.readline().split()
+    def _read_lines(self):
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def arrival(self, timeout=60):
+        """With log_arrivals: the next (job id, wall-clock seconds) the stub received; raises
+        queue.Empty when none comes within `timeout` seconds."""
+        job_id, micros = self.lines.get(timeout=timeout).split()
         return int(job_id), int(micros) / 1e6
 
     def stop(self):
@@ -68,6 +85,12 @@ def table(rows):
     for row in [header] + rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
     sys.stdout.flush()
+
+
+def percentile(values, fraction):
+    """The value below which `fraction` of `values` lie (nearest rank)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * fraction))]
 
 
 def median(values):

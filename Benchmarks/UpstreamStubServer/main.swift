@@ -11,10 +11,21 @@ import UpstreamStub
 // epoch>" for every request, for measuring enqueue-to-start latency across processes. With
 // `--tls`, serves HTTPS with the given PEM certificate and key.
 // `dispatcher-upstream-stub grpc [PORT]` serves gRPC instead: fixtures.v1.KitchenService/Echo
-// and stub.v1.Stub/Call, both echoing the request message.
+// and stub.v1.Stub/Call, both echoing the request message, from a lean server on swift-nio-http2
+// (RawGRPCEchoServer); `grpc-swift [PORT]` serves the same from the tests' grpc-swift-2 server.
 var arguments = CommandLine.arguments
+let grpcMethods = ["fixtures.v1.KitchenService/Echo", "stub.v1.Stub/Call"]
 if arguments.count > 1 && arguments[1] == "grpc" {
-    let grpcStub = GRPCUpstreamStub(methods: ["fixtures.v1.KitchenService/Echo", "stub.v1.Stub/Call"])
+    let port = try await RawGRPCEchoServer.start(
+        port: arguments.count > 2 ? Int(arguments[2]) ?? 0 : 0, methods: Set(grpcMethods),
+        group: MultiThreadedEventLoopGroup.singleton)
+    printLine(String(port))
+    while true {
+        try await Task.sleep(for: .seconds(3600))
+    }
+}
+if arguments.count > 1 && arguments[1] == "grpc-swift" {
+    let grpcStub = GRPCUpstreamStub(methods: grpcMethods)
     printLine(String(try await grpcStub.start(port: arguments.count > 2 ? Int(arguments[2]) ?? 0 : 0)))
     while true {
         try await Task.sleep(for: .seconds(3600))

@@ -33,16 +33,21 @@ enum StoreLocation: Sendable, Equatable {
     /// Opens (creating and migrating when needed) the store for one operator command, runs
     /// `body` with it, and closes it.
     func withOperatorStore<T: Sendable>(_ body: (any OperatorStore) async throws -> T) async throws -> T {
-        let store = try await openOperatorStore()
+        let store: any OperatorStore =
+            switch self {
+            case .sqlite(let path): try await SQLiteStore.open(path: path, synchronous: .full)
+            case .postgres(let url): try await PostgresStore.openForCommand(url: url, logger: Self.silent)
+            }
         return try await Self.run(store, close: { await store.close() }, body)
     }
 
     /// Opens (creating and migrating when needed) an operator store that the caller closes: the
     /// daemon's dashboard keeps one, apart from the daemon's own connection, for as long as it runs.
+    /// On PostgreSQL its connection is opened again after the server closed it (a restart).
     func openOperatorStore() async throws -> any OperatorStore {
         switch self {
         case .sqlite(let path): try await SQLiteStore.open(path: path, synchronous: .full)
-        case .postgres(let url): try await PostgresStore.openForCommand(url: url, logger: Self.silent)
+        case .postgres(let url): try await PostgresStore.openForDashboard(url: url, logger: Self.silent)
         }
     }
 

@@ -123,12 +123,60 @@ struct PostgresFaultTests {
         let started = result.stderr.components(separatedBy: "store unreachable; retrying until it recovers").count - 1
         let ended = result.stderr.components(separatedBy: "store reachable again after").count - 1
         #expect(started == 1 && ended == 1, "one outage, reported once: \(result.stderr.suffix(3000))")
+        // The daemon's first queries wait for its pool to run (postgres-nio warns otherwise).
+        #expect(!result.stderr.contains("hasn't been called yet"), "\(result.stderr.prefix(2000))")
         let jobs = try await StoreLocation.postgres(url).withOperatorStore {
             try await $0.list(state: nil, queue: nil, limit: Int.max)
         }
         #expect(jobs.count == 3000)
         #expect(jobs.allSatisfy { $0.state == .succeeded }, "none lost, none stuck running")
         #expect((1...3000).allSatisfy { (stub.timesSeen[Int64($0)] ?? 0) >= 1 })
+    }
+
+    @Test func theDashboardAnswersAgainAfterAPostgresRestart() async throws {
+        // Its own server, so restarting it disturbs no other test.
+        let directory = try TemporaryDirectory()
+        let serverDirectory = directory.path("pg")
+        let script = Self.scripts.appendingPathComponent("postgres-test-server.sh").path
+        do {
+            let started = try await Self.shell([script, "start", serverDirectory, "fast"], in: directory)
+            try await dashboardAfterRestart(
+                started: started, script: script, serverDirectory: serverDirectory, in: directory)
+        } catch {
+            _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
+            throw error
+        }
+        _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
+    }
+
+    private func dashboardAfterRestart(
+        started: String, script: String, serverDirectory: String, in directory: TemporaryDirectory
+    ) async throws {
+        var url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
+        url.database = "postgres"
+        let environment = ["DISPATCHER_DB": url.withPassword]
+        let enqueued = try await DispatcherProcess.run(
+            ["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(20), environment: environment)
+        #expect(enqueued.status == 0, "\(enqueued.stderr)")
+        let stub = UpstreamStub { _ in .result("1") }
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let daemon = try DispatcherProcess.start(
+            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+            in: directory, environment: environment)
+        let admin = try await OperatingTests.adminPort(of: daemon)
+        try await waitUntil { stub.requests >= 20 }
+        #expect(try HTTPClient.request(port: admin, "GET", "/").status == 200)
+        try await Self.shell([script, "restart", serverDirectory], in: directory)
+        // The dashboard's own connection was closed by the restart: its next pages reconnect.
+        try await waitUntil(timeout: .seconds(30)) {
+            (try? HTTPClient.request(port: admin, "GET", "/").status) == 200
+        }
+        let page = try HTTPClient.request(port: admin, "GET", "/failures")
+        #expect(page.status == 200, "\(page.body.prefix(500))")
+        daemon.signal(SIGTERM)
+        let result = try await daemon.wait(timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
     }
 
     /// Runs a command to completion and returns its stdout. Output goes through a file, not a

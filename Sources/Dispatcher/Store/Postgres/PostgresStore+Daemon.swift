@@ -6,27 +6,14 @@ extension PostgresStore: DaemonStore {
     ) async throws -> [ClaimedJob] {
         // SKIP LOCKED: concurrent claimers (other daemons) pass over rows being leased rather
         // than wait for them, and never lease the same row twice.
-        let query: PostgresQuery = """
-            UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = \(owner),
-                lease_until = dispatcher_now_ms() + COALESCE(jobs.timeout_ms, \(defaultTimeout)) + \(leaseMargin),
-                started_at = dispatcher_now_ms()
-            FROM (
-                SELECT id FROM jobs
-                WHERE queue = \(queue) AND state = 'pending' AND run_at <= dispatcher_now_ms()
-                    AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = \(queue))
-                ORDER BY priority DESC, run_at, id LIMIT \(Int64(limit))
-                FOR UPDATE SKIP LOCKED) picked
-            WHERE jobs.id = picked.id
-            RETURNING jobs.id, jobs.method, jobs.params, jobs.idempotency_key, jobs.priority, jobs.attempts,
-                COALESCE(jobs.timeout_ms, \(defaultTimeout)), jobs.run_at, jobs.max_attempts
-            """
+        let statement = PostgresDaemonStatements.Claim(
+            owner: owner, defaultTimeout: defaultTimeout, leaseMargin: leaseMargin, queue: queue, limit: Int64(limit))
         let logger = self.logger
         var jobs = try await withConnection { connection in
             var jobs = [ClaimedJob]()
             jobs.reserveCapacity(limit)
-            for row in try await connection.rows(query, logger: logger) {
-                let (id, method, params, key, priority, attempts, timeout, runAt, maxAttempts) = try row.decode(
-                    (Int64, String, String?, String?, Int64, Int64, Int64, Int64, Int64?).self)
+            for try await row in try await connection.execute(statement, logger: logger) {
+                let (id, method, params, key, priority, attempts, timeout, runAt, maxAttempts) = row
                 jobs.append(
                     ClaimedJob(
                         id: id, method: method, params: params.map { Array($0.utf8) }, idempotencyKey: key,
@@ -83,35 +70,14 @@ extension PostgresStore: DaemonStore {
         }
         // Retry and release times come from this host's clock: only their distance from now is
         // kept, added to the database's clock, so a skewed host neither hurries nor delays them.
-        let localNow = WallClock.nowMilliseconds()
-        let query: PostgresQuery = """
-            UPDATE jobs SET
-                state = CASE i.kind
-                    WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' WHEN 'release' THEN 'pending'
-                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, \(defaultMaxAttempts))
-                        THEN 'failed' ELSE 'pending' END END,
-                result = CASE WHEN i.kind = 'succeeded' THEN i.result ELSE jobs.result END,
-                last_error = CASE WHEN i.kind = 'release' THEN jobs.last_error ELSE i.error END,
-                finished_at = CASE i.kind
-                    WHEN 'succeeded' THEN dispatcher_now_ms() WHEN 'failed' THEN dispatcher_now_ms()
-                    WHEN 'release' THEN NULL
-                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, \(defaultMaxAttempts))
-                        THEN dispatcher_now_ms() END END,
-                run_at = CASE WHEN i.kind IN ('retry', 'release')
-                    THEN dispatcher_now_ms() + (i.run_at - \(localNow)) ELSE jobs.run_at END,
-                attempts = CASE WHEN i.kind = 'release' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
-                lease_owner = NULL, lease_until = NULL
-            FROM unnest(\(ids), \(kinds), \(PostgresNullableArray(results)), \(PostgresNullableArray(errors)),
-                \(PostgresNullableArray(runAts))) AS i(id, kind, result, error, run_at)
-            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = \(owner)
-            RETURNING i.kind, jobs.state
-            """
+        let statement = PostgresDaemonStatements.Complete(
+            ids: ids, kinds: kinds, results: results, errors: errors, runAts: runAts,
+            defaultMaxAttempts: defaultMaxAttempts, localNow: WallClock.nowMilliseconds(), owner: owner)
         let logger = self.logger
         let counts = try await withConnection { connection in
             var counts = CompletionCounts()
             var applied = 0
-            for row in try await connection.rows(query, logger: logger) {
-                let (kind, state) = try row.decode((String, String).self)
+            for try await (kind, state) in try await connection.execute(statement, logger: logger) {
                 applied += 1
                 switch kind {
                 case "succeeded": counts.succeeded += 1

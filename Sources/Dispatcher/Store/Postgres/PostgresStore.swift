@@ -17,6 +17,8 @@ final class PostgresStore: Sendable {
         case pool(PostgresClient)
         /// A command's single connection.
         case connection(PostgresConnection)
+        /// The dashboard's connection, opened again after the server closed it.
+        case shared(PostgresSharedConnection)
     }
 
     let url: PostgresURL
@@ -25,6 +27,9 @@ final class PostgresStore: Sendable {
     /// Wake-ups: notifications heard, the safety poll, and this process's own releases.
     let broadcast = ChangeBroadcast()
     let listener: PostgresListener?
+    /// Moves past generation 0 once the pool runs: the daemon's tasks start together, and a
+    /// query that reached the pool before `PostgresClient.run()` would make postgres-nio warn.
+    private let poolStarted = ChangeBroadcast()
 
     private init(url: PostgresURL, backend: Backend, listener: PostgresListener?, logger: Logger) {
         self.url = url
@@ -43,6 +48,16 @@ final class PostgresStore: Sendable {
             throw PostgresErrors.opening(url, error)
         }
         return PostgresStore(url: url, backend: .connection(connection), listener: nil, logger: logger)
+    }
+
+    /// Connects and migrates like `openForCommand`, for a store that lives as long as the daemon
+    /// (the dashboard's): its connection is opened again after a server restart.
+    static func openForDashboard(url: PostgresURL, logger: Logger) async throws -> PostgresStore {
+        let command = try await openForCommand(url: url, logger: logger)
+        guard case .connection(let connection) = command.backend else { return command }
+        return PostgresStore(
+            url: url, backend: .shared(PostgresSharedConnection(url: url, connection: connection, logger: logger)),
+            listener: nil, logger: logger)
     }
 
     /// Connects and migrates once (so a bad URL fails here, in one line), then prepares the pool
@@ -86,7 +101,13 @@ final class PostgresStore: Sendable {
                 // still writes its last outcomes after SIGTERM. A detached task does not inherit
                 // the service group's shutdown signal; it is awaited here and cancelled with us,
                 // so it never outlives this call.
-                let pool = Task.detached { await client.run() }
+                let started = self.poolStarted
+                let pool = Task.detached {
+                    // The waiting queries resume on other threads; this one goes straight on
+                    // into run(), which marks the client running before its first suspension.
+                    started.signal()
+                    await client.run()
+                }
                 await withTaskCancellationHandler {
                     await pool.value
                 } onCancel: {
@@ -102,8 +123,10 @@ final class PostgresStore: Sendable {
     }
 
     func close() async {
-        if case .connection(let connection) = backend {
-            try? await connection.close()
+        switch backend {
+        case .pool: break
+        case .connection(let connection): try? await connection.close()
+        case .shared(let shared): await shared.close()
         }
     }
 
@@ -143,8 +166,20 @@ final class PostgresStore: Sendable {
     func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             switch backend {
-            case .pool(let client): return try await client.withConnection { try await body($0) }
+            case .pool(let client):
+                if poolStarted.generation == 0 { await poolStarted.wait(after: 0) }
+                return try await client.withConnection { try await body($0) }
             case .connection(let connection): return try await body(connection)
+            case .shared(let shared):
+                let connection = try await shared.connection()
+                do {
+                    return try await body(connection)
+                } catch _ where connection.isClosed {
+                    // The server closed it under us (a restart): once more on a new connection.
+                    // The dashboard's writes (retry, cancel, pause) are idempotent state changes,
+                    // so a statement that did commit before the close is not applied twice.
+                    return try await body(try await shared.connection())
+                }
             }
         } catch {
             throw PostgresErrors.describe(error, url: url)

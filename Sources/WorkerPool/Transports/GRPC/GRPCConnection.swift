@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import NIOCore
 
 /// One worker's gRPC client and its single HTTP/2 connection.
 public struct GRPCConnection: UpstreamConnection {
@@ -7,6 +8,10 @@ public struct GRPCConnection: UpstreamConnection {
     let watch: GRPCConnectionWatch
     let codec: GRPCMessageCodec
     let maximumResponseBytes: Int
+    /// The connection's event loop: it times the calls' deadlines.
+    let eventLoop: any EventLoop
+    /// Runs each call on that event loop, as the worker runs.
+    let executor: any TaskExecutor
 
     public var isReusable: Bool { !watch.isBroken }
 
@@ -25,25 +30,38 @@ public struct GRPCConnection: UpstreamConnection {
         }
         // A lost connection is never replaced inside the client; the worker opens a new one.
         guard !watch.isBroken else { return .failed(.retryable("gRPC connection closed")) }
+        // The deadline is sent and enforced by GRPCCallDeadline, not by CallOptions.timeout.
         var options = CallOptions.defaults
-        options.timeout = job.timeout
         options.waitForReady = false
         options.maxResponseMessageBytes = maximumResponseBytes
         var metadata = Metadata()
         metadata.addString(job.idempotencyKey, forKey: "idempotency-key")
-        do {
-            let response = try await client.unary(
-                request: ClientRequest(message: request, metadata: metadata), descriptor: descriptor,
-                serializer: RawMessageSerializer(), deserializer: RawMessageDeserializer(), options: options
+        metadata.addString(GRPCCallDeadline.header(for: job.timeout), forKey: "grpc-timeout")
+        let client = self.client
+        let call = ClientRequest(message: request, metadata: metadata)
+        let callOptions = options
+        let (outcome, expired) = await GRPCCallDeadline.run(timeout: job.timeout, on: eventLoop, executor: executor) {
+            try await client.unary(
+                request: call, descriptor: descriptor, serializer: RawMessageSerializer(),
+                deserializer: RawMessageDeserializer(), options: callOptions
             ) { response in try response.message }
+        }
+        if expired {
+            return .failed(
+                GRPCStatusClassifier.classify(
+                    RPCError(code: .deadlineExceeded, message: "no response within \(job.timeout)")))
+        }
+        switch outcome {
+        case .success(let response):
             switch codec.decodeResponse(method: method, message: response) {
             case .success(let result): return .succeeded(result: result)
             case .failure(let failure): return .failed(failure)
             }
-        } catch let error as RPCError {
+        case .failure(let error as RPCError):
             if Task.isCancelled { return .failed(.retryable("call cancelled")) }
             return .failed(GRPCStatusClassifier.classify(error))
-        } catch {
+        case .failure(let error):
+            if Task.isCancelled { return .failed(.retryable("call cancelled")) }
             return .failed(.retryable("gRPC call failed: \(error)"))
         }
     }

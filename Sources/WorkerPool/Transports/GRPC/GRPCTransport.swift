@@ -7,8 +7,9 @@ import NIOSSL
 /// gRPC over HTTP/2 (grpc-swift-2 with its NIO transport): one `GRPCClient` per worker, whose
 /// transport holds exactly one HTTP/2 connection.
 ///
-/// The client is set up so that our call layer keeps control: a single target with pick-first
-/// load balancing, no idle timeout (the connection lives as long as the worker), no automatic
+/// The client is set up so that our call layer keeps control: a single address (pick-first: the
+/// host's addresses are tried in order, one client each, until one connects; see
+/// `GRPCAddressResolver`), no idle timeout (the connection lives as long as the worker), no automatic
 /// retries (no retry policy in the service config), and calls that fail fast instead of
 /// waiting for a broken connection. When the connection closes the worker drops the client and
 /// opens a new one, so `connections_opened` counts TCP connections as it does for HTTP.
@@ -33,6 +34,8 @@ public struct GRPCTransport: UpstreamTransport {
 
     public let configuration: Configuration
     let eventLoopGroup: any EventLoopGroup
+    /// The upstream host's addresses, tried in order (tests substitute their own lists).
+    var resolver = GRPCAddressResolver()
     /// Built once from `configuration.tls` for `grpcs` upstreams (ALPN `h2`); nil for `grpc`.
     let tlsContext: NIOSSLContext?
 
@@ -55,17 +58,41 @@ public struct GRPCTransport: UpstreamTransport {
         _ body: (inout GRPCConnection) async throws -> Result
     ) async throws -> Result {
         let eventLoop = eventLoopGroup.next()
+        let targets = try await resolver.resolve(configuration.url.host, configuration.url.port)
         // As for HTTP: the connection and the worker's code share one event loop thread.
-        return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: eventLoop)) {
-            try await connect(on: eventLoop, body)
+        let executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+        return try await withTaskExecutorPreference(executor) {
+            // Pick-first: the addresses in order, each with its own client, until one connects.
+            // Only a failed connect moves on to the next address; a failure in `body` (a call
+            // on an open connection) ends the attempt as it is.
+            var lastFailure: (any Error)?
+            for target in targets {
+                do {
+                    return try await connect(to: target, on: eventLoop, executor: executor, body)
+                } catch let failure as AddressFailed {
+                    lastFailure = failure.cause
+                }
+            }
+            throw lastFailure ?? GRPCConnectError(message: "no address to connect to for \(name)")
         }
     }
 
+    /// The connect to one address failed (the caller may try the next one).
+    private struct AddressFailed: Error {
+        var cause: any Error
+    }
+
     private func connect<Result: Sendable>(
-        on eventLoop: any EventLoop, _ body: (inout GRPCConnection) async throws -> Result
+        to target: any ResolvableTarget, on eventLoop: any EventLoop, executor: any TaskExecutor,
+        _ body: (inout GRPCConnection) async throws -> Result
     ) async throws -> Result {
         let watch = GRPCConnectionWatch()
-        let client = GRPCClient(transport: try makeTransport(on: eventLoop, watch: watch))
+        let client: GRPCClient<HTTP2ClientTransport.Posix>
+        do {
+            client = GRPCClient(transport: try makeTransport(to: target, on: eventLoop, watch: watch))
+        } catch {
+            throw AddressFailed(cause: error)
+        }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.runConnections() }
             defer { client.beginGracefulShutdown() }
@@ -74,11 +101,13 @@ public struct GRPCTransport: UpstreamTransport {
             } catch {
                 client.beginGracefulShutdown()
                 group.cancelAll()
-                throw error
+                // Cancellation (shutdown) is not a reason to try another address.
+                if error is CancellationError || Task.isCancelled { throw error }
+                throw AddressFailed(cause: error)
             }
             var connection = GRPCConnection(
                 client: client, watch: watch, codec: configuration.codec,
-                maximumResponseBytes: configuration.maximumResponseBytes)
+                maximumResponseBytes: configuration.maximumResponseBytes, eventLoop: eventLoop, executor: executor)
             let result = try await body(&connection)
             client.beginGracefulShutdown()
             try await group.waitForAll()
@@ -106,7 +135,7 @@ public struct GRPCTransport: UpstreamTransport {
     }
 
     private func makeTransport(
-        on eventLoop: any EventLoop, watch: GRPCConnectionWatch
+        to target: any ResolvableTarget, on eventLoop: any EventLoop, watch: GRPCConnectionWatch
     ) throws -> HTTP2ClientTransport.Posix {
         let url = configuration.url
         var config = HTTP2ClientTransport.Posix.Config.defaults
@@ -124,14 +153,6 @@ public struct GRPCTransport: UpstreamTransport {
         let tls = tlsContext.map { (context: $0, serverHostname: url.hostIsIPAddress ? nil : url.host) }
         config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
             watch.connectionCreated(channel, host: url.host, tls: tls)
-        }
-        let target: any ResolvableTarget
-        if url.host.contains(":") {
-            target = .ipv6(address: url.host, port: url.port)
-        } else if url.hostIsIPAddress {
-            target = .ipv4(address: url.host, port: url.port)
-        } else {
-            target = .dns(host: url.host, port: url.port)
         }
         let security: HTTP2ClientTransport.Posix.TransportSecurity = tls == nil ? .plaintext : .customSecure
         return try HTTP2ClientTransport.Posix(

@@ -1,0 +1,102 @@
+import PostgresNIO
+
+/// The daemon's two hot statements, prepared once per pooled connection.
+///
+/// A drain runs them hundreds of times a second per daemon, on a server that usually shares the
+/// machine's cores: as named prepared statements each execution skips parsing and analysis (and,
+/// once PostgreSQL settles on a generic plan, planning), and sends only Bind/Execute.
+enum PostgresDaemonStatements {
+    /// Leases up to `limit` due jobs of `queue` to `owner` (see `PostgresStore.claim`).
+    struct Claim: PostgresPreparedStatement {
+        static let name = "dispatcher_claim_v1"
+        static let sql = """
+            UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
+                lease_until = dispatcher_now_ms() + COALESCE(jobs.timeout_ms, $2) + $3,
+                started_at = dispatcher_now_ms()
+            FROM (
+                SELECT id FROM jobs
+                WHERE queue = $4 AND state = 'pending' AND run_at <= dispatcher_now_ms()
+                    AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = $4)
+                ORDER BY priority DESC, run_at, id LIMIT $5
+                FOR UPDATE SKIP LOCKED) picked
+            WHERE jobs.id = picked.id
+            RETURNING jobs.id, jobs.method, jobs.params, jobs.idempotency_key, jobs.priority, jobs.attempts,
+                COALESCE(jobs.timeout_ms, $2), jobs.run_at, jobs.max_attempts
+            """
+        typealias Row = (Int64, String, String?, String?, Int64, Int64, Int64, Int64, Int64?)
+
+        var owner: String
+        var defaultTimeout: Int64
+        var leaseMargin: Int64
+        var queue: String
+        var limit: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 5)
+            bindings.append(owner)
+            bindings.append(defaultTimeout)
+            bindings.append(leaseMargin)
+            bindings.append(queue)
+            bindings.append(limit)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
+    }
+
+    /// Applies a batch of outcomes, each only while its job is still leased to `owner` (see
+    /// `PostgresStore.complete`).
+    struct Complete: PostgresPreparedStatement {
+        static let name = "dispatcher_complete_v1"
+        static let sql = """
+            UPDATE jobs SET
+                state = CASE i.kind
+                    WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' WHEN 'release' THEN 'pending'
+                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, $6)
+                        THEN 'failed' ELSE 'pending' END END,
+                result = CASE WHEN i.kind = 'succeeded' THEN i.result ELSE jobs.result END,
+                last_error = CASE WHEN i.kind = 'release' THEN jobs.last_error ELSE i.error END,
+                finished_at = CASE i.kind
+                    WHEN 'succeeded' THEN dispatcher_now_ms() WHEN 'failed' THEN dispatcher_now_ms()
+                    WHEN 'release' THEN NULL
+                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, $6)
+                        THEN dispatcher_now_ms() END END,
+                run_at = CASE WHEN i.kind IN ('retry', 'release')
+                    THEN dispatcher_now_ms() + (i.run_at - $7) ELSE jobs.run_at END,
+                attempts = CASE WHEN i.kind = 'release' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
+                lease_owner = NULL, lease_until = NULL
+            FROM unnest($1, $2, $3, $4, $5) AS i(id, kind, result, error, run_at)
+            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $8
+            RETURNING i.kind, jobs.state
+            """
+        typealias Row = (String, String)
+
+        var ids: [Int64]
+        var kinds: [String]
+        var results: [String?]
+        var errors: [String?]
+        var runAts: [Int64?]
+        var defaultMaxAttempts: Int64
+        var localNow: Int64
+        var owner: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 8)
+            bindings.append(ids)
+            bindings.append(kinds)
+            bindings.append(PostgresNullableArray(results))
+            bindings.append(PostgresNullableArray(errors))
+            bindings.append(PostgresNullableArray(runAts))
+            bindings.append(defaultMaxAttempts)
+            bindings.append(localNow)
+            bindings.append(owner)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
+    }
+}
