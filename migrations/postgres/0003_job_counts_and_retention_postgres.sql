@@ -101,7 +101,7 @@ CREATE TRIGGER jobs_count_update AFTER UPDATE ON jobs REFERENCING OLD TABLE AS o
 
 -- Retention (the daemon's pruner): finished jobs of one state and queue, oldest first, so a
 -- batch delete reads only rows past their horizon, whatever other queues and states keep.
-CREATE INDEX jobs_retention ON jobs (state, queue, finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_retention ON jobs (queue, state, finished_at) WHERE finished_at IS NOT NULL;
 
 -- Leases on maintenance work that one daemon at a time must do (the pruner), among all the
 -- daemons sharing the database. A lease is held while `expires_at` (database clock) is ahead.

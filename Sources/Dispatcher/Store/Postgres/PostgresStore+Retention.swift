@@ -37,7 +37,7 @@ extension PostgresStore {
 
     func prune(queue: String, state: JobState, olderThan age: Int64, limit: Int) async throws -> Int {
         try JobRules.checkPurgeable(state)
-        // Oldest first through jobs_retention (state, queue, finished_at); the statement-level
+        // Oldest first through jobs_retention (queue, state, finished_at); the statement-level
         // trigger folds the batch into one counter upsert.
         let query: PostgresQuery = """
             WITH pruned AS (
