@@ -66,8 +66,12 @@ extension Daemon {
                 database: database, queues: Array(zip(configuration.queues.map(\.name), pools)), metrics: metrics,
                 interval: .seconds(1), liveQueues: liveQueues)
             : nil
+        let pruner = Pruner(
+            database: database, rules: configuration.retentionRules, configuration: configuration.pruner,
+            owner: configuration.owner, logger: logger, storeHealth: storeHealth)
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
-            leaseKeeper: leaseKeeper, gaugeSampler: gaugeSampler, health: health, fileGuard: fileGuard, logger: logger)
+            leaseKeeper: leaseKeeper, pruner: pruner, gaugeSampler: gaugeSampler, health: health, fileGuard: fileGuard,
+            logger: logger)
     }
 }

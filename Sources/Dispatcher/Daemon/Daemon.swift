@@ -15,6 +15,8 @@ struct Daemon: Service, CustomStringConvertible {
     let pools: [any QueuePool]
     let feeders: [Feeder]
     let leaseKeeper: LeaseKeeper
+    /// Deletes finished jobs past their retention.
+    let pruner: Pruner
     /// Present when metrics are exported.
     let gaugeSampler: GaugeSampler?
     let health: HealthState
@@ -31,12 +33,14 @@ struct Daemon: Service, CustomStringConvertible {
             metadata: [
                 "db": "\(configuration.databasePath)", "owner": "\(configuration.owner)",
                 "queues": "\(configuration.queues.map { "\($0.name)→\($0.upstream) ×\($0.workers)" })",
+                "retention": "\(configuration.retentionRules)",
             ])
         health.update { $0.poolsRunning = true }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await database.run() }
             group.addTask { await completer.run() }
             group.addTask { await leaseKeeper.run() }
+            group.addTask { await pruner.run() }
             if let gaugeSampler {
                 group.addTask { await gaugeSampler.run() }
             }

@@ -21,10 +21,23 @@ struct DaemonConfiguration: Sendable {
     var exitWhenIdle = false
     /// Sample the state gauges (pending, running, channel depth) for metrics export.
     var sampleGauges = false
+    /// How long finished jobs are kept, for every queue that sets none of its own.
+    var retention = RetentionPolicy()
+    /// How the pruner paces its deletes.
+    var pruner = Pruner.Configuration()
     /// Where the daemon reads the time.
     var clock = DaemonClock()
     /// The lease owner written on claimed jobs: unique per daemon process.
     var owner: String = DaemonConfiguration.makeOwnerID()
+
+    /// What the pruner applies: the daemon's retention, and each queue's own.
+    var retentionRules: RetentionRules {
+        RetentionRules(
+            defaults: retention,
+            perQueue: Dictionary(
+                queues.compactMap { queue in queue.retention.map { (queue.name, $0) } },
+                uniquingKeysWith: { first, _ in first }))
+    }
 
     static func makeOwnerID() -> String {
         var host = [CChar](repeating: 0, count: 256)
@@ -57,6 +70,8 @@ struct QueueConfiguration: Sendable {
     var tls = UpstreamTLSConfiguration()
     /// Calls per second or minute shared by the queue's workers; nil: unlimited.
     var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
+    /// How long this queue's finished jobs are kept; nil: the daemon's `retention`.
+    var retention: RetentionPolicy?
     /// Largest upstream response accepted.
     var maximumResponseBytes: Int = 1 << 20
     /// Largest result stored in the `result` column; larger ones are recorded as not stored.

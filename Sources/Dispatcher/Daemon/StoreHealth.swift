@@ -1,8 +1,8 @@
 import Logging
 import Synchronization
 
-/// The one place that reports the store's outages: the feeders, the completer and the lease
-/// keeper tell it how each store operation went, and it logs one error line when an outage
+/// The one place that reports the store's outages: the feeders, the completer, the lease
+/// keeper and the pruner tell it how each store operation went, and it logs one error line when an outage
 /// starts, debug lines while it lasts, one summary line when it ends
 /// (`store writable again after 12.4 s, 61 failed attempts`), and keeps `/healthz` at 503 with
 /// the reason meanwhile. The decisions are `StoreOutage`'s; this performs them.
@@ -13,6 +13,7 @@ final class StoreHealth: Sendable {
         case complete = "write outcomes"
         case renewLeases = "renew leases"
         case reap = "reap expired leases"
+        case prune = "prune finished jobs"
     }
 
     private let outage: Mutex<StoreOutage<ContinuousClock.Instant>>

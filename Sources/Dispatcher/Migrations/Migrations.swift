@@ -24,6 +24,9 @@ extension Migration {
     static let sqlite: [Migration] = [
         Migration(version: 1, name: "0001_create_jobs.sql", bytes: PackageResources._001_create_jobs_sql),
         Migration(version: 2, name: "0002_paused_queues.sql", bytes: PackageResources._002_paused_queues_sql),
+        Migration(
+            version: 3, name: "0003_job_counts_and_retention.sql",
+            bytes: PackageResources._003_job_counts_and_retention_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
@@ -33,19 +36,26 @@ extension Migration {
         Migration(
             version: 2, name: "0002_paused_queues_postgres.sql",
             bytes: PackageResources._002_paused_queues_postgres_sql),
+        Migration(
+            version: 3, name: "0003_job_counts_and_retention_postgres.sql",
+            bytes: PackageResources._003_job_counts_and_retention_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all
     /// postgres-nio speaks) runs one statement at a time. Statements end with `;` at the end of
-    /// a line; comment lines are dropped.
+    /// a line, outside a `$$`-quoted body (a function's, whose own statements end in `;` too);
+    /// comment lines are dropped.
     var statements: [String] {
         var statements = [String]()
         var current = [Substring]()
+        var inBody = false
         for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
             let text = line.drop(while: \.isWhitespace)
             if text.hasPrefix("--") || (text.isEmpty && current.isEmpty) { continue }
             current.append(line)
-            if text.last(where: { !$0.isWhitespace }) == ";" {
+            // Each `$$` opens or closes a body.
+            if line.split(separator: "$$", omittingEmptySubsequences: false).count % 2 == 0 { inBody.toggle() }
+            if !inBody && text.last(where: { !$0.isWhitespace }) == ";" {
                 statements.append(current.joined(separator: "\n"))
                 current.removeAll()
             }

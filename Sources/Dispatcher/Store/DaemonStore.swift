@@ -33,11 +33,28 @@ protocol DaemonStore: Sendable {
     /// nil when none is pending.
     func nextDue(queue: String) async throws -> Duration?
 
-    /// Jobs of `queue` that are pending or running (by any daemon).
+    /// Jobs of `queue` that are pending or running (by any daemon), from the job counts.
     func unfinishedCount(queue: String) async throws -> Int64
 
-    /// Pending and running jobs of `queue`, for the gauges.
+    /// Pending (retrying included) and running jobs of `queue`, for the gauges, from the job
+    /// counts: the cost does not grow with the table.
     func pendingAndRunning(queue: String) async throws -> (pending: Int64, running: Int64)
+
+    /// Takes the maintenance lease `name` (such as the pruner's) for `owner` for `ttl`
+    /// milliseconds, or renews it when `owner` already holds it; false while another owner's
+    /// lease is unexpired. Daemons sharing a database take turns at work one must do at a time.
+    func acquireMaintenanceLease(name: String, owner: String, ttl: Int64) async throws -> Bool
+
+    /// Gives up the lease `name` when `owner` holds it, so another daemon need not wait it out.
+    func releaseMaintenanceLease(name: String, owner: String) async throws
+
+    /// Queues with at least one job in `state`, read from the job counts (no scan).
+    func queues(withJobsIn state: JobState) async throws -> [String]
+
+    /// Deletes up to `limit` jobs of `queue` in the terminal `state` that finished more than
+    /// `age` milliseconds ago (by the store's clock), oldest first, in one short transaction;
+    /// returns how many. The retention index finds them without reading other rows.
+    func prune(queue: String, state: JobState, olderThan age: Int64, limit: Int) async throws -> Int
 
     /// The daemon's one source of wake-ups for all its feeders.
     var changes: any ChangeNotifier { get }

@@ -10,6 +10,7 @@ import WorkerPool
 ///
 ///     {
 ///       "drain_timeout": "30s", "lease_margin": "15s", "poll_interval": "5ms",
+///       "retain_succeeded": "7d", "retain_failed": "30d", "retain_cancelled": "7d", "prune_interval": "1m",
 ///       "queues": [
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,
 ///          "timeout": "10s", "max_attempts": 20, "retry": {"base": "1s", "cap": "5m"},
@@ -17,7 +18,8 @@ import WorkerPool
 ///          "max_response_bytes": 1048576, "max_result_bytes": 65536,
 ///          "tls": {"ca_file": "ca.pem", "client_cert": "client.pem", "client_key": "client-key.pem"},
 ///          "rate": "200/s", "burst": 1},
-///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset"}
+///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset",
+///          "retain_succeeded": "1d", "retain_failed": "forever"}
 ///       ]
 ///     }
 struct ConfigFile: Decodable {
@@ -36,9 +38,15 @@ struct ConfigFile: Decodable {
         var rate: String?
         var burst: Int?
         var protoset: String?
+        var retainSucceeded: String?
+        var retainFailed: String?
+        var retainCancelled: String?
 
         enum CodingKeys: String, CodingKey {
             case name, upstream, workers, timeout, retry, breaker, tls, rate, burst, protoset
+            case retainSucceeded = "retain_succeeded"
+            case retainFailed = "retain_failed"
+            case retainCancelled = "retain_cancelled"
             case maxAttempts = "max_attempts"
             case channelCapacity = "channel_capacity"
             case maxResponseBytes = "max_response_bytes"
@@ -76,10 +84,18 @@ struct ConfigFile: Decodable {
     var drainTimeout: String?
     var leaseMargin: String?
     var pollInterval: String?
+    var retainSucceeded: String?
+    var retainFailed: String?
+    var retainCancelled: String?
+    var pruneInterval: String?
     var queues: [Queue]
 
     enum CodingKeys: String, CodingKey {
         case queues
+        case retainSucceeded = "retain_succeeded"
+        case retainFailed = "retain_failed"
+        case retainCancelled = "retain_cancelled"
+        case pruneInterval = "prune_interval"
         case drainTimeout = "drain_timeout"
         case leaseMargin = "lease_margin"
         case pollInterval = "poll_interval"
@@ -105,6 +121,30 @@ struct ConfigFile: Decodable {
         if let value = try duration(file.drainTimeout, "drain_timeout") { configuration.drainTimeout = value }
         if let value = try duration(file.leaseMargin, "lease_margin") { configuration.leaseMargin = value }
         if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
+        // Retention: the file's top-level keys over the flags' (or the defaults), then each
+        // queue's own keys over that.
+        func retention(
+            _ base: RetentionPolicy, succeeded: String?, failed: String?, cancelled: String?, prefix: String
+        ) throws -> RetentionPolicy {
+            var policy = base
+            if let text = succeeded {
+                policy.succeeded = try RetentionPolicy.parse(text, what: prefix + "retain_succeeded")
+            }
+            if let text = failed { policy.failed = try RetentionPolicy.parse(text, what: prefix + "retain_failed") }
+            if let text = cancelled {
+                policy.cancelled = try RetentionPolicy.parse(text, what: prefix + "retain_cancelled")
+            }
+            return policy
+        }
+        configuration.retention = try retention(
+            configuration.retention, succeeded: file.retainSucceeded, failed: file.retainFailed,
+            cancelled: file.retainCancelled, prefix: "")
+        if let value = try duration(file.pruneInterval, "prune_interval") {
+            guard value >= .milliseconds(10) else {
+                throw DispatcherError("config \(path): prune_interval must be at least 10ms")
+            }
+            configuration.pruner.interval = value
+        }
         guard !file.queues.isEmpty else { throw DispatcherError("config \(path): 'queues' is empty") }
         configuration.queues = try file.queues.map { entry in
             var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: entry.upstream))
@@ -137,6 +177,11 @@ struct ConfigFile: Decodable {
                 throw DispatcherError("config \(path): 'burst' needs 'rate'")
             }
             queue.protoset = entry.protoset
+            if entry.retainSucceeded != nil || entry.retainFailed != nil || entry.retainCancelled != nil {
+                queue.retention = try retention(
+                    configuration.retention, succeeded: entry.retainSucceeded, failed: entry.retainFailed,
+                    cancelled: entry.retainCancelled, prefix: "queue \(queue.name): ")
+            }
             return queue
         }
         return configuration

@@ -42,6 +42,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "How long in-flight calls may finish after SIGTERM/SIGINT.") var drainTimeout = "30s"
     @Option(help: "Lease = job timeout + this; a crashed daemon's jobs return after it.") var leaseMargin = "15s"
     @Option(help: "How often an idle daemon checks for new jobs.") var pollInterval = "5ms"
+    @Option(help: "Delete succeeded jobs this long after they finish (90s, 15m, 12h, 7d; 0 or forever keeps).")
+    var retainSucceeded = "7d"
+    @Option(help: "Delete failed jobs this long after they fail (0 or forever keeps).") var retainFailed = "30d"
+    @Option(help: "Delete cancelled jobs this long after they are cancelled (0 or forever keeps).")
+    var retainCancelled = "7d"
+    @Option(help: "How often the pruner looks for finished jobs past their retention.") var pruneInterval = "1m"
     @Option(help: "A JSON config file describing several queues (see README).") var config: String?
     @Option(help: "gRPC upstreams: a FileDescriptorSet (protoc --include_imports --descriptor_set_out).")
     var protoset: String?
@@ -143,6 +149,14 @@ struct RunCommand: AsyncParsableCommand {
         configuration.pollInterval = try duration(pollInterval, "--poll-interval")
         guard configuration.pollInterval >= .milliseconds(1) else {
             throw DispatcherError("--poll-interval must be at least 1ms")
+        }
+        configuration.retention = RetentionPolicy(
+            succeeded: try RetentionPolicy.parse(retainSucceeded, what: "--retain-succeeded"),
+            failed: try RetentionPolicy.parse(retainFailed, what: "--retain-failed"),
+            cancelled: try RetentionPolicy.parse(retainCancelled, what: "--retain-cancelled"))
+        configuration.pruner.interval = try duration(pruneInterval, "--prune-interval")
+        guard configuration.pruner.interval >= .milliseconds(10) else {
+            throw DispatcherError("--prune-interval must be at least 10ms")
         }
         if let config {
             guard upstream == nil, protoset == nil else {

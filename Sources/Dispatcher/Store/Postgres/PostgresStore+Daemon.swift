@@ -146,14 +146,13 @@ extension PostgresStore: DaemonStore {
 
     func pendingAndRunning(queue: String) async throws -> (pending: Int64, running: Int64) {
         let query: PostgresQuery = """
-            SELECT (SELECT count(*) FROM jobs WHERE queue = \(queue) AND state = 'pending'),
-                   (SELECT count(*) FROM jobs WHERE queue = \(queue) AND state = 'running')
+            SELECT bucket, sum(count)::bigint FROM job_counts WHERE queue = \(queue) GROUP BY bucket
             """
         let logger = self.logger
-        return try await withConnection { connection in
-            guard let row = try await connection.rows(query, logger: logger).first else { return (0, 0) }
-            return try row.decode((Int64, Int64).self)
+        let rows = try await withConnection { connection in
+            try await connection.rows(query, logger: logger).map { try $0.decode((String, Int64).self) }
         }
+        return JobCounts.pendingAndRunning(rows.map { (bucket: $0.0, count: $0.1) })
     }
 
     var changes: any ChangeNotifier { PostgresChangeNotifier(broadcast: broadcast) }

@@ -135,11 +135,6 @@ extension PostgresStore: OperatorStore {
     func statistics(now: Int64) async throws -> StoreStatistics {
         let logger = self.logger
         let since = now - QueueActivity.window
-        let statsQuery: PostgresQuery = """
-            SELECT queue, state, count(*), count(*) FILTER (WHERE state = 'pending' AND attempts > 0),
-                   min(run_at) FILTER (WHERE state = 'pending' AND run_at <= \(now))
-            FROM jobs GROUP BY queue, state ORDER BY queue
-            """
         let countsQuery: PostgresQuery = """
             SELECT queue, state, count(*) FROM jobs
             WHERE finished_at >= \(since) AND state IN ('succeeded', 'failed') GROUP BY queue, state
@@ -153,20 +148,18 @@ extension PostgresStore: OperatorStore {
             // One snapshot for all three reads, as SQLite's read transaction gives.
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
-                var byQueue = [String: QueueStats]()
-                var order = [String]()
-                for row in try await connection.rows(statsQuery, logger: logger) {
-                    let (queue, stateName, count, retrying, oldest) = try row.decode(
-                        (String, String, Int64, Int64, Int64?).self)
-                    guard let state = JobState(rawValue: stateName) else { continue }
-                    if byQueue[queue] == nil {
-                        byQueue[queue] = QueueStats(queue: queue)
-                        order.append(queue)
-                    }
-                    byQueue[queue]!.counts[state] = count
-                    byQueue[queue]!.retrying += retrying
-                    if let oldest {
-                        byQueue[queue]!.oldestDueRunAt = min(byQueue[queue]!.oldestDueRunAt ?? oldest, oldest)
+                // Counts from the counters the triggers keep; the oldest due job by index seeks.
+                var rows = [(queue: String, bucket: String, count: Int64)]()
+                for row in try await connection.rows(Self.jobCountsQuery, logger: logger) {
+                    rows.append(try row.decode((String, String, Int64).self))
+                }
+                var queues = JobCounts.fold(rows)
+                for index in queues.indices where queues[index].count(.pending) > 0 {
+                    let query = Self.earliestPendingQuery(queue: queues[index].queue)
+                    if let earliest = try await connection.rows(query, logger: logger).first?.decode(Int64?.self),
+                        earliest <= now
+                    {
+                        queues[index].oldestDueRunAt = earliest
                     }
                 }
                 var counts = [(queue: String, state: JobState, count: Int64)]()
@@ -185,7 +178,7 @@ extension PostgresStore: OperatorStore {
                 }
                 try await connection.query("COMMIT", logger: logger)
                 return StoreStatistics(
-                    queues: order.map { byQueue[$0]! }, activity: QueueActivity.fold(counts: counts, samples: samples),
+                    queues: queues, activity: QueueActivity.fold(counts: counts, samples: samples),
                     paused: paused)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)

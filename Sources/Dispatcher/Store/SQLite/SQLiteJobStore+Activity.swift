@@ -1,10 +1,12 @@
 extension SQLiteJobStore {
     /// Per queue: jobs finished in the `window` ending at `now`, and wait/run percentiles.
     func activity(now: Int64, window: Int64 = QueueActivity.window) throws -> [String: QueueActivity] {
+        // INDEXED BY: grouping by (queue, state) would otherwise draw the planner to a full scan
+        // of jobs_retention (queue, state, finished_at) instead of the last minute's range.
         var counts = [(queue: String, state: JobState, count: Int64)]()
         let countStatement = try connection.statement(
             """
-            SELECT queue, state, count(*) FROM jobs
+            SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_finished
             WHERE finished_at >= ?1 AND state IN ('succeeded', 'failed') GROUP BY queue, state
             """)
         countStatement.bind(now - window, at: 1)

@@ -261,17 +261,6 @@ extension SQLiteJobStore {
         return pending + running
     }
 
-    /// Pending and running jobs of `queue` (each count uses its partial index).
-    func pendingAndRunning(queue: String) throws -> (pending: Int64, running: Int64) {
-        let statement = try connection.statement(
-            """
-            SELECT (SELECT count(*) FROM jobs WHERE queue = ?1 AND state = 'pending'),
-                   (SELECT count(*) FROM jobs WHERE queue = ?1 AND state = 'running')
-            """)
-        statement.bind(queue, at: 1)
-        return try statement.singleRow { ($0.int64(0), $0.int64(1)) } ?? (0, 0)
-    }
-
     /// SQLite's `PRAGMA data_version`: changes whenever another connection commits.
     func dataVersion() throws -> Int64 {
         try connection.scalar("PRAGMA data_version")

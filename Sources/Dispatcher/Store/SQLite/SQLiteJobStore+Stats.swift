@@ -1,29 +1,51 @@
 extension SQLiteJobStore {
-    /// Counts jobs per queue and state in one pass over the claim index.
+    /// Counts jobs per queue and state from the `job_counts` rows the triggers keep, and finds
+    /// each queue's oldest due pending job through the claim index: no read grows with the table.
     func stats(now: Int64) throws -> [QueueStats] {
         let statement = try connection.statement(
-            """
-            SELECT queue, state, count(*),
-                   sum(state = 'pending' AND attempts > 0),
-                   min(CASE WHEN state = 'pending' AND run_at <= ?1 THEN run_at END)
-            FROM jobs GROUP BY queue, state ORDER BY queue
-            """)
-        statement.bind(now, at: 1)
-        var byQueue = [String: QueueStats]()
-        var order = [String]()
+            "SELECT queue, bucket, count FROM job_counts WHERE count <> 0 ORDER BY queue, bucket")
+        var rows = [(queue: String, bucket: String, count: Int64)]()
         while try statement.step() {
-            let queue = statement.string(0) ?? ""
-            guard let state = JobState(rawValue: statement.string(1) ?? "") else { continue }
-            if byQueue[queue] == nil {
-                byQueue[queue] = QueueStats(queue: queue)
-                order.append(queue)
-            }
-            byQueue[queue]!.counts[state] = statement.int64(2)
-            byQueue[queue]!.retrying += statement.int64(3)
-            if let oldest = statement.optionalInt64(4) {
-                byQueue[queue]!.oldestDueRunAt = min(byQueue[queue]!.oldestDueRunAt ?? oldest, oldest)
-            }
+            rows.append((statement.string(0) ?? "", statement.string(1) ?? "", statement.int64(2)))
         }
-        return order.map { byQueue[$0]! }
+        var queues = JobCounts.fold(rows)
+        for index in queues.indices where queues[index].count(.pending) > 0 {
+            queues[index].oldestDueRunAt = try oldestDueRunAt(queue: queues[index].queue, now: now)
+        }
+        return queues
+    }
+
+    /// The earliest `run_at` among the queue's due pending jobs, or nil when none is due.
+    ///
+    /// The claim index orders a queue's pending jobs by priority first, so the earliest due time
+    /// is not at one end of it. A loose index scan visits each distinct priority once (a seek for
+    /// the next lower one, a seek for its earliest `run_at`): the cost grows with the number of
+    /// priorities in use, not with the number of jobs.
+    func oldestDueRunAt(queue: String, now: Int64) throws -> Int64? {
+        let statement = try connection.statement(
+            """
+            WITH RECURSIVE levels(priority) AS (
+                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND state = 'pending')
+                UNION ALL
+                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND state = 'pending' AND priority < levels.priority)
+                FROM levels WHERE levels.priority IS NOT NULL)
+            SELECT min((SELECT min(run_at) FROM jobs
+                        WHERE queue = ?1 AND state = 'pending' AND priority = levels.priority))
+            FROM levels WHERE levels.priority IS NOT NULL
+            """)
+        statement.bind(queue, at: 1)
+        guard let earliest = try statement.singleRow({ $0.optionalInt64(0) }) ?? nil else { return nil }
+        return earliest <= now ? earliest : nil
+    }
+
+    /// Pending (retrying included) and running jobs of `queue`, from the job counts.
+    func pendingAndRunning(queue: String) throws -> (pending: Int64, running: Int64) {
+        let statement = try connection.statement("SELECT bucket, count FROM job_counts WHERE queue = ?1")
+        statement.bind(queue, at: 1)
+        var rows = [(bucket: String, count: Int64)]()
+        while try statement.step() {
+            rows.append((statement.string(0) ?? "", statement.int64(1)))
+        }
+        return JobCounts.pendingAndRunning(rows)
     }
 }

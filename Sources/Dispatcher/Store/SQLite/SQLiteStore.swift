@@ -128,6 +128,23 @@ actor SQLiteStore: DaemonStore, OperatorStore {
         try store.pendingAndRunning(queue: queue)
     }
 
+    func acquireMaintenanceLease(name: String, owner: String, ttl: Int64) throws -> Bool {
+        try store.acquireMaintenanceLease(name: name, owner: owner, ttl: ttl, now: WallClock.nowMilliseconds())
+    }
+
+    func releaseMaintenanceLease(name: String, owner: String) throws {
+        try store.releaseMaintenanceLease(name: name, owner: owner)
+    }
+
+    func queues(withJobsIn state: JobState) throws -> [String] {
+        try store.queues(withJobsIn: state)
+    }
+
+    func prune(queue: String, state: JobState, olderThan age: Int64, limit: Int) throws -> Int {
+        try store.prune(
+            queue: queue, state: state, finishedBefore: WallClock.nowMilliseconds() - age, limit: limit)
+    }
+
     nonisolated var changes: any ChangeNotifier { SQLiteChangeNotifier(store: self) }
 
     /// A value that changes whenever anyone, this process included, commits.

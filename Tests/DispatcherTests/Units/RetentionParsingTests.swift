@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import Dispatcher
+
+@Suite("retention settings and the migrations that keep the counts", .timeLimit(.minutes(3)))
+struct RetentionParsingTests {
+    @Test func retentionsParseDurationsAndKeepForZeroOrForever() throws {
+        #expect(try RetentionPolicy.parse("7d", what: "x") == .seconds(7 * 86_400))
+        #expect(try RetentionPolicy.parse("90s", what: "x") == .seconds(90))
+        #expect(try RetentionPolicy.parse("15m", what: "x") == .seconds(900))
+        #expect(try RetentionPolicy.parse("12h", what: "x") == .seconds(12 * 3600))
+        #expect(try RetentionPolicy.parse("0", what: "x") == nil)
+        #expect(try RetentionPolicy.parse("0s", what: "x") == nil)
+        #expect(try RetentionPolicy.parse("forever", what: "x") == nil)
+        #expect(throws: DispatcherError.self) { try RetentionPolicy.parse("-1d", what: "x") }
+        #expect(throws: DispatcherError.self) { try RetentionPolicy.parse("a week", what: "x") }
+        #expect(RetentionPolicy().description == "succeeded 7d, failed 30d, cancelled 7d")
+    }
+
+    @Test func flagsSetTheDefaultsAndTheConfigFileOverridesThemPerQueue() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("dispatcher.json")
+        try Data(
+            """
+            {"retain_failed": "forever", "prune_interval": "5s", "queues": [
+              {"name": "a", "upstream": "http://127.0.0.1:1/"},
+              {"name": "b", "upstream": "http://127.0.0.1:1/", "retain_succeeded": "1h", "retain_cancelled": "0"}]}
+            """.utf8
+        ).write(to: URL(fileURLWithPath: path))
+        let command = try RunCommand.parse(["--config", path, "--retain-succeeded", "2d", "--db", directory.database])
+        let configuration = try command.makeConfiguration()
+        #expect(configuration.pruner.interval == .seconds(5))
+        let rules = configuration.retentionRules
+        #expect(rules.horizon(queue: "a", state: .succeeded) == .seconds(2 * 86_400))
+        #expect(rules.horizon(queue: "a", state: .failed) == nil)
+        #expect(rules.horizon(queue: "a", state: .cancelled) == .seconds(7 * 86_400))
+        #expect(rules.horizon(queue: "unserved", state: .succeeded) == .seconds(2 * 86_400))
+        #expect(rules.horizon(queue: "b", state: .succeeded) == .seconds(3600))
+        #expect(rules.horizon(queue: "b", state: .failed) == nil)
+        #expect(rules.horizon(queue: "b", state: .cancelled) == nil)
+        #expect(rules.horizon(queue: "b", state: .pending) == nil)
+
+        let defaults = try RunCommand.parse(["--upstream", "http://127.0.0.1:1/"]).makeConfiguration()
+        #expect(defaults.retention == RetentionPolicy())
+        #expect(defaults.pruner.interval == .seconds(60))
+        #expect(throws: DispatcherError.self) {
+            try RunCommand.parse(["--upstream", "http://127.0.0.1:1/", "--retain-failed", "soon"]).makeConfiguration()
+        }
+    }
+
+    @Test func functionBodiesStayInOneStatement() {
+        let migration = Migration(
+            version: 9, name: "0009_x.sql",
+            bytes: Array(
+                """
+                CREATE TABLE t (a INT);
+                -- a comment
+                CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO t VALUES (1);
+                    RETURN NULL;
+                END
+                $$;
+                CREATE FUNCTION g() RETURNS INT LANGUAGE sql AS $$ SELECT 1 $$;
+                """.utf8))
+        let statements = migration.statements
+        #expect(statements.count == 3)
+        #expect(statements[1].hasPrefix("CREATE FUNCTION f()") && statements[1].hasSuffix("$$;"))
+        #expect(statements[1].contains("RETURN NULL;"))
+        #expect(statements[2].hasPrefix("CREATE FUNCTION g()"))
+    }
+
+    @Test func theCountsMigrationCountsTheJobsAlreadyThere() throws {
+        let directory = try TemporaryDirectory()
+        let connection = try SQLiteConnection(path: directory.database, options: .init(synchronous: .normal))
+        try SQLiteMigrator(migrations: Array(Migration.sqlite.prefix(2))).migrate(connection)
+        try connection.execute(
+            """
+            INSERT INTO jobs (queue, method, state, attempts, run_at, created_at, finished_at) VALUES
+                ('a', 'm', 'pending', 0, 0, 0, NULL), ('a', 'm', 'pending', 2, 0, 0, NULL),
+                ('a', 'm', 'succeeded', 1, 0, 0, 5), ('b', 'm', 'failed', 3, 0, 0, 5), ('b', 'm', 'failed', 3, 0, 0, 6)
+            """)
+        connection.close()
+        let store = try SQLiteJobStore(path: directory.database)
+        let stats = try store.stats(now: 1)
+        #expect(stats.map(\.queue) == ["a", "b"])
+        #expect(stats[0].counts == [.pending: 2, .succeeded: 1] && stats[0].retrying == 1)
+        #expect(stats[0].oldestDueRunAt == 0)
+        #expect(stats[1].counts == [.failed: 2] && stats[1].retrying == 0)
+    }
+}
