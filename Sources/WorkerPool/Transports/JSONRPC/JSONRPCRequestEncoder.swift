@@ -8,11 +8,6 @@ import NIOCore
 /// `params` are the job's raw JSON bytes, copied as they are (checked at enqueue); the id is the
 /// job id, so the response can be matched to the job.
 public enum JSONRPCRequestEncoder {
-    /// A buffer capacity that fits the encoded request of `job` without growing.
-    public static func estimatedSize(of job: RPCJob) -> Int {
-        96 + job.method.utf8.count + (job.params?.count ?? 0)
-    }
-
     /// Appends the request object for `job` to `buffer`.
     public static func encode(_ job: RPCJob, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"jsonrpc\":\"2.0\",\"method\":")
