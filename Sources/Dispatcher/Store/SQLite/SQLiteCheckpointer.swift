@@ -15,12 +15,17 @@ import NIOPosix
 /// database while feeders and the completer wait. The daemon's connection instead sets a much
 /// larger automatic threshold (a backstop only), and this checkpointer runs a PASSIVE
 /// checkpoint — it never blocks writers or readers — whenever the WAL has grown past
-/// `threshold` bytes, checking every `interval`.
+/// `threshold` bytes, checking every `interval`. The daemon's connection cuts the WAL file back
+/// to `threshold` when it restarts (`journal_size_limit`), so an idle WAL is not checkpointed
+/// again and again.
 final class SQLiteCheckpointer: Sendable {
     /// Checkpoint once the WAL file is at least this big (SQLite's own default is 1,000 pages).
     static let threshold: Int64 = 4 << 20
-    /// The daemon connection's own automatic checkpoint, in pages, should this one fall behind.
-    static let backstopPages = 16_384
+    /// The daemon connection's own automatic checkpoint, in pages (16 MiB), should this one fall
+    /// behind. A PASSIVE checkpoint from another connection can keep chasing a busy writer without
+    /// ever finishing, and only a finished checkpoint lets the WAL start over: the writer's own
+    /// checkpoint always finishes, so it is what bounds the WAL (and so the disk it takes).
+    static let backstopPages = 4096
     /// How often the WAL's size is looked at.
     let interval: Duration = .milliseconds(250)
 
@@ -53,7 +58,7 @@ final class SQLiteCheckpointer: Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             var info = stat()
-            guard stat(walPath, &info) == 0, Int64(info.st_size) >= Self.threshold, !Task.isCancelled else { continue }
+            guard stat(walPath, &info) == 0, Int64(info.st_size) > Self.threshold, !Task.isCancelled else { continue }
             let connection = self.connection
             // A failure (say the disk is full) leaves the WAL to grow; the daemon's backstop and
             // the next attempt deal with it, and the daemon's own writes report real trouble.

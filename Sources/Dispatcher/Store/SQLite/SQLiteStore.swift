@@ -50,6 +50,9 @@ actor SQLiteStore: DaemonStore, OperatorStore {
                 let store = try SQLiteJobStore(path: path, synchronous: synchronous)
                 if forDaemon && !store.connection.isReadOnly {
                     try store.connection.execute("PRAGMA wal_autocheckpoint=\(SQLiteCheckpointer.backstopPages)")
+                    // A WAL that once grew (a burst, an enqueue of a big batch) is cut back to the
+                    // checkpointer's threshold when it restarts, so the disk space is returned.
+                    try store.connection.execute("PRAGMA journal_size_limit=\(SQLiteCheckpointer.threshold)")
                 }
                 return OwnedByThread(value: store)
             }.get()
