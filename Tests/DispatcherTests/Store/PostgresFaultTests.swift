@@ -120,9 +120,11 @@ struct PostgresFaultTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("reconnecting"), "logged the outage: \(result.stderr.suffix(2000))")
         // One error line when the outage starts and one summary when it ends, not one per attempt.
+        // (When the restart falls between two statements, the pool reconnects before any
+        // statement fails: then no outage at all is reported, which is right too.)
         let started = result.stderr.components(separatedBy: "store unreachable; retrying until it recovers").count - 1
         let ended = result.stderr.components(separatedBy: "store reachable again after").count - 1
-        #expect(started == 1 && ended == 1, "one outage, reported once: \(result.stderr.suffix(3000))")
+        #expect(started <= 1 && started == ended, "one outage, reported once: \(result.stderr.suffix(3000))")
         // The daemon's first queries wait for its pool to run (postgres-nio warns otherwise).
         #expect(!result.stderr.contains("hasn't been called yet"), "\(result.stderr.prefix(2000))")
         let jobs = try await StoreLocation.postgres(url).withOperatorStore {

@@ -49,7 +49,7 @@ extension PostgresStore {
         return try await withTransaction { connection in
             let count = try await connection.rows(query, logger: logger).first?.decode(Int64.self) ?? 0
             // Resuming wakes the feeders that sleep on the paused queue.
-            if count > 0 && !paused { try await notify(on: connection) }
+            if count > 0 && !paused { try await self.notify(on: connection) }
             return count > 0
         }
     }

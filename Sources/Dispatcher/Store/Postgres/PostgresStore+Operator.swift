@@ -35,7 +35,7 @@ extension PostgresStore: OperatorStore {
                 results += try await Self.insertWithoutKeys(jobs[index..<end], now: now, on: connection, logger: logger)
                 index = end
             }
-            try await notify(on: connection)
+            try await self.notify(on: connection)
             return results
         }
     }
@@ -225,7 +225,7 @@ extension PostgresStore: OperatorStore {
         let logger = self.logger
         return try await withTransaction { connection in
             let count = try await connection.rows(query, logger: logger).first?.decode(Int64.self) ?? 0
-            if count > 0 { try await notify(on: connection) }
+            if count > 0 { try await self.notify(on: connection) }
             return Int(count)
         }
     }
@@ -254,7 +254,7 @@ extension PostgresStore: OperatorStore {
     /// transaction: all or nothing.
     private func changeEach(
         _ ids: [Int64], as change: JobRules.OperatorChange,
-        update: @Sendable (PostgresConnection, [Int64]) -> PostgresQuery
+        update: @escaping @Sendable (PostgresConnection, [Int64]) -> PostgresQuery
     ) async throws -> Int {
         let unique = Array(Set(ids))
         let logger = self.logger
@@ -268,7 +268,7 @@ extension PostgresStore: OperatorStore {
             try JobRules.check(ids, states: states, for: change)
             let count =
                 try await connection.rows(update(connection, unique), logger: logger).first?.decode(Int64.self) ?? 0
-            if change == .retry && count > 0 { try await notify(on: connection) }
+            if change == .retry && count > 0 { try await self.notify(on: connection) }
             return Int(count)
         }
     }

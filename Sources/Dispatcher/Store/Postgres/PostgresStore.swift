@@ -163,12 +163,16 @@ final class PostgresStore: Sendable {
     }
 
     /// Runs `body` on a connection: the pool's next free one, or the command's own.
-    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
             switch backend {
             case .pool(let client):
                 if poolStarted.generation == 0 { await poolStarted.wait(after: 0) }
-                return try await client.withConnection { try await body($0) }
+                return try await StatementDeadline.run(within: StatementDeadline.standard) {
+                    try await client.withConnection { try await body($0) }
+                }
             case .connection(let connection): return try await body(connection)
             case .shared(let shared):
                 let connection = try await shared.connection()
@@ -187,7 +191,9 @@ final class PostgresStore: Sendable {
     }
 
     /// Runs `body` in one transaction on one connection, committing when it returns.
-    func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func withTransaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let logger = self.logger
         return try await withConnection { connection in
             try await connection.withTransaction(logger: logger) { try await body($0) }

@@ -1,0 +1,68 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Gives up waiting for a pooled statement that does not answer.
+///
+/// A statement in flight while PostgreSQL restarts normally fails with the connection. Rarely,
+/// on a loaded machine, it never answers at all: the daemon's completer then waited for ever,
+/// its jobs stayed `running` with their leases renewed, and the daemon could not even exit. With
+/// a deadline the caller sees an error instead, reports the outage and tries again (on another
+/// connection: the pool replaces broken ones); a late answer to the abandoned statement is
+/// harmless, since every daemon write is guarded by state and lease owner.
+///
+/// The wait runs in an unstructured task because a hung statement may ignore cancellation, and
+/// a task group would wait for it; the timer is a cancellable NIO scheduled task, so a statement
+/// that answers leaves nothing behind.
+enum StatementDeadline {
+    /// How long a pooled statement may take before the daemon stops waiting for it. Far above
+    /// what any daemon statement takes (batches of hundreds of rows), far below a lease.
+    static let standard: Duration = .seconds(30)
+
+    struct Exceeded: Error, CustomStringConvertible {
+        let deadline: Duration
+        var description: String { "PostgreSQL did not answer within \(deadline)" }
+    }
+
+    static func run<T: Sendable>(
+        within deadline: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let resumed = Once()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task {
+                let result = await Result(catching: { try await operation() })
+                if resumed.claim() {
+                    continuation.resume(with: result)
+                }
+            }
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(
+                in: .nanoseconds(Int64(deadline.components.seconds * 1_000_000_000))
+            ) {
+                if resumed.claim() {
+                    work.cancel()
+                    continuation.resume(throwing: Exceeded(deadline: deadline))
+                }
+            }
+            Task {
+                _ = await work.result
+                timer.cancel()
+            }
+        }
+    }
+}
+
+/// True for the first caller of `claim()` only: the answer and the timer race to resume.
+private final class Once: Sendable {
+    private let done = Atomic<Bool>(false)
+
+    func claim() -> Bool {
+        done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing body, as a value.
+    fileprivate init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
