@@ -103,7 +103,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "dispatcher-pool-bench",
-            dependencies: ["WorkerPool", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WorkerPool", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Benchmarks/PoolBenchmark"
         ),
         .testTarget(

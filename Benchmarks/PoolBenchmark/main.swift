@@ -1,4 +1,6 @@
+
 import Logging
+import NIOPosix
 import Synchronization
 import WorkerPool
 
@@ -22,7 +24,10 @@ var configuration = WorkerPoolConfiguration(workers: workers, label: "bench")
 configuration.channelCapacity = workers * 4
 let pool = WorkerPool(
     configuration: configuration,
-    transport: try HTTPJSONRPCTransport(configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port))),
+    // As the daemon does (`--io-threads`, default 1): every connection on one event loop thread.
+    transport: try HTTPJSONRPCTransport(
+        configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port)),
+        eventLoopGroup: MultiThreadedEventLoopGroup(numberOfThreads: 1)),
     logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
     onOutcome: { outcome in
         if case .succeeded = outcome.outcome {} else { tally.failures.withLock { $0 += 1 } }

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import WorkerPool
 
 extension Daemon {
@@ -20,9 +21,19 @@ extension Daemon {
                 throw DispatcherError("workers must be between 1 and 1024")
             }
         }
-        let poolMakers = try configuration.queues.map(TransportFactory.prepare)
-        let database = try await configuration.store.openDaemonStore(
-            pollInterval: configuration.pollInterval, logger: logger)
+        // Every queue's upstream connections share these threads; the daemon shuts them down
+        // when it stops (or here, when it cannot be built).
+        let upstreamEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.ioThreads)
+        let poolMakers: [TransportFactory.PoolMaker]
+        let database: any DaemonStore
+        do {
+            poolMakers = try configuration.queues.map { try TransportFactory.prepare($0, eventLoops: upstreamEventLoops) }
+            database = try await configuration.store.openDaemonStore(
+                pollInterval: configuration.pollInterval, logger: logger)
+        } catch {
+            try? await upstreamEventLoops.shutdownGracefully()
+            throw error
+        }
         // Right after opening: the identity of the file the store holds.
         let fileGuard = DatabaseFileGuard(watching: configuration.store, health: health, logger: logger)
         let storeHealth = StoreHealth(
@@ -72,6 +83,6 @@ extension Daemon {
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
             leaseKeeper: leaseKeeper, pruner: pruner, gaugeSampler: gaugeSampler, health: health, fileGuard: fileGuard,
-            logger: logger)
+            upstreamEventLoops: upstreamEventLoops, logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import WorkerPool
 
@@ -23,6 +24,8 @@ struct Daemon: Service, CustomStringConvertible {
     /// SQLite: watches that the file at the database's path is still the one opened; run by
     /// `dispatcher run` beside the daemon (it ends the service group when the file changed).
     let fileGuard: DatabaseFileGuard?
+    /// The threads of every queue's upstream connections (`DaemonConfiguration.ioThreads`).
+    let upstreamEventLoops: MultiThreadedEventLoopGroup
     let logger: Logger
 
     var description: String { "Daemon(\(configuration.owner))" }
@@ -61,6 +64,8 @@ struct Daemon: Service, CustomStringConvertible {
         let calls = pools.map(\.currentStatistics.calls).reduce(0, +)
         logger.info("dispatcher stopped", metadata: ["calls": "\(calls)", "connections_opened": "\(opened)"])
         await database.close()
+        // Every connection is closed by now: the pools have returned.
+        try? await upstreamEventLoops.shutdownGracefully()
     }
 
     /// Runs every queue's pool and feeder until they are all done.

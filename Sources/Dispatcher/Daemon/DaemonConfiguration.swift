@@ -15,6 +15,13 @@ struct DaemonConfiguration: Sendable {
     var leaseMargin: Duration = .seconds(15)
     /// How often an idle feeder checks the database for new work.
     var pollInterval: Duration = .milliseconds(5)
+    /// Event loop threads for the upstream connections, shared by every queue's workers.
+    ///
+    /// One is the default because one thread serves many connections best: their responses
+    /// arrive together in one `epoll_wait`, and each worker's request and response stay on that
+    /// thread. On two cores a drain measured 55,000 calls/s on one loop against 39,000 on two.
+    /// More threads pay off only when calls are CPU-heavy (TLS, large messages) on many cores.
+    var ioThreads = 1
     /// How often expired leases are reaped and this daemon's leases renewed.
     var reapInterval: Duration = .seconds(1)
     /// Exit once no job of the daemon's queues is pending or running.

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import WorkerPool
 
 /// Builds a queue's worker pool with the transport its upstream URL's scheme names. This is the
@@ -20,9 +21,10 @@ enum TransportFactory {
     /// how to make its pool. Called before the database is opened, so a daemon that refuses to
     /// start leaves no trace.
     ///
+    /// - Parameter eventLoops: where the queue's upstream connections run.
     /// - Throws: `DispatcherError` when the transport's settings are unusable (an unreadable or
     ///   malformed PEM file or protoset, TLS files for a plain upstream, a protoset for HTTP).
-    static func prepare(_ queue: QueueConfiguration) throws -> PoolMaker {
+    static func prepare(_ queue: QueueConfiguration, eventLoops: any EventLoopGroup) throws -> PoolMaker {
         if !queue.upstream.scheme.usesTLS, queue.tls != UpstreamTLSConfiguration() {
             throw DispatcherError(
                 "queue '\(queue.name)': TLS files need an https:// or grpcs:// upstream (got \(queue.upstream))")
@@ -36,7 +38,7 @@ enum TransportFactory {
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
-            return try poolMaker(for: queue) { try HTTPJSONRPCTransport(configuration: transportConfiguration) }
+            return try poolMaker(for: queue) { try HTTPJSONRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops) }
         case .grpc, .grpcs:
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
@@ -44,7 +46,7 @@ enum TransportFactory {
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }
-            return try poolMaker(for: queue) { try GRPCTransport(configuration: transportConfiguration) }
+            return try poolMaker(for: queue) { try GRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops) }
         }
     }
 

@@ -232,7 +232,7 @@ struct DaemonTests {
             }
         }
         let config = """
-            {"drain_timeout": "5s", "queues": [
+            {"drain_timeout": "5s", "io_threads": 2, "queues": [
               {"name": "fast", "upstream": "http://127.0.0.1:\(fastPort)/", "workers": 3, "timeout": "2s"},
               {"name": "slow", "upstream": "http://127.0.0.1:\(slowPort)/", "workers": 2, "max_attempts": 3,
                "retry": {"base": "10ms", "cap": "50ms"}, "breaker": {"failures": 5, "cool_down": "1s"}}
@@ -259,9 +259,13 @@ struct DaemonTests {
 
     @Test func badRunFlagsFailWithOneLine() async throws {
         let directory = try TemporaryDirectory()
+        try "{\"io_threads\": 65, \"queues\": [{\"upstream\": \"http://127.0.0.1:1/\"}]}".write(
+            toFile: directory.path("threads.json"), atomically: true, encoding: .utf8)
         for arguments in [
             ["run"], ["run", "--upstream", "ftp://x"], ["run", "--upstream", "http://127.0.0.1:1/", "--workers", "0"],
             ["run", "--config", directory.path("missing.json")],
+            ["run", "--upstream", "http://127.0.0.1:1/", "--io-threads", "0"],
+            ["run", "--config", directory.path("threads.json")],
         ] {
             let result = try await DispatcherProcess.run(arguments, in: directory, timeout: .seconds(20))
             #expect(result.status != 0)

@@ -9,7 +9,7 @@ import WorkerPool
 /// The `--config` file: JSON describing several queues (see README, "Config file").
 ///
 ///     {
-///       "drain_timeout": "30s", "lease_margin": "15s", "poll_interval": "5ms",
+///       "drain_timeout": "30s", "lease_margin": "15s", "poll_interval": "5ms", "io_threads": 1,
 ///       "retain_succeeded": "7d", "retain_failed": "30d", "retain_cancelled": "7d", "prune_interval": "1m",
 ///       "queues": [
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,
@@ -82,6 +82,7 @@ struct ConfigFile: Decodable {
     }
 
     var drainTimeout: String?
+    var ioThreads: Int?
     var leaseMargin: String?
     var pollInterval: String?
     var retainSucceeded: String?
@@ -97,6 +98,7 @@ struct ConfigFile: Decodable {
         case retainCancelled = "retain_cancelled"
         case pruneInterval = "prune_interval"
         case drainTimeout = "drain_timeout"
+        case ioThreads = "io_threads"
         case leaseMargin = "lease_margin"
         case pollInterval = "poll_interval"
     }
@@ -120,6 +122,7 @@ struct ConfigFile: Decodable {
         }
         if let value = try duration(file.drainTimeout, "drain_timeout") { configuration.drainTimeout = value }
         if let value = try duration(file.leaseMargin, "lease_margin") { configuration.leaseMargin = value }
+        if let value = file.ioThreads { configuration.ioThreads = try RunCommand.validatedIOThreads(value, what: "io_threads") }
         if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
         // Retention: the file's top-level keys over the flags' (or the defaults), then each
         // queue's own keys over that.

@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Consecutive failures that open the circuit breaker.") var breakerFailures = 5
     @Option(help: "How long the breaker stays open before a probe.") var breakerCoolDown = "5s"
     @Option(help: "How long in-flight calls may finish after SIGTERM/SIGINT.") var drainTimeout = "30s"
+    @Option(help: "Event loop threads for upstream connections, shared by all queues.") var ioThreads = 1
     @Option(help: "Lease = job timeout + this; a crashed daemon's jobs return after it.") var leaseMargin = "15s"
     @Option(help: "How often an idle daemon checks for new jobs.") var pollInterval = "5ms"
     @Option(help: "Delete succeeded jobs this long after they finish (90s, 15m, 12h, 7d; 0 or forever keeps).")
@@ -76,6 +77,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         var configuration = try makeConfiguration()
         configuration.sampleGauges = adminAddress != nil
+        MallocTuning.applyForDaemon()
         let logger = format.makeLogger(level: level)
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         let health = HealthState()
@@ -145,6 +147,7 @@ struct RunCommand: AsyncParsableCommand {
         configuration.store = try database.location()
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
+        configuration.ioThreads = try Self.validatedIOThreads(ioThreads, what: "--io-threads")
         configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
         configuration.pollInterval = try duration(pollInterval, "--poll-interval")
         guard configuration.pollInterval >= .milliseconds(1) else {
@@ -191,6 +194,12 @@ struct RunCommand: AsyncParsableCommand {
             failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))
         configuration.queues = [queue]
         return configuration
+    }
+
+    /// Upstream I/O threads must be between 1 and 64.
+    static func validatedIOThreads(_ threads: Int, what: String) throws -> Int {
+        guard (1...64).contains(threads) else { throw DispatcherError("\(what) must be between 1 and 64") }
+        return threads
     }
 
     private func duration(_ text: String, _ what: String) throws -> Duration {
