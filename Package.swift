@@ -106,6 +106,8 @@ let package = Package(
             dependencies: [
                 "WorkerPool", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             path: "Benchmarks/PoolBenchmark"
         ),

@@ -1,58 +1,125 @@
-
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOPosix
 import Synchronization
 import WorkerPool
 
-// Drives a WorkerPool over the HTTP JSON-RPC transport as fast as it goes and prints one line:
+// Drives a WorkerPool as fast as it goes and prints one line:
 // `calls=N seconds=S calls_per_second=R connections_opened=C failures=F`.
-// Usage: dispatcher-pool-bench PORT [WORKERS] [CALLS]
-let arguments = CommandLine.arguments
-guard arguments.count > 1, let port = Int(arguments[1]) else {
-    print("usage: dispatcher-pool-bench PORT [WORKERS] [CALLS]")
+//
+//     dispatcher-pool-bench PORT [WORKERS] [CALLS]             HTTP JSON-RPC transport
+//     dispatcher-pool-bench grpc PORT [WORKERS] [CALLS]        gRPC transport, raw messages
+//     dispatcher-pool-bench grpc-client PORT [WORKERS] [CALLS] grpc-swift-2's client alone
+//
+// The gRPC modes call `stub.v1.Stub/Call` on `dispatcher-upstream-stub grpc`. `grpc-client` is
+// the floor under the gRPC transport: WORKERS tasks, each with its own `GRPCClient` (one HTTP/2
+// connection), making unary calls back to back with nothing of ours around them.
+var arguments = Array(CommandLine.arguments.dropFirst())
+let mode = arguments.first.flatMap { ["grpc", "grpc-client"].contains($0) ? $0 : nil } ?? "http"
+if mode != "http" { arguments.removeFirst() }
+guard let port = arguments.first.flatMap({ Int($0) }) else {
+    print("usage: dispatcher-pool-bench [grpc|grpc-client] PORT [WORKERS] [CALLS]")
     exit(2)
 }
-let workers = arguments.count > 2 ? Int(arguments[2]) ?? 8 : 8
-let calls = arguments.count > 3 ? Int(arguments[3]) ?? 200_000 : 200_000
+let workers = arguments.count > 1 ? Int(arguments[1]) ?? 8 : 8
+let calls = arguments.count > 2 ? Int(arguments[2]) ?? 200_000 : 200_000
+// As the daemon does (`--io-threads`, default 1): every connection on one event loop thread.
+let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 final class Tally: Sendable {
     let failures = Mutex(0)
     let done = Mutex(0)
+    /// Calls not yet started, for the bare-client mode.
+    let remaining = Atomic(calls)
 }
 let tally = Tally()
-var configuration = WorkerPoolConfiguration(workers: workers, label: "bench")
-configuration.channelCapacity = workers * 4
-let pool = WorkerPool(
-    configuration: configuration,
-    // As the daemon does (`--io-threads`, default 1): every connection on one event loop thread.
-    transport: try HTTPJSONRPCTransport(
-        configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port)),
-        eventLoopGroup: MultiThreadedEventLoopGroup(numberOfThreads: 1)),
-    logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
-    onOutcome: { outcome in
-        if case .succeeded = outcome.outcome {} else { tally.failures.withLock { $0 += 1 } }
-        tally.done.withLock { $0 += 1 }
-    })
-let params = Array("[1]".utf8)
-let start = ContinuousClock.now
-try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await pool.run() }
-    // The producer runs in a child task: top-level code is on the main actor, and hopping
-    // to and from it on every submit would be measured as pool overhead.
-    group.addTask {
-        for id in 1...calls {
-            try await pool.submit(RPCJob(id: Int64(id), method: "bench", params: params, timeout: .seconds(10)))
-        }
-        pool.finish()
-    }
-    try await group.waitForAll()
-}
-let elapsed = ContinuousClock.now - start
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-print(
-    "calls=\(calls) seconds=\(seconds) calls_per_second=\(Int(Double(calls) / seconds)) "
-        + "connections_opened=\(pool.currentStatistics.connectionsOpened) failures=\(tally.failures.withLock { $0 })")
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+func report(seconds: Double, connectionsOpened: Int) {
+    print(
+        "calls=\(calls) seconds=\(seconds) calls_per_second=\(Int(Double(calls) / seconds)) "
+            + "connections_opened=\(connectionsOpened) failures=\(tally.failures.withLock { $0 })")
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// Submits `calls` jobs to a pool over `transport` and reports.
+func drive<Transport: UpstreamTransport>(_ transport: Transport, method: String, params: [UInt8]) async throws {
+    var configuration = WorkerPoolConfiguration(workers: workers, label: "bench")
+    configuration.channelCapacity = workers * 4
+    let pool = WorkerPool(
+        configuration: configuration, transport: transport,
+        logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
+        onOutcome: { outcome in
+            if case .succeeded = outcome.outcome {} else { tally.failures.withLock { $0 += 1 } }
+            tally.done.withLock { $0 += 1 }
+        })
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await pool.run() }
+        // The producer runs in a child task: top-level code is on the main actor, and hopping
+        // to and from it on every submit would be measured as pool overhead.
+        group.addTask {
+            for id in 1...calls {
+                try await pool.submit(RPCJob(id: Int64(id), method: method, params: params, timeout: .seconds(10)))
+            }
+            pool.finish()
+        }
+        try await group.waitForAll()
+    }
+    report(seconds: seconds(since: start), connectionsOpened: pool.currentStatistics.connectionsOpened)
+}
+
+/// Unary calls straight through grpc-swift-2, `workers` clients making `calls` in all.
+func driveGRPCClients() async throws {
+    struct Bytes: MessageSerializer, MessageDeserializer {
+        func serialize<B: GRPCContiguousBytes>(_ message: [UInt8]) throws -> B { B(message) }
+        func deserialize<B: GRPCContiguousBytes>(_ bytes: B) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+    }
+    let descriptor = MethodDescriptor(fullyQualifiedService: "stub.v1.Stub", method: "Call")
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<workers {
+            group.addTask {
+                var config = HTTP2ClientTransport.Posix.Config.defaults
+                config.connection.maxIdleTime = nil
+                let transport = try HTTP2ClientTransport.Posix(
+                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config,
+                    eventLoopGroup: eventLoops)
+                try await withGRPCClient(transport: transport) { client in
+                    while tally.remaining.subtract(1, ordering: .relaxed).oldValue > 0 {
+                        do {
+                            _ = try await client.unary(
+                                request: ClientRequest(message: [8, 1]), descriptor: descriptor, serializer: Bytes(),
+                                deserializer: Bytes(), options: .defaults
+                            ) { try $0.message }
+                        } catch {
+                            tally.failures.withLock { $0 += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    report(seconds: seconds(since: start), connectionsOpened: workers)
+}
+
+switch mode {
+case "grpc":
+    try await drive(
+        try GRPCTransport(
+            configuration: .init(url: UpstreamURL(scheme: .grpc, host: "127.0.0.1", port: port)),
+            eventLoopGroup: eventLoops),
+        method: "stub.v1.Stub/Call", params: Array(#"{"@bytes":"CAE="}"#.utf8))
+case "grpc-client":
+    try await driveGRPCClients()
+default:
+    try await drive(
+        try HTTPJSONRPCTransport(
+            configuration: .init(url: UpstreamURL(host: "127.0.0.1", port: port)), eventLoopGroup: eventLoops),
+        method: "bench", params: Array("[1]".utf8))
+}
