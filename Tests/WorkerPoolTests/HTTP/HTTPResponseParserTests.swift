@@ -96,7 +96,8 @@ struct HTTPResponseParserTests {
         ),
         (
             Fixture(
-                name: "body until the close", bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+                name: "body until the close",
+                bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
                 closes: true),
             Expected(status: 200, keepAlive: false, body: "until the close")
         ),
@@ -122,7 +123,9 @@ struct HTTPResponseParserTests {
             Expected(status: 204, keepAlive: true, body: "")
         ),
         (
-            Fixture(name: "304 has no body despite a length", bytes: "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+            Fixture(
+                name: "304 has no body despite a length",
+                bytes: "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
             Expected(status: 304, keepAlive: true, body: "")
         ),
         (
@@ -158,7 +161,8 @@ struct HTTPResponseParserTests {
         ),
         (
             Fixture(
-                name: "header block exactly at the cap", bytes: "HTTP/1.1 204 OK\r\nA: 12\r\n\r\n", maximumHeaderBytes: 26),
+                name: "header block exactly at the cap", bytes: "HTTP/1.1 204 OK\r\nA: 12\r\n\r\n",
+                maximumHeaderBytes: 26),
             Expected(status: 204, keepAlive: true, body: "")
         ),
     ]
@@ -182,22 +186,37 @@ struct HTTPResponseParserTests {
         (Fixture(name: "empty header name", bytes: "HTTP/1.1 200 OK\r\n: x\r\n\r\n"), .malformedHeader),
         (Fixture(name: "bare CR in a value", bytes: "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n"), .malformedHeader),
         (
-            Fixture(name: "conflicting Content-Length headers", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"),
+            Fixture(
+                name: "conflicting Content-Length headers",
+                bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"),
             .invalidContentLength
         ),
         (
-            Fixture(name: "conflicting Content-Length list", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello"),
-            .invalidContentLength
-        ),
-        (Fixture(name: "negative Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"), .invalidContentLength),
-        (Fixture(name: "signed Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx"), .invalidContentLength),
-        (Fixture(name: "empty Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n"), .invalidContentLength),
-        (
-            Fixture(name: "huge Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"),
+            Fixture(
+                name: "conflicting Content-Length list", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello"),
             .invalidContentLength
         ),
         (
-            Fixture(name: "Content-Length and chunked", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+            Fixture(name: "negative Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
+            .invalidContentLength
+        ),
+        (
+            Fixture(name: "signed Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx"),
+            .invalidContentLength
+        ),
+        (
+            Fixture(name: "empty Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n"),
+            .invalidContentLength
+        ),
+        (
+            Fixture(
+                name: "huge Content-Length", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"),
+            .invalidContentLength
+        ),
+        (
+            Fixture(
+                name: "Content-Length and chunked",
+                bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"),
             .conflictingFraming
         ),
         (
@@ -205,7 +224,9 @@ struct HTTPResponseParserTests {
             .unsupportedTransferCoding
         ),
         (
-            Fixture(name: "chunked twice", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+            Fixture(
+                name: "chunked twice",
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
             .unsupportedTransferCoding
         ),
         (
@@ -217,18 +238,27 @@ struct HTTPResponseParserTests {
             .invalidChunkSize
         ),
         (
-            Fixture(name: "garbage after chunk size", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n0\r\n\r\n"),
+            Fixture(
+                name: "garbage after chunk size",
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 x\r\nhello\r\n0\r\n\r\n"),
             .invalidChunkSize
         ),
         (
-            Fixture(name: "chunk size overflows", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n"),
+            Fixture(
+                name: "chunk size overflows",
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n"),
             .invalidChunkSize
         ),
         (
-            Fixture(name: "chunk data too long", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n"),
+            Fixture(
+                name: "chunk data too long",
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n"),
             .malformedChunk
         ),
-        (Fixture(name: "101 Switching Protocols", bytes: "HTTP/1.1 101 Switching Protocols\r\n\r\n"), .unexpectedSwitchingProtocols),
+        (
+            Fixture(name: "101 Switching Protocols", bytes: "HTTP/1.1 101 Switching Protocols\r\n\r\n"),
+            .unexpectedSwitchingProtocols
+        ),
         (
             Fixture(
                 name: "header block over the cap", bytes: "HTTP/1.1 204 OK\r\nA: 123\r\n\r\n", maximumHeaderBytes: 26),
@@ -243,7 +273,8 @@ struct HTTPResponseParserTests {
         (
             Fixture(
                 name: "trailers over the cap",
-                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " + String(repeating: "y", count: 200),
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: "
+                    + String(repeating: "y", count: 200),
                 maximumHeaderBytes: 100),
             .headerTooLarge
         ),
@@ -267,11 +298,15 @@ struct HTTPResponseParserTests {
             .bodyTooLarge
         ),
         (
-            Fixture(name: "bytes after the response", bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"),
+            Fixture(
+                name: "bytes after the response",
+                bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"),
             .unsolicitedData
         ),
         (
-            Fixture(name: "a byte after a chunked response", bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\n"),
+            Fixture(
+                name: "a byte after a chunked response",
+                bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n\n"),
             .unsolicitedData
         ),
     ]

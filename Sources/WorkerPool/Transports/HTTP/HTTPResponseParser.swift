@@ -206,7 +206,8 @@ struct HTTPResponseParser {
                     return nil
                 }
                 let isBlank =
-                    lineFeed == 0 || (lineFeed == 1 && bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == ASCII.cr)
+                    lineFeed == 0
+                    || (lineFeed == 1 && bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == ASCII.cr)
                 bytes.moveReaderIndex(forwardBy: lineFeed + 1)
                 if isBlank { return finish() }
                 guard consumed + lineFeed + 1 <= maximumHeaderBytes else {
