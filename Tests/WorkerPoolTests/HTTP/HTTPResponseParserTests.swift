@@ -81,8 +81,9 @@ struct HTTPResponseParserTests {
                     + "5;name=value\r\nhello\r\n"
                     + "a ; x\r\n, chunked \r\n"
                     + "000B\r\nworld, hex!\r\n"
+                    + "F\r\n and fifteen by\r\nf\r\nte chunks more.\r\n"
                     + "0\r\nX-Trailer: yes\r\nX-Other: 1\r\n\r\n"),
-            Expected(status: 200, keepAlive: true, body: "hello, chunked world, hex!")
+            Expected(status: 200, keepAlive: true, body: "hello, chunked world, hex! and fifteen byte chunks more.")
         ),
         (
             Fixture(
