@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
@@ -89,10 +88,7 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                                 timeout: .nanoseconds(connectTimeout)))
                         handshake = promise.futureResult
                     }
-                    // Requests are framed by JSONRPCRequestFraming; responses parsed by NIO.
-                    try channel.pipeline.syncOperations.addHandler(FramedRequestWriter())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    // The handler frames requests and parses responses itself: bytes in, bytes out.
                     let handler = JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
@@ -192,7 +188,7 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
         case JSONRPCClientError.responseTooLarge(let limit):
             return CallFailure(
                 isRetryable: false, message: "response larger than \(limit) bytes", countsForBreaker: false)
-        case let error as HTTPParserError:
+        case let error as HTTPResponseParserError:
             return .retryable("malformed HTTP response: \(error)")
         case let error as IOError:
             return .retryable("connection error: \(error)")

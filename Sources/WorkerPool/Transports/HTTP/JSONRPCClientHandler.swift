@@ -1,15 +1,4 @@
 import NIOCore
-import NIOHTTP1
-
-/// One complete HTTP response, aggregated by `JSONRPCClientHandler`.
-struct UpstreamHTTPResponse: Sendable {
-    var status: Int
-    /// False when the upstream asked to close the connection after this response.
-    var keepAlive: Bool
-    /// The raw `Retry-After` header, when present.
-    var retryAfter: String?
-    var body: ByteBuffer
-}
 
 /// Errors the pipeline raises for a call; the connection classifies them.
 enum JSONRPCClientError: Error {
@@ -22,19 +11,26 @@ enum JSONRPCClientError: Error {
 }
 
 /// Makes one JSON-RPC call at a time on its connection, entirely on the connection's event loop:
-/// frames the request as an HTTP/1.1 POST (`JSONRPCRequestFraming`), aggregates the response
-/// (parsed by NIO's `HTTPResponseDecoder`), and resumes the waiting worker with it.
+/// writes the request framed as an HTTP/1.1 POST (`JSONRPCRequestFraming`) straight to the
+/// connection, parses the response bytes (`HTTPResponseParser`), and resumes the waiting worker
+/// with it.
 ///
 /// A call is one continuation, resumed exactly once, by whichever comes first: the end of the
 /// response, an error in the pipeline, the connection closing, the call's deadline, or the
 /// worker's cancellation. Every one of those runs on the event loop, so this state needs no lock.
+///
+/// Why not NIO's `HTTPResponseDecoder`: it delivers every response as three messages (head, body,
+/// end) through `ByteToMessageHandler`, with a `String` for every header name and value, and it
+/// must see a request head per call. A client of one call at a time needs the status, two or
+/// three headers and the body, which a scan of the bytes gives for a fraction of the cost.
 ///
 /// Why not `NIOAsyncChannel`: its outbound writer and inbound sequence each keep a lock, a state
 /// machine and back-pressure bookkeeping per message, made for streams; a call is exactly one
 /// request and one response, and with the worker running on this loop (see
 /// `EventLoopTaskExecutor`) a continuation resumed here is all the hand-off a call needs.
 final class JSONRPCClientHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     typealias Continuation = UnsafeContinuation<UpstreamHTTPResponse, any Error>
 
     private let framing: JSONRPCRequestFraming
@@ -47,9 +43,8 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     private var pending: Continuation?
     /// The first error (or close) the connection met: every later call fails with it at once.
     private var failure: (any Error)?
-    private var head: HTTPResponseHead?
-    private var body: ByteBuffer?
-    private var discarding = false
+    /// Reads the response to the request in flight, from bytes as they arrive.
+    private var parser: HTTPResponseParser
     /// The deadline of the call in flight, and its timeout for the error message.
     private var callDeadline: NIODeadline?
     private var callTimeout: Duration = .zero
@@ -60,6 +55,7 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     init(url: UpstreamURL, maximumResponseBytes: Int) {
         self.framing = JSONRPCRequestFraming(url: url)
         self.maximumResponseBytes = maximumResponseBytes
+        self.parser = HTTPResponseParser(maximumBodyBytes: maximumResponseBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -82,13 +78,10 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         // Set before writing: a failing write can close the channel (and so end the call) from
         // inside `write`.
         pending = continuation
-        head = nil
-        body = nil
-        discarding = false
+        parser.expectResponse()
 
         framing.frame(job, into: &request, body: &requestBody)
-        context.write(NIOAny(HTTPClientRequestPart.head(framing.head)), promise: nil)
-        context.writeAndFlush(NIOAny(HTTPClientRequestPart.body(.byteBuffer(request))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
         if pending != nil {
             armDeadline(job.timeout, context: context)
         }
@@ -101,37 +94,24 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-            body = nil
-            discarding = false
-        case .body(var part):
-            guard !discarding else { return }
-            if (body?.readableBytes ?? 0) + part.readableBytes > maximumResponseBytes {
-                discarding = true
+        // After a failure the connection is closing: what still arrives is discarded.
+        guard failure == nil else { return }
+        var bytes = unwrapInboundIn(data)
+        do throws(HTTPResponseParserError) {
+            guard var response = try parser.parse(&bytes) else { return }
+            // Bytes after the response answer no request. The response itself is whole, so it
+            // stands, but the connection is not reused.
+            let unsolicited = bytes.readableBytes > 0
+            if unsolicited { response.keepAlive = false }
+            complete(response)
+            if unsolicited { _ = try parser.parse(&bytes) }
+        } catch {
+            // The cap keeps its own error, which the breaker does not count.
+            if error.code == .bodyTooLarge {
                 fail(JSONRPCClientError.responseTooLarge(limit: maximumResponseBytes), close: true)
-                return
-            }
-            if body == nil {
-                body = part
             } else {
-                body!.writeBuffer(&part)
+                fail(error, close: true)
             }
-        case .end:
-            guard !discarding, let head else { return }
-            let response = UpstreamHTTPResponse(
-                status: Int(head.status.code),
-                keepAlive: head.isKeepAlive,
-                retryAfter: head.headers.first(name: "Retry-After"),
-                body: body ?? ByteBuffer()
-            )
-            self.head = nil
-            body = nil
-            callDeadline = nil
-            guard let pending else { return }
-            self.pending = nil
-            pending.resume(returning: response)
         }
     }
 
@@ -143,8 +123,20 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         timerDeadline = nil
+        // A body without a length ends with the connection.
+        if failure == nil, let response = parser.connectionClosed() {
+            complete(response)
+        }
         fail(JSONRPCClientError.closedBeforeResponse, close: false)
         context.fireChannelInactive()
+    }
+
+    /// Ends the call in flight with its response.
+    private func complete(_ response: UpstreamHTTPResponse) {
+        callDeadline = nil
+        guard let pending else { return }
+        self.pending = nil
+        pending.resume(returning: response)
     }
 
     /// Remembers the connection's first failure, ends the call in flight with `error`, and

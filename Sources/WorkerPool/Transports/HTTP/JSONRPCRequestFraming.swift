@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// The bytes of a JSON-RPC POST, framed without `HTTPHeaders`: everything that is the same for
 /// every call on a connection (request line, `Host`, `Content-Type`) is encoded once, and a call
@@ -18,15 +17,12 @@ import NIOHTTP1
 struct JSONRPCRequestFraming {
     /// The request line and the headers every call shares, ending with `Idempotency-Key: `.
     private let prefix: ByteBuffer
-    /// What the response decoder is told about each request (it needs the method only).
-    let head: HTTPRequestHead
 
     init(url: UpstreamURL) {
         var prefix = ByteBuffer()
         prefix.writeString("POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\n")
         prefix.writeStaticString("Content-Type: application/json\r\nIdempotency-Key: ")
         self.prefix = prefix
-        self.head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.path)
     }
 
     /// Writes the whole request for `job` into `request`, using `body` as scratch space; both
@@ -42,26 +38,5 @@ struct JSONRPCRequestFraming {
         request.writeString(String(body.readableBytes))
         request.writeStaticString("\r\n\r\n")
         request.writeImmutableBuffer(body)
-    }
-}
-
-/// Stands where `HTTPRequestEncoder` would: passes requests framed by `JSONRPCRequestFraming`
-/// to the connection as they are.
-///
-/// NIO's `HTTPResponseDecoder` must see a `.head` written past it for every request (it pairs
-/// each response with its request's method, and refuses a response to no request), so the
-/// handler writes `.head` (the shared `HTTPRequestHead`, never encoded) followed by one `.body`
-/// holding the whole framed request; this writer drops the head and writes the body's bytes.
-final class FramedRequestWriter: ChannelOutboundHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head, .end:
-            promise?.succeed()
-        case .body(let bytes):
-            context.write(wrapOutboundOut(bytes), promise: promise)
-        }
     }
 }
