@@ -91,9 +91,10 @@ struct HTTPResponseParser {
         let response = try step(&bytes)
         if response != nil {
             input = bytes
-        } else {
+        } else if bytes.readableBytes > 0 {
             carried = bytes
         }
+        // Otherwise `carried` stays empty, holding no read buffer between responses.
         return response
     }
 
