@@ -27,7 +27,9 @@ extension Daemon {
         let poolMakers: [TransportFactory.PoolMaker]
         let database: any DaemonStore
         do {
-            poolMakers = try configuration.queues.map { try TransportFactory.prepare($0, eventLoops: upstreamEventLoops) }
+            poolMakers = try configuration.queues.map {
+                try TransportFactory.prepare($0, eventLoops: upstreamEventLoops)
+            }
             database = try await configuration.store.openDaemonStore(
                 pollInterval: configuration.pollInterval, logger: logger)
         } catch {

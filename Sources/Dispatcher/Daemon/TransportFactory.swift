@@ -38,7 +38,9 @@ enum TransportFactory {
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
-            return try poolMaker(for: queue) { try HTTPJSONRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops) }
+            return try poolMaker(for: queue) {
+                try HTTPJSONRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops)
+            }
         case .grpc, .grpcs:
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
@@ -46,7 +48,9 @@ enum TransportFactory {
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }
-            return try poolMaker(for: queue) { try GRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops) }
+            return try poolMaker(for: queue) {
+                try GRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops)
+            }
         }
     }
 

@@ -122,7 +122,9 @@ struct ConfigFile: Decodable {
         }
         if let value = try duration(file.drainTimeout, "drain_timeout") { configuration.drainTimeout = value }
         if let value = try duration(file.leaseMargin, "lease_margin") { configuration.leaseMargin = value }
-        if let value = file.ioThreads { configuration.ioThreads = try RunCommand.validatedIOThreads(value, what: "io_threads") }
+        if let value = file.ioThreads {
+            configuration.ioThreads = try RunCommand.validatedIOThreads(value, what: "io_threads")
+        }
         if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
         // Retention: the file's top-level keys over the flags' (or the defaults), then each
         // queue's own keys over that.
