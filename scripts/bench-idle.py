@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import ROOT, Stub, median, table
+from benchlib import RELEASE, Stub, build, median, table
 
 IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "10"))
 IDLE_ROUNDS = 3
@@ -33,19 +33,13 @@ def cpu_seconds(pid):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--build-dir", default=os.path.join(ROOT, ".build", "release"))
+    parser.add_argument("--build-dir", default=RELEASE)
     parser.add_argument("--skip-build", action="store_true")
     arguments = parser.parse_args()
     if not arguments.skip_build:
-        subprocess.run([os.path.join(ROOT, "scripts", "ensure-sqlite.sh")], check=True)
-        for product in ("dispatcher-upstream-stub", "dispatcher"):
-            subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--manifest-cache", "local",
-                            "--product", product], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        build("dispatcher-upstream-stub", "dispatcher")
     dispatcher = os.path.join(arguments.build_dir, "dispatcher")
-    stub = Stub.__new__(Stub)
-    stub.process = subprocess.Popen([os.path.join(arguments.build_dir, "dispatcher-upstream-stub"), "0", "1",
-                                     "arrivals"], stdout=subprocess.PIPE, text=True)
-    stub.port = int(stub.process.stdout.readline())
+    stub = Stub(log_arrivals=True, directory=arguments.build_dir)
     idle = []
     latencies = []
     with tempfile.TemporaryDirectory() as directory:
@@ -65,10 +59,10 @@ def main():
                 returned = time.time()
                 job_id = int(out)
                 while True:
-                    arrived_id, micros = stub.process.stdout.readline().split()
-                    if int(arrived_id) == job_id:
+                    arrived_id, arrived_at = stub.arrival()
+                    if arrived_id == job_id:
                         break
-                latencies.append((int(micros) / 1e6 - returned) * 1000)
+                latencies.append((arrived_at - returned) * 1000)
                 time.sleep(0.03)
         finally:
             daemon.terminate()

@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import ROOT, Stub
+from benchlib import RELEASE, Stub, build
 
 # (component, regular expression on the entity name: the demangled function a closure,
 # partial function or specialization belongs to, without its parameter list). First match wins.
@@ -266,7 +266,7 @@ def profile(dispatcher, stub_port, jobs, directory, tag, reuse=False):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=10_000)
-    parser.add_argument("--build-dir", default=os.path.join(ROOT, ".build", "release"))
+    parser.add_argument("--build-dir", default=RELEASE)
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--keep", help="keep the callgrind files in this folder")
     parser.add_argument("--analyze", help="only analyze the callgrind files kept earlier in this folder")
@@ -277,18 +277,12 @@ def main():
     if shutil.which("valgrind") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "valgrind"], stdout=subprocess.DEVNULL, check=True)
     if not arguments.skip_build:
-        subprocess.run([os.path.join(ROOT, "scripts", "ensure-sqlite.sh")], check=True)
-        for product in ("dispatcher-upstream-stub", "dispatcher"):
-            subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--manifest-cache", "local",
-                            "--product", product], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        build("dispatcher-upstream-stub", "dispatcher")
     dispatcher = os.path.join(arguments.build_dir, "dispatcher")
-    stub_binary = os.path.join(arguments.build_dir, "dispatcher-upstream-stub")
     directory = arguments.keep or tempfile.mkdtemp()
     os.makedirs(directory, exist_ok=True)
     reuse = arguments.analyze is not None
-    stub = Stub.__new__(Stub)
-    stub.process = subprocess.Popen([stub_binary, "0", "1"], stdout=subprocess.PIPE, text=True)
-    stub.port = int(stub.process.stdout.readline())
+    stub = Stub(directory=arguments.build_dir)
     try:
         empty, empty_sqlite, _ = profile(dispatcher, stub.port, 0, directory, "empty", reuse)
         full, full_sqlite, transactions = profile(dispatcher, stub.port, arguments.jobs, directory, "drain", reuse)

@@ -31,14 +31,17 @@ def binary(name):
 class Stub:
     """The loopback JSON-RPC upstream (Benchmarks/UpstreamStubServer), stopped by its pid."""
 
-    def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False):
+    def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False, directory=None):
         """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead, from the
-        lean swift-nio-http2 server (True) or from the tests' grpc-swift-2 server ("grpc-swift")."""
-        arguments = [binary("dispatcher-upstream-stub"), "0", str(threads)] + (["arrivals"] if log_arrivals else [])
+        lean swift-nio-http2 server (True) or from the tests' grpc-swift-2 server ("grpc-swift");
+        directory: where the stub binary is (default: the release build, or DISPATCHER_BENCH_BIN)."""
+        executable = os.path.join(directory, "dispatcher-upstream-stub") if directory else binary(
+            "dispatcher-upstream-stub")
+        arguments = [executable, "0", str(threads)] + (["arrivals"] if log_arrivals else [])
         if tls:
             arguments += ["--tls", *tls]
         if grpc:
-            arguments = [binary("dispatcher-upstream-stub"), "grpc-swift" if grpc == "grpc-swift" else "grpc", "0"]
+            arguments = [executable, "grpc-swift" if grpc == "grpc-swift" else "grpc", "0"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
         # Arrival lines are read by a thread, so a caller can wait for one with a time limit.

@@ -29,7 +29,6 @@ let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 final class Tally: Sendable {
     let failures = Mutex(0)
-    let done = Mutex(0)
     /// Calls not yet started, for the bare-client mode.
     let remaining = Atomic(calls)
 }
@@ -55,7 +54,6 @@ func drive<Transport: UpstreamTransport>(_ transport: Transport, method: String,
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }),
         onOutcome: { outcome in
             if case .succeeded = outcome.outcome {} else { tally.failures.withLock { $0 += 1 } }
-            tally.done.withLock { $0 += 1 }
         })
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in

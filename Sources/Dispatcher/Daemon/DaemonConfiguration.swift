@@ -19,8 +19,9 @@ struct DaemonConfiguration: Sendable {
     ///
     /// One is the default because one thread serves many connections best: their responses
     /// arrive together in one `epoll_wait`, and each worker's request and response stay on that
-    /// thread. On two cores a drain measured 55,000 calls/s on one loop against 39,000 on two.
-    /// More threads pay off only when calls are CPU-heavy (TLS, large messages) on many cores.
+    /// thread. On two cores the worker pool alone measured 53–57k calls/s on one loop against
+    /// 33–40k on two. More threads pay off only when calls are CPU-heavy (TLS, large messages) on
+    /// many cores.
     var ioThreads = 1
     /// How often expired leases are reaped and this daemon's leases renewed.
     var reapInterval: Duration = .seconds(1)

@@ -84,26 +84,15 @@ struct PostgresFaultTests {
     }
 
     @Test func aDaemonRidesOutAPostgresRestart() async throws {
-        // Its own server, so restarting it disturbs no other test.
         let directory = try TemporaryDirectory()
-        let serverDirectory = directory.path("pg")
-        let script = Self.scripts.appendingPathComponent("postgres-test-server.sh").path
-        // Stopped here, not in a defer: a defer cannot await, and the server must not outlive the test.
-        do {
-            let started = try await Self.shell([script, "start", serverDirectory, "fast"], in: directory)
-            try await rideOutRestart(started: started, script: script, serverDirectory: serverDirectory, in: directory)
-        } catch {
-            _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
-            throw error
+        try await withOwnServer(in: directory) { url, restart in
+            try await rideOutRestart(url: url, restart: restart, in: directory)
         }
-        _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
     }
 
     private func rideOutRestart(
-        started: String, script: String, serverDirectory: String, in directory: TemporaryDirectory
+        url: PostgresURL, restart: () async throws -> Void, in directory: TemporaryDirectory
     ) async throws {
-        var url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
-        url.database = "postgres"
         let environment = ["DISPATCHER_DB": url.withPassword]
         let enqueued = try await DispatcherProcess.run(
             ["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(3000), environment: environment)
@@ -115,7 +104,7 @@ struct PostgresFaultTests {
             DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-level", "info"]), in: directory,
             environment: environment)
         try await waitUntil { stub.requests >= 500 }
-        try await Self.shell([script, "restart", serverDirectory], in: directory)
+        try await restart()
         let result = try await daemon.wait(timeout: .seconds(180))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("reconnecting"), "logged the outage: \(result.stderr.suffix(2000))")
@@ -136,26 +125,15 @@ struct PostgresFaultTests {
     }
 
     @Test func theDashboardAnswersAgainAfterAPostgresRestart() async throws {
-        // Its own server, so restarting it disturbs no other test.
         let directory = try TemporaryDirectory()
-        let serverDirectory = directory.path("pg")
-        let script = Self.scripts.appendingPathComponent("postgres-test-server.sh").path
-        do {
-            let started = try await Self.shell([script, "start", serverDirectory, "fast"], in: directory)
-            try await dashboardAfterRestart(
-                started: started, script: script, serverDirectory: serverDirectory, in: directory)
-        } catch {
-            _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
-            throw error
+        try await withOwnServer(in: directory) { url, restart in
+            try await dashboardAfterRestart(url: url, restart: restart, in: directory)
         }
-        _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
     }
 
     private func dashboardAfterRestart(
-        started: String, script: String, serverDirectory: String, in directory: TemporaryDirectory
+        url: PostgresURL, restart: () async throws -> Void, in directory: TemporaryDirectory
     ) async throws {
-        var url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
-        url.database = "postgres"
         let environment = ["DISPATCHER_DB": url.withPassword]
         let enqueued = try await DispatcherProcess.run(
             ["enqueue", "--batch", "--quiet"], in: directory, stdin: ndjson(20), environment: environment)
@@ -169,7 +147,7 @@ struct PostgresFaultTests {
         let admin = try await OperatingTests.adminPort(of: daemon)
         try await waitUntil { stub.requests >= 20 }
         #expect(try HTTPClient.request(port: admin, "GET", "/").status == 200)
-        try await Self.shell([script, "restart", serverDirectory], in: directory)
+        try await restart()
         // The dashboard's own connection was closed by the restart: its next pages reconnect.
         try await waitUntil(timeout: .seconds(30)) {
             (try? HTTPClient.request(port: admin, "GET", "/").status) == 200
@@ -179,6 +157,28 @@ struct PostgresFaultTests {
         daemon.signal(SIGTERM)
         let result = try await daemon.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+    }
+
+    /// Runs `body` against a PostgreSQL server of the test's own, so restarting it disturbs no
+    /// other test: `url` names its `postgres` database, `restart` restarts it. The server is
+    /// stopped afterwards whatever happened: here, not in a defer, since a defer cannot await and
+    /// the server must not outlive the test.
+    private func withOwnServer(
+        in directory: TemporaryDirectory,
+        _ body: (_ url: PostgresURL, _ restart: () async throws -> Void) async throws -> Void
+    ) async throws {
+        let serverDirectory = directory.path("pg")
+        let script = Self.scripts.appendingPathComponent("postgres-test-server.sh").path
+        do {
+            let started = try await Self.shell([script, "start", serverDirectory, "fast"], in: directory)
+            var url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
+            url.database = "postgres"
+            try await body(url) { try await Self.shell([script, "restart", serverDirectory], in: directory) }
+        } catch {
+            _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
+            throw error
+        }
+        _ = try? await Self.shell([script, "stop", serverDirectory], in: directory)
     }
 
     /// Runs a command to completion and returns its stdout. Output goes through a file, not a

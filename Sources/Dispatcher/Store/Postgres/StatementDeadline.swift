@@ -27,37 +27,44 @@ enum StatementDeadline {
     static func run<T: Sendable>(
         within deadline: Duration, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let resumed = Once()
+        let race = Race()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let work = Task {
-                let result = await Result(catching: { try await operation() })
-                if resumed.claim() {
-                    continuation.resume(with: result)
-                }
-            }
+            // The timer is armed first so the statement's task can cancel it; the task reaches
+            // the timer through `race`, since the timer may fire before the task exists.
             let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(
                 in: .nanoseconds(Int64(deadline.components.seconds * 1_000_000_000))
             ) {
-                if resumed.claim() {
-                    work.cancel()
+                if race.claim() {
+                    race.work.withLock { $0 }?.cancel()
                     continuation.resume(throwing: Exceeded(deadline: deadline))
                 }
             }
-            Task {
-                _ = await work.result
+            let task = Task {
+                let result = await Result(catching: { try await operation() })
                 timer.cancel()
+                if race.claim() {
+                    continuation.resume(with: result)
+                }
             }
+            race.work.withLock { $0 = task }
+            // Fired before the task was stored: the statement is abandoned already.
+            if race.isClaimed { task.cancel() }
         }
     }
 }
 
-/// True for the first caller of `claim()` only: the answer and the timer race to resume.
-private final class Once: Sendable {
+/// The answer and the timer race to resume the caller: `claim()` is true for the first only.
+private final class Race: Sendable {
     private let done = Atomic<Bool>(false)
+    /// The statement's task, for the timer to cancel.
+    let work = Mutex<Task<Void, Never>?>(nil)
 
     func claim() -> Bool {
         done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
+
+    /// Whether `claim()` has been won by someone.
+    var isClaimed: Bool { done.load(ordering: .acquiring) }
 }
 
 extension Result where Failure == any Error {
