@@ -71,8 +71,8 @@ struct QueueConfiguration: Sendable {
     var retry: RetryPolicy = JobLife.defaultRetryPolicy
     /// When the circuit breaker opens and for how long.
     var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
-    /// Jobs buffered between the feeder and the workers; nil means four per worker (and no
-    /// more than a second's worth of calls under a rate limit).
+    /// Jobs buffered between the feeder and the workers; nil means `defaultJobsPerWorker` per
+    /// worker (and no more than a second's worth of calls under a rate limit).
     var channelCapacity: Int?
     /// Trust roots and client identity for an `https` upstream.
     var tls = UpstreamTLSConfiguration()
@@ -88,11 +88,20 @@ struct QueueConfiguration: Sendable {
     /// and results; nil means raw mode (`{"@bytes": "<base64>"}`).
     var protoset: String?
 
+    /// The default channel capacity per worker. The feeder claims a channel's worth at a time,
+    /// and every claim is a transaction with a cost of its own (WAL pages, locks, two hops to
+    /// the store's thread): measured on a drain of 100,000 jobs with 8 workers, 16 per worker
+    /// (claims of 128) ran at 0.48–0.51 × `wrk` where 4 per worker (claims of 32) ran at
+    /// 0.42–0.46 ×. A deeper buffer costs little: buffered jobs are handed back at shutdown, and
+    /// their leases are renewed like those of running jobs.
+    static let defaultJobsPerWorker = 16
+
     var effectiveChannelCapacity: Int {
         if let channelCapacity { return channelCapacity }
-        guard let rateLimit else { return workers * 4 }
+        let capacity = workers * Self.defaultJobsPerWorker
+        guard let rateLimit else { return capacity }
         // Claimed jobs waiting for a token hold leases; keep them to about a second's worth.
-        return max(1, min(workers * 4, Int(rateLimit.callsPerSecond.rounded(.up))))
+        return max(1, min(capacity, Int(rateLimit.callsPerSecond.rounded(.up))))
     }
 
     /// What follows a call for this queue's jobs.

@@ -27,6 +27,9 @@ extension Migration {
         Migration(
             version: 3, name: "0003_job_counts_and_retention.sql",
             bytes: PackageResources._003_job_counts_and_retention_sql),
+        Migration(
+            version: 4, name: "0004_lease_statements_count_themselves.sql",
+            bytes: PackageResources._004_lease_statements_count_themselves_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).

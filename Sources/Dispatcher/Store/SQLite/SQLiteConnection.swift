@@ -183,8 +183,12 @@ final class SQLiteConnection {
     /// Rows changed by the most recent INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }
 
-    /// The rowid of the most recent successful INSERT.
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// The rowid of the most recent successful INSERT; settable, as `sqlite3_set_last_insert_rowid`
+    /// allows (the daemon's lease statements use it to mark themselves, see `JobCountMoves`).
+    var lastInsertRowID: Int64 {
+        get { sqlite3_last_insert_rowid(handle) }
+        set { sqlite3_set_last_insert_rowid(handle, newValue) }
+    }
 
     /// Reads a single integer from a query such as a pragma.
     func scalar(_ sql: String) throws -> Int64 {

@@ -26,19 +26,21 @@ extension SQLiteJobStore {
                     finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
                     run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                RETURNING state
+                RETURNING CASE WHEN state = 'pending' AND attempts > 0 THEN 'retrying' ELSE state END, queue
                 """
             case .failed:
                 """
                 UPDATE jobs SET state = 'failed', last_error = ?3, finished_at = ?4,
                     lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                RETURNING 'failed', queue
                 """
             case .release:
                 """
                 UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?3,
                     lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
+                RETURNING CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, queue
                 """
             }
         }
@@ -68,6 +70,7 @@ extension SQLiteJobStore {
             UPDATE jobs SET state = 'succeeded', result = done.result, last_error = done.note, finished_at = ?1,
                 lease_owner = NULL, lease_until = NULL
             FROM done WHERE jobs.id = done.id AND jobs.state = 'running' AND jobs.lease_owner = ?2
+            RETURNING jobs.queue
             """)
         successStatements[rows] = statement
         return statement
@@ -82,26 +85,35 @@ extension SQLiteJobStore {
         queue: String, limit: Int, owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64
     ) throws -> [ClaimedJob] {
         try connection.writeTransaction {
-            let statement = try self.statement(.claim)
-            statement.bind(owner, at: 1)
-            statement.bind(now, at: 2)
-            statement.bind(defaultTimeout, at: 3)
-            statement.bind(leaseMargin, at: 4)
-            statement.bind(queue, at: 5)
-            statement.bind(limit, at: 6)
-            var jobs = [ClaimedJob]()
-            jobs.reserveCapacity(limit)
-            while try statement.step() {
-                jobs.append(
-                    ClaimedJob(
-                        id: statement.int64(0), method: statement.string(1) ?? "", params: statement.bytes(2),
-                        idempotencyKey: statement.string(3), priority: statement.int64(4),
-                        attempt: statement.int(5), timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7),
-                        maxAttempts: statement.optionalInt64(8)))
+            try JobCountMoves.counting(on: connection) { moves in
+                let statement = try self.statement(.claim)
+                statement.bind(owner, at: 1)
+                statement.bind(now, at: 2)
+                statement.bind(defaultTimeout, at: 3)
+                statement.bind(leaseMargin, at: 4)
+                statement.bind(queue, at: 5)
+                statement.bind(limit, at: 6)
+                var jobs = [ClaimedJob]()
+                jobs.reserveCapacity(limit)
+                var wereRetrying: Int64 = 0
+                while try statement.step() {
+                    let attempt = statement.int(5)
+                    // Counted at this claim: a job past its first attempt was retrying.
+                    if attempt > 1 { wereRetrying += 1 }
+                    jobs.append(
+                        ClaimedJob(
+                            id: statement.int64(0), method: statement.string(1) ?? "", params: statement.bytes(2),
+                            idempotencyKey: statement.string(3), priority: statement.int64(4), attempt: attempt,
+                            timeoutMilliseconds: statement.int64(6), runAt: statement.int64(7),
+                            maxAttempts: statement.optionalInt64(8)))
+                }
+                let running = JobState.running.rawValue
+                moves.move(Int64(jobs.count) - wereRetrying, queue: queue, from: JobState.pending.rawValue, to: running)
+                moves.move(wereRetrying, queue: queue, from: JobCounts.retryingBucket, to: running)
+                // RETURNING gives no order; hand jobs to workers in claim order.
+                jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
+                return jobs
             }
-            // RETURNING gives no order; hand jobs to workers in claim order.
-            jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
-            return jobs
         }
     }
 
@@ -116,54 +128,62 @@ extension SQLiteJobStore {
         -> CompletionCounts
     {
         try connection.writeTransaction {
-            var counts = CompletionCounts()
-            var successes = [(id: Int64, result: [UInt8]?, note: String?)]()
-            successes.reserveCapacity(min(completions.count, Self.successRows))
-            var seen = Set<Int64>(minimumCapacity: completions.count)
-            func writeSuccesses() throws {
-                guard !successes.isEmpty else { return }
-                let statement = try successStatement(rows: successes.count)
-                statement.bind(now, at: 1)
-                statement.bind(owner, at: 2)
-                for (row, success) in successes.enumerated() {
-                    let base = Int32(row * 3)
-                    statement.bind(success.id, at: base + 3)
-                    if let result = success.result {
-                        result.withUnsafeBytes { statement.bindText($0, at: base + 4) }
+            try JobCountMoves.counting(on: connection) { moves in
+                var counts = CompletionCounts()
+                var successes = [(id: Int64, result: [UInt8]?, note: String?)]()
+                successes.reserveCapacity(min(completions.count, Self.successRows))
+                var seen = Set<Int64>(minimumCapacity: completions.count)
+                let running = JobState.running.rawValue
+                func writeSuccesses() throws {
+                    guard !successes.isEmpty else { return }
+                    let statement = try successStatement(rows: successes.count)
+                    statement.bind(now, at: 1)
+                    statement.bind(owner, at: 2)
+                    for (row, success) in successes.enumerated() {
+                        let base = Int32(row * 3)
+                        statement.bind(success.id, at: base + 3)
+                        if let result = success.result {
+                            result.withUnsafeBytes { statement.bindText($0, at: base + 4) }
+                        }
+                        statement.bind(success.note, at: base + 5)
                     }
-                    statement.bind(success.note, at: base + 5)
+                    var changed = 0
+                    while try statement.step() {
+                        changed += 1
+                        moves.move(queue: statement.string(0) ?? "", from: running, to: JobState.succeeded.rawValue)
+                    }
+                    counts.succeeded += changed
+                    counts.stale += successes.count - changed
+                    successes.removeAll(keepingCapacity: true)
                 }
-                try statement.run()
-                let changed = connection.changes
-                counts.succeeded += changed
-                counts.stale += successes.count - changed
-                successes.removeAll(keepingCapacity: true)
-            }
-            for completion in completions {
-                // Whatever the first completion of a job did, it left the job no longer running
-                // under `owner`, so a second one is stale; within one statement it would instead
-                // race the first for the row.
-                guard seen.insert(completion.id).inserted else {
-                    counts.stale += 1
-                    continue
-                }
-                if case .succeeded(let id, let result, let note) = completion {
-                    successes.append((id, result, note))
-                    if successes.count == Self.successRows { try writeSuccesses() }
-                    continue
+                for completion in completions {
+                    // Whatever the first completion of a job did, it left the job no longer running
+                    // under `owner`, so a second one is stale; within one statement it would instead
+                    // race the first for the row.
+                    guard seen.insert(completion.id).inserted else {
+                        counts.stale += 1
+                        continue
+                    }
+                    if case .succeeded(let id, let result, let note) = completion {
+                        successes.append((id, result, note))
+                        if successes.count == Self.successRows { try writeSuccesses() }
+                        continue
+                    }
+                    try writeSuccesses()
+                    try apply(
+                        completion, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts, to: &counts,
+                        moves: &moves)
                 }
                 try writeSuccesses()
-                try apply(completion, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts, to: &counts)
+                return counts
             }
-            try writeSuccesses()
-            return counts
         }
     }
 
     /// Writes one retry, failure or release.
     private func apply(
         _ completion: Completion, owner: String, now: Int64, defaultMaxAttempts: Int64,
-        to counts: inout CompletionCounts
+        to counts: inout CompletionCounts, moves: inout JobCountMoves
     ) throws {
         let statement: SQLiteStatement
         switch completion {
@@ -187,24 +207,20 @@ extension SQLiteJobStore {
             statement.bind(runAt, at: 3)
         }
         statement.bind(owner, at: 2)
-        if case .retry = completion {
-            if try statement.step() {
-                if statement.string(0) == "failed" { counts.failed += 1 } else { counts.retried += 1 }
-                try statement.run()
-            } else {
-                counts.stale += 1
-            }
-            return
-        }
-        try statement.run()
-        guard connection.changes == 1 else {
+        // Each statement returns the job's new bucket and its queue, or no row when the job is
+        // no longer running under `owner`.
+        guard try statement.step() else {
             counts.stale += 1
             return
         }
+        let bucket = statement.string(0) ?? ""
+        moves.move(queue: statement.string(1) ?? "", from: JobState.running.rawValue, to: bucket)
+        try statement.run()
         switch completion {
-        case .failed: counts.failed += 1
+        case .retry where bucket == JobState.failed.rawValue, .failed: counts.failed += 1
+        case .retry: counts.retried += 1
         case .release: counts.released += 1
-        case .succeeded, .retry: break
+        case .succeeded: break
         }
     }
 
