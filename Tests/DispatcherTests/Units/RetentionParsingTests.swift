@@ -89,4 +89,25 @@ struct RetentionParsingTests {
         #expect(stats[0].oldestDueRunAt == 0)
         #expect(stats[1].counts == [.failed: 2] && stats[1].retrying == 0)
     }
+
+    /// Migration 0004: the daemon's claims and completions count themselves, and the trigger still
+    /// counts everyone else — here a plain connection, as the sqlite3 shell or an older
+    /// dispatcher would write, moving the claimed jobs out of `running` by hand.
+    @Test func writesOutsideTheLeaseStatementsAreStillCountedByTheTrigger() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteJobStore(path: directory.database)
+        _ = try store.enqueue((0..<5).map { _ in NewJob(queue: "q", method: "m", params: nil, runAt: 0) }, now: 0)
+        let claimed = try store.claim(queue: "q", limit: 3, owner: "o", now: 1, defaultTimeout: 1000, leaseMargin: 0)
+        #expect(claimed.count == 3)
+        #expect(store.connection.lastInsertRowID != JobCountMoves.marker)
+        #expect(try store.stats(now: 1).first?.counts == [.pending: 2, .running: 3])
+
+        let other = try SQLiteConnection(path: directory.database, options: .init(synchronous: .normal))
+        try other.execute("UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE id = \(claimed[0].id)")
+        try other.execute("UPDATE jobs SET state = 'failed', lease_owner = NULL WHERE id = \(claimed[1].id)")
+        other.close()
+        let counts = try store.stats(now: 1).first
+        #expect(counts?.counts == [.pending: 3, .running: 1, .failed: 1])
+        #expect(counts?.retrying == 1)
+    }
 }
