@@ -107,7 +107,20 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
             usesTLS: tlsContext != nil)
         let result: Result
         do {
-            result = try await body(&connection)
+            // One cancellation handler for the connection's whole life, not one per call (each
+            // registers and removes a task status record under a lock): a cancelled worker's
+            // call in flight fails with `CancellationError` and the connection closes, as its
+            // state is unknown; a call made after that fails at once.
+            result = try await withTaskCancellationHandler {
+                try await body(&connection)
+            } onCancel: {
+                let eventLoop = channel.eventLoop
+                if eventLoop.inEventLoop {
+                    handler.value.cancel()
+                } else {
+                    eventLoop.execute { handler.value.cancel() }
+                }
+            }
         } catch {
             try? await channel.close()
             throw error
@@ -156,25 +169,16 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
 
     /// Writes the request and waits for its response. The worker runs on the channel's event
     /// loop (see `EventLoopTaskExecutor`), so the handler is called directly; the hop through
-    /// `execute` is only a fallback for a caller on another thread.
+    /// `execute` is only a fallback for a caller on another thread. Cancellation is watched for
+    /// the whole connection (see `HTTPJSONRPCTransport.connect`).
     private func exchange(_ job: RPCJob) async throws -> UpstreamHTTPResponse {
         let handler = self.handler
         let eventLoop = channel.eventLoop
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
-                if eventLoop.inEventLoop {
-                    handler.value.send(job, continuation: continuation)
-                } else {
-                    eventLoop.execute { handler.value.send(job, continuation: continuation) }
-                }
-            }
-        } onCancel: {
-            // A cancelled call closes the connection; one cancelled before it was written fails
-            // as soon as it is.
+        return try await withUnsafeThrowingContinuation { continuation in
             if eventLoop.inEventLoop {
-                handler.value.cancel()
+                handler.value.send(job, continuation: continuation)
             } else {
-                eventLoop.execute { handler.value.cancel() }
+                eventLoop.execute { handler.value.send(job, continuation: continuation) }
             }
         }
     }
