@@ -20,7 +20,7 @@ def build(*products):
         return
     subprocess.run([os.path.join(ROOT, "scripts", "ensure-sqlite.sh")], check=True)
     for product in products:
-        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--manifest-cache", "local",
+        subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--manifest-cache", "none",
                         "--product", product], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 

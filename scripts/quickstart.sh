@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-sqlite.sh
 # The Swift runtime is linked in statically: the binary runs where no toolchain is installed,
-# and starts faster (single enqueues are dominated by process start-up).
-swift build -c release --static-swift-stdlib --product dispatcher
+# and starts faster (single enqueues are dominated by process start-up). The manifest lists the
+# migrations folders, so it is evaluated afresh: a cached evaluation would miss a new migration.
+swift build -c release --static-swift-stdlib --manifest-cache none --product dispatcher
 bin=.build/release/dispatcher
 export DISPATCHER_DB="${DISPATCHER_DB:-$PWD/dispatcher.db}"
 
@@ -16,7 +17,7 @@ if [ -n "${UPSTREAM:-}" ]; then
     exec "$bin" run --upstream "$UPSTREAM" --workers "${WORKERS:-8}"
 fi
 
-swift build -c release --static-swift-stdlib --product dispatcher-upstream-stub
+swift build -c release --static-swift-stdlib --manifest-cache none --product dispatcher-upstream-stub
 stub_out=$(mktemp)
 .build/release/dispatcher-upstream-stub 0 1 > "$stub_out" &
 stub_pid=$!

@@ -38,10 +38,11 @@ if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     fi
 fi
 
-# The manifest reads the migrations folders; a cache local to this checkout never serves a list
-# of migrations from another checkout of the same Package.swift.
-swift build --build-tests --manifest-cache local
+# The manifest reads the migrations folders, so it is evaluated afresh every time: a cached
+# evaluation keeps the old list of migrations after a new file arrives (Package.swift itself is
+# unchanged), and the build then misses the new migration's embedded resource.
+swift build --build-tests --manifest-cache none
 # One test at a time: the end-to-end tests each run daemons, stubs, PostgreSQL work or Chromium,
 # and on two cores running them all at once starves their timing (a drain window missed, a
 # breaker cool-down overrun). Serially the whole suite takes a little over two minutes.
-swift test --skip-build --disable-xctest --manifest-cache local --no-parallel "$@"
+swift test --skip-build --disable-xctest --manifest-cache none --no-parallel "$@"
