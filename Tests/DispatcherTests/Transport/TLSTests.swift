@@ -216,11 +216,12 @@ struct RateLimitTests {
         running.signal(SIGTERM)
         let result = try await running.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
-        // Claimed at least once: the first batches (16 buffered + 16 held by the feeder) and about
-        // one probe per 500 ms. Claiming on while the breaker is open would have cycled through
-        // most of the 2,000 jobs in 3 s.
+        // Claimed at least once: the first batches (a channel's worth buffered and one more held
+        // by the feeder) and about one probe per 500 ms. Claiming on while the breaker is open
+        // would have cycled through most of the 2,000 jobs in 3 s.
+        let channel = 4 * QueueConfiguration.defaultJobsPerWorker
         let claimed = try Rows(directory.database).scalar("SELECT count(*) FROM jobs WHERE started_at IS NOT NULL")
-        #expect(claimed <= 60, "jobs ever claimed: \(claimed)")
+        #expect(claimed <= 2 * channel + 20, "jobs ever claimed: \(claimed)")
         // Only real calls cost attempts: the stub saw every attempt there is.
         let attempts = try Rows(directory.database).scalar("SELECT sum(attempts) FROM jobs")
         #expect(Int(attempts) == stub.requests)
@@ -230,8 +231,8 @@ struct RateLimitTests {
     @Test func queuesSharingADeadUpstreamShareOneBreakerAndClaimNothingWhileItIsOpen() async throws {
         let directory = try TemporaryDirectory()
         let batch =
-            (0..<40).map { "{\"method\":\"a\",\"queue\":\"a\",\"params\":[\($0)]}\n" }.joined()
-            + (0..<40).map { "{\"method\":\"b\",\"queue\":\"b\",\"params\":[\($0)]}\n" }.joined()
+            (0..<400).map { "{\"method\":\"a\",\"queue\":\"a\",\"params\":[\($0)]}\n" }.joined()
+            + (0..<400).map { "{\"method\":\"b\",\"queue\":\"b\",\"params\":[\($0)]}\n" }.joined()
         #expect(
             try await DispatcherProcess.run(["enqueue", "--batch", "--quiet"], in: directory, stdin: batch).status == 0)
         // A port nobody listens on (below the ephemeral range, so no self-connect).
@@ -255,10 +256,11 @@ struct RateLimitTests {
         #expect(lines.filter { $0.contains("upstream unreachable") }.count == 1, "\(result.stderr)")
         let jobs = try Rows(directory.database).all()
         #expect(jobs.allSatisfy { $0.state == .pending && $0.attempts == 0 })
-        // Before the breaker opened each feeder claimed what its channel buffers (8) plus the one
-        // batch it may hold beyond that, and nothing after: a claim-and-release per 400 ms
-        // cool-down would have touched all 80 jobs.
+        // Before the breaker opened each feeder claimed what its channel buffers (2 workers' worth)
+        // plus the one batch it may hold beyond that, and nothing after: a claim-and-release per
+        // 400 ms cool-down would have touched all 800 jobs.
+        let channel = 2 * QueueConfiguration.defaultJobsPerWorker
         let claims = try Rows(directory.database).scalar("SELECT count(*) FROM jobs WHERE started_at IS NOT NULL")
-        #expect(claims <= 2 * 2 * 8, "jobs ever claimed: \(claims)")
+        #expect(claims <= 2 * 2 * channel, "jobs ever claimed: \(claims)")
     }
 }
