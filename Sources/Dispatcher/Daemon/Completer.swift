@@ -8,9 +8,10 @@ final class Completer: Sendable {
     /// Flush at once when this many outcomes are waiting.
     let maximumBatch = 512
     /// Otherwise wait this long for more to gather. Every commit has a cost of its own (WAL
-    /// pages, file locks, a hop to the store's thread), and at 36,000 outcomes a second 5 ms
-    /// gathers some 180 of them where 2 ms gathered 70; the outcomes only become visible that
-    /// much later, the calls themselves are not held up.
+    /// pages, file locks, a hop to the store's thread): with this window and one transaction per
+    /// window (see `run`), a drain of 100,000 jobs with 8 workers made 444–475 completion commits
+    /// of about 220 outcomes, where a 2 ms window that wrote on while outcomes kept arriving made
+    /// 6,351 of 16. Outcomes become visible that much later; the calls are not held up.
     let flushWindow: Duration = .milliseconds(5)
 
     let database: any DaemonStore
@@ -113,9 +114,8 @@ final class Completer: Sendable {
     ///
     /// One transaction per window: outcomes that arrive while a batch is being written wait for
     /// the next window (the first of them signalled already) instead of being written at once.
-    /// Writing them at once chased the tail of every batch with ever smaller transactions: a
-    /// drain averaged 16 outcomes per commit, and a commit writes about as many WAL pages for 16
-    /// outcomes as for 64.
+    /// Writing them at once chased the tail of every batch with ever smaller transactions, and a
+    /// commit writes about as many WAL pages for 16 outcomes as for 64.
     func run() async {
         for await _ in signals {
             var leftBehind = true

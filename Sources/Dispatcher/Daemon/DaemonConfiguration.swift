@@ -90,9 +90,9 @@ struct QueueConfiguration: Sendable {
 
     /// The default channel capacity per worker. The feeder claims a channel's worth at a time,
     /// and every claim is a transaction with a cost of its own (WAL pages, locks, two hops to
-    /// the store's thread): measured on a drain of 100,000 jobs with 8 workers, 16 per worker
-    /// (claims of 128) ran at 0.48–0.51 × `wrk` where 4 per worker (claims of 32) ran at
-    /// 0.42–0.46 ×. A deeper buffer costs little: buffered jobs are handed back at shutdown, and
+    /// the store's thread): in alternating drains of 100,000 jobs with 8 workers, 16 per worker
+    /// (claims of 128) ran at 0.50–0.54 × `wrk` where 4 per worker (claims of 32) ran at
+    /// 0.42–0.48 ×. A deeper buffer costs little: buffered jobs are handed back at shutdown, and
     /// their leases are renewed like those of running jobs.
     static let defaultJobsPerWorker = 16
 
