@@ -161,7 +161,8 @@ final class Completer: Sendable {
     }
 
     private func write(_ batch: [(completion: Completion, queue: String)]) async {
-        // One transaction per queue's default max attempts (usually one queue, one transaction).
+        // One transaction per queue: its default max attempts, and the store counts the jobs
+        // moved per queue (usually one queue, one transaction).
         var byQueue = [String: [Completion]]()
         for item in batch { byQueue[item.queue, default: []].append(item.completion) }
         for (queue, completions) in byQueue {
@@ -169,7 +170,8 @@ final class Completer: Sendable {
             var attempt = 0
             while true {
                 do {
-                    let counts = try await database.complete(completions, owner: owner, defaultMaxAttempts: maxAttempts)
+                    let counts = try await database.complete(
+                        completions, queue: queue, owner: owner, defaultMaxAttempts: maxAttempts)
                     storeHealth.succeeded(.complete, wrote: counts.stale < completions.count)
                     held.remove(completions.lazy.map(\.id))
                     metrics.recordCompletions(counts, queue: queue)

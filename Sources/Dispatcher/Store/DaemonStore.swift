@@ -13,11 +13,12 @@ protocol DaemonStore: Sendable {
     ) async throws
         -> [ClaimedJob]
 
-    /// Applies a batch of outcomes at once, each only while its job is still `running` under
-    /// `owner`'s lease (others are counted stale). A `.retry` of an exhausted job (see
-    /// `JobRules.isExhausted`, with `defaultMaxAttempts`) fails it for good.
+    /// Applies a batch of outcomes of `queue`'s jobs at once, each only while its job is still
+    /// `running` under `owner`'s lease (others, and jobs of another queue, are counted stale). A
+    /// `.retry` of an exhausted job (see `JobRules.isExhausted`, with `defaultMaxAttempts`)
+    /// fails it for good.
     func complete(
-        _ completions: [Completion], owner: String, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
     ) async throws
         -> CompletionCounts
 

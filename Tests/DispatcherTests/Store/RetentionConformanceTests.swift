@@ -24,7 +24,7 @@ struct RetentionConformanceTests {
         let claimed = try await StoreConformanceTests.claim(store, queue: queue, limit: 2)
         #expect(claimed.count == 2)
         _ = try await store.complete(
-            [.succeeded(id: ids[0], result: nil, note: nil), .failed(id: ids[1], error: "bad")],
+            [.succeeded(id: ids[0], result: nil, note: nil), .failed(id: ids[1], error: "bad")], queue: queue,
             owner: StoreConformanceTests.owner, defaultMaxAttempts: 3)
         return [.succeeded: ids[0], .failed: ids[1], .cancelled: ids[2]]
     }
@@ -225,8 +225,8 @@ struct RandomOperations {
     let store: any DaemonStore & OperatorStore
     let queues = ["a", "b", "c"]
     let owners = ["o1", "o2"]
-    /// Jobs claimed and not yet completed, with their owner.
-    var held = [Int64: String]()
+    /// Jobs claimed and not yet completed, with their owner and queue.
+    var held = [Int64: (owner: String, queue: String)]()
 
     mutating func step(using generator: inout SplitMix64) async throws -> String {
         let now = WallClock.nowMilliseconds()
@@ -247,17 +247,18 @@ struct RandomOperations {
             let owner = owners.randomElement(using: &generator)!
             // Some leases expire at once, for the reaper.
             let timeout: Int64 = Bool.random(using: &generator) ? 1 : 60_000
+            let queue = queues.randomElement(using: &generator)!
             let claimed = try await store.claim(
-                queue: queues.randomElement(using: &generator)!, limit: Int.random(in: 1...4, using: &generator),
-                owner: owner, defaultTimeout: timeout, leaseMargin: 0)
-            for job in claimed { held[job.id] = owner }
+                queue: queue, limit: Int.random(in: 1...4, using: &generator), owner: owner, defaultTimeout: timeout,
+                leaseMargin: 0)
+            for job in claimed { held[job.id] = (owner, queue) }
             return "claim"
         case 42..<64:
             guard !held.isEmpty else { return "complete (none held)" }
             var completions = [Completion]()
             var owner = "o1"
             for (id, holder) in held.sorted(by: { $0.key < $1.key }).prefix(Int.random(in: 1...3, using: &generator)) {
-                owner = holder
+                owner = holder.owner
                 switch Int.random(in: 0..<4, using: &generator) {
                 case 0: completions.append(.succeeded(id: id, result: nil, note: nil))
                 case 1: completions.append(.retry(id: id, error: "503", runAt: now - 1))
@@ -265,10 +266,15 @@ struct RandomOperations {
                 default: completions.append(.release(id: id, runAt: now - 1, reason: "breaker"))
                 }
             }
-            let mine = completions.filter { held[$0.id] == owner }
-            // Now and then a duplicate or another daemon's completion: stale, changes nothing.
+            let mine = completions.filter { held[$0.id]?.owner == owner }
+            // Now and then a duplicate, which also goes with every other queue's batch as a
+            // completion for a job not of that queue: stale, changes nothing.
             let extra: [Completion] = Bool.random(using: &generator) ? mine.prefix(1).map { $0 } : []
-            _ = try await store.complete(mine + extra, owner: owner, defaultMaxAttempts: 2)
+            for queue in queues {
+                let ofQueue = mine.filter { held[$0.id]?.queue == queue }
+                guard !ofQueue.isEmpty else { continue }
+                _ = try await store.complete(ofQueue + extra, queue: queue, owner: owner, defaultMaxAttempts: 2)
+            }
             for completion in mine { held[completion.id] = nil }
             return "complete"
         case 64..<70:

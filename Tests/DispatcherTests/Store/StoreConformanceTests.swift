@@ -110,14 +110,21 @@ struct StoreConformanceTests {
                     .succeeded(id: jobs[0].id, result: Array("{\"ok\":1}".utf8), note: nil),
                     .succeeded(id: jobs[0].id, result: nil, note: nil),
                     .failed(id: jobs[1].id, error: "bad params"),
-                ], owner: Self.owner, defaultMaxAttempts: 5)
+                ], queue: "default", owner: Self.owner, defaultMaxAttempts: 5)
             #expect(counts == CompletionCounts(succeeded: 1, retried: 0, failed: 1, released: 0, stale: 1))
             let again = try await store.complete(
-                [.succeeded(id: jobs[1].id, result: nil, note: nil)], owner: Self.owner, defaultMaxAttempts: 5)
+                [.succeeded(id: jobs[1].id, result: nil, note: nil)], queue: "default", owner: Self.owner,
+                defaultMaxAttempts: 5)
             #expect(again.stale == 1 && again.succeeded == 0)
             let wrongOwner = try await store.complete(
-                [.succeeded(id: jobs[2].id, result: nil, note: nil)], owner: "someone-else", defaultMaxAttempts: 5)
+                [.succeeded(id: jobs[2].id, result: nil, note: nil)], queue: "default", owner: "someone-else",
+                defaultMaxAttempts: 5)
             #expect(wrongOwner.stale == 1)
+            let wrongQueue = try await store.complete(
+                [.succeeded(id: jobs[2].id, result: nil, note: nil)], queue: "elsewhere", owner: Self.owner,
+                defaultMaxAttempts: 5)
+            #expect(wrongQueue.stale == 1)
+            #expect(try await store.job(id: jobs[2].id)?.state == .running)
             let done = try #require(try await store.job(id: jobs[0].id))
             #expect(done.state == .succeeded && done.result == "{\"ok\":1}" && done.leaseOwner == nil)
             #expect(done.finishedAt != nil)
@@ -155,7 +162,7 @@ struct StoreConformanceTests {
                 }
             }
             batch.append(.failed(id: ids[142], error: "bad"))
-            let counts = try await store.complete(batch, owner: Self.owner, defaultMaxAttempts: 5)
+            let counts = try await store.complete(batch, queue: "default", owner: Self.owner, defaultMaxAttempts: 5)
             #expect(counts == CompletionCounts(succeeded: 130, retried: 1, failed: 1, released: 1, stale: 3))
             let rows = Dictionary(uniqueKeysWithValues: try await database.jobs().map { ($0.id, $0) })
             for (index, id) in ids.prefix(130).enumerated() {
@@ -183,7 +190,7 @@ struct StoreConformanceTests {
             #expect(claimed.first { $0.method == "queue-default" }?.maxAttempts == nil)
             let past = WallClock.nowMilliseconds() - 1
             var counts = try await store.complete(
-                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, owner: Self.owner,
+                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, queue: "default", owner: Self.owner,
                 defaultMaxAttempts: 3)
             #expect(counts.retried == 2)
             let retrying = try await store.list(state: .retrying, queue: nil, limit: 10)
@@ -191,7 +198,7 @@ struct StoreConformanceTests {
             claimed = try await Self.claim(store)
             #expect(claimed.allSatisfy { $0.attempt == 2 })
             counts = try await store.complete(
-                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, owner: Self.owner,
+                claimed.map { .retry(id: $0.id, error: "HTTP 503", runAt: past) }, queue: "default", owner: Self.owner,
                 defaultMaxAttempts: 3)
             #expect(counts.failed == 1 && counts.retried == 1)
             let jobs = try await store.list(state: nil, queue: nil, limit: 10)
@@ -210,7 +217,7 @@ struct StoreConformanceTests {
             let job = try #require(try await Self.claim(store).first)
             let counts = try await store.complete(
                 [.release(id: job.id, runAt: WallClock.nowMilliseconds() - 1, reason: "breaker open")],
-                owner: Self.owner, defaultMaxAttempts: 3)
+                queue: "default", owner: Self.owner, defaultMaxAttempts: 3)
             #expect(counts.released == 1)
             let stored = try #require(try await store.job(id: job.id))
             #expect(stored.state == .pending && stored.attempts == 0 && stored.leaseOwner == nil)
@@ -244,7 +251,8 @@ struct StoreConformanceTests {
             #expect(try await store.job(id: alive[0].id)?.state == .running)
             // The crashed daemon's late completion changes nothing.
             let late = try await store.complete(
-                [.succeeded(id: dead[0].id, result: nil, note: nil)], owner: "crashed", defaultMaxAttempts: 3)
+                [.succeeded(id: dead[0].id, result: nil, note: nil)], queue: "default", owner: "crashed",
+                defaultMaxAttempts: 3)
             #expect(late.stale == 1)
             #expect(try await store.reapExpiredLeases() == 0)
         }
@@ -311,7 +319,8 @@ struct StoreConformanceTests {
                 try await store.purge(state: .running, finishedBefore: Int64.max)
             }
             _ = try await store.complete(
-                [.succeeded(id: running.id, result: nil, note: nil)], owner: Self.owner, defaultMaxAttempts: 3)
+                [.succeeded(id: running.id, result: nil, note: nil)], queue: "default", owner: Self.owner,
+                defaultMaxAttempts: 3)
             let past = WallClock.nowMilliseconds() - 60_000
             #expect(try await store.purge(state: .succeeded, finishedBefore: past) == 0)
             try await Task.sleep(for: .milliseconds(5))
@@ -335,7 +344,7 @@ struct StoreConformanceTests {
                     .succeeded(id: claimed[1].id, result: nil, note: nil),
                     .failed(id: claimed[2].id, error: "boom"),
                     .retry(id: claimed[3].id, error: "again", runAt: now - 1),
-                ], owner: Self.owner, defaultMaxAttempts: 3)
+                ], queue: "default", owner: Self.owner, defaultMaxAttempts: 3)
             let statistics = try await store.statistics(now: WallClock.nowMilliseconds())
             let queue = try #require(statistics.queues.first { $0.queue == "default" })
             #expect(queue.count(.pending) == 2 && queue.retrying == 1)
@@ -415,7 +424,10 @@ extension StoreConformanceTests {
                     ? .succeeded(id: job.id, result: Array("1".utf8), note: nil)
                     : .failed(id: job.id, error: "boom \(job.method)")
             }
-            _ = try await store.complete(completions, owner: Self.owner, defaultMaxAttempts: 20)
+            _ = try await store.complete(
+                Array(completions.prefix(5)), queue: "default", owner: Self.owner, defaultMaxAttempts: 20)
+            _ = try await store.complete(
+                Array(completions.suffix(1)), queue: "other", owner: Self.owner, defaultMaxAttempts: 20)
             let failed = try await store.failedJobs(queue: nil, offset: 0, limit: 10)
             #expect(failed.map(\.id) == failed.map(\.id).sorted(by: >))
             #expect(failed.count == 5)

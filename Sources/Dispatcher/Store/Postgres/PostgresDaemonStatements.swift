@@ -46,10 +46,10 @@ enum PostgresDaemonStatements {
         }
     }
 
-    /// Applies a batch of outcomes, each only while its job is still leased to `owner` (see
-    /// `PostgresStore.complete`).
+    /// Applies a batch of outcomes of one queue's jobs, each only while its job is still leased
+    /// to `owner` (see `PostgresStore.complete`).
     struct Complete: PostgresPreparedStatement {
-        static let name = "dispatcher_complete_v1"
+        static let name = "dispatcher_complete_v2"
         static let sql = """
             UPDATE jobs SET
                 state = CASE i.kind
@@ -68,7 +68,7 @@ enum PostgresDaemonStatements {
                 attempts = CASE WHEN i.kind = 'release' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
                 lease_owner = NULL, lease_until = NULL
             FROM unnest($1, $2, $3, $4, $5) AS i(id, kind, result, error, run_at)
-            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $8
+            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $8 AND jobs.queue = $9
             RETURNING i.kind, jobs.state
             """
         typealias Row = (String, String)
@@ -81,9 +81,10 @@ enum PostgresDaemonStatements {
         var defaultMaxAttempts: Int64
         var localNow: Int64
         var owner: String
+        var queue: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 8)
+            var bindings = PostgresBindings(capacity: 9)
             bindings.append(ids)
             bindings.append(kinds)
             bindings.append(PostgresNullableArray(results))
@@ -92,6 +93,7 @@ enum PostgresDaemonStatements {
             bindings.append(defaultMaxAttempts)
             bindings.append(localNow)
             bindings.append(owner)
+            bindings.append(queue)
             return bindings
         }
 

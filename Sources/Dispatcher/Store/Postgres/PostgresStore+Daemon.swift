@@ -28,7 +28,7 @@ extension PostgresStore: DaemonStore {
     }
 
     func complete(
-        _ completions: [Completion], owner: String, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
     ) async throws
         -> CompletionCounts
     {
@@ -72,7 +72,8 @@ extension PostgresStore: DaemonStore {
         // kept, added to the database's clock, so a skewed host neither hurries nor delays them.
         let statement = PostgresDaemonStatements.Complete(
             ids: ids, kinds: kinds, results: results, errors: errors, runAts: runAts,
-            defaultMaxAttempts: defaultMaxAttempts, localNow: WallClock.nowMilliseconds(), owner: owner)
+            defaultMaxAttempts: defaultMaxAttempts, localNow: WallClock.nowMilliseconds(), owner: owner,
+            queue: queue)
         let logger = self.logger
         let counts = try await withConnection { connection in
             var counts = CompletionCounts()

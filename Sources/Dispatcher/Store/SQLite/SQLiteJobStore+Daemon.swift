@@ -18,6 +18,7 @@ extension SQLiteJobStore {
                     max_attempts
                 """
             case .retry:
+                // ?1 is the job, ?2 the owner and ?7 the queue in each of the three statements.
                 // Attempts were counted at claim time, so exhaustion is decided here, in SQL,
                 // against the job's own limit or the queue's default.
                 """
@@ -25,22 +26,22 @@ extension SQLiteJobStore {
                     state = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN 'failed' ELSE 'pending' END,
                     finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
                     run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
-                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                RETURNING CASE WHEN state = 'pending' AND attempts > 0 THEN 'retrying' ELSE state END, queue
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND queue = ?7
+                RETURNING CASE WHEN state = 'pending' AND attempts > 0 THEN 'retrying' ELSE state END
                 """
             case .failed:
                 """
                 UPDATE jobs SET state = 'failed', last_error = ?3, finished_at = ?4,
                     lease_owner = NULL, lease_until = NULL
-                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                RETURNING 'failed', queue
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND queue = ?7
+                RETURNING 'failed'
                 """
             case .release:
                 """
                 UPDATE jobs SET state = 'pending', attempts = max(attempts - 1, 0), run_at = ?3,
                     lease_owner = NULL, lease_until = NULL
-                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2
-                RETURNING CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END, queue
+                WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND queue = ?7
+                RETURNING CASE WHEN attempts > 0 THEN 'retrying' ELSE 'pending' END
                 """
             }
         }
@@ -63,14 +64,14 @@ extension SQLiteJobStore {
     /// a single update, so a job no longer leased to `owner` is left alone and counted stale.
     func successStatement(rows: Int) throws -> SQLiteStatement {
         if let statement = successStatements[rows] { return statement.reset() }
-        let values = (0..<rows).map { row in "(?\(row * 3 + 3), ?\(row * 3 + 4), ?\(row * 3 + 5))" }
+        let values = (0..<rows).map { row in "(?\(row * 3 + 4), ?\(row * 3 + 5), ?\(row * 3 + 6))" }
         let statement = try connection.prepare(
             """
             WITH done(id, result, note) AS (VALUES \(values.joined(separator: ", ")))
             UPDATE jobs SET state = 'succeeded', result = done.result, last_error = done.note, finished_at = ?1,
                 lease_owner = NULL, lease_until = NULL
             FROM done WHERE jobs.id = done.id AND jobs.state = 'running' AND jobs.lease_owner = ?2
-            RETURNING jobs.queue
+                AND jobs.queue = ?3
             """)
         successStatements[rows] = statement
         return statement
@@ -117,13 +118,15 @@ extension SQLiteJobStore {
         }
     }
 
-    /// Applies a batch of completions in one transaction. Each update is guarded by
-    /// `state = 'running' AND lease_owner = owner`, so a late or duplicate completion is a no-op.
+    /// Applies a batch of completions of `queue`'s jobs in one transaction. Each update is guarded
+    /// by `state = 'running' AND lease_owner = owner AND queue = queue`, so a late or duplicate
+    /// completion (or one for another queue's job) is a no-op, and the jobs moved are counted for
+    /// `queue` without reading it back from every row.
     ///
     /// Completions apply in order, and the first completion of a job wins (as on PostgreSQL).
     /// Runs of successes go in `successRows` at a time; retries, failures and releases one by one.
     func complete(
-        _ completions: [Completion], owner: String, now: Int64, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String, now: Int64, defaultMaxAttempts: Int64
     ) throws
         -> CompletionCounts
     {
@@ -139,19 +142,18 @@ extension SQLiteJobStore {
                     let statement = try successStatement(rows: successes.count)
                     statement.bind(now, at: 1)
                     statement.bind(owner, at: 2)
+                    statement.bind(queue, at: 3)
                     for (row, success) in successes.enumerated() {
                         let base = Int32(row * 3)
-                        statement.bind(success.id, at: base + 3)
+                        statement.bind(success.id, at: base + 4)
                         if let result = success.result {
-                            result.withUnsafeBytes { statement.bindText($0, at: base + 4) }
+                            result.withUnsafeBytes { statement.bindText($0, at: base + 5) }
                         }
-                        statement.bind(success.note, at: base + 5)
+                        statement.bind(success.note, at: base + 6)
                     }
-                    var changed = 0
-                    while try statement.step() {
-                        changed += 1
-                        moves.move(queue: statement.string(0) ?? "", from: running, to: JobState.succeeded.rawValue)
-                    }
+                    try statement.run()
+                    let changed = connection.changes
+                    moves.move(Int64(changed), queue: queue, from: running, to: JobState.succeeded.rawValue)
                     counts.succeeded += changed
                     counts.stale += successes.count - changed
                     successes.removeAll(keepingCapacity: true)
@@ -171,8 +173,8 @@ extension SQLiteJobStore {
                     }
                     try writeSuccesses()
                     try apply(
-                        completion, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts, to: &counts,
-                        moves: &moves)
+                        completion, queue: queue, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts,
+                        to: &counts, moves: &moves)
                 }
                 try writeSuccesses()
                 return counts
@@ -182,7 +184,7 @@ extension SQLiteJobStore {
 
     /// Writes one retry, failure or release.
     private func apply(
-        _ completion: Completion, owner: String, now: Int64, defaultMaxAttempts: Int64,
+        _ completion: Completion, queue: String, owner: String, now: Int64, defaultMaxAttempts: Int64,
         to counts: inout CompletionCounts, moves: inout JobCountMoves
     ) throws {
         let statement: SQLiteStatement
@@ -207,14 +209,15 @@ extension SQLiteJobStore {
             statement.bind(runAt, at: 3)
         }
         statement.bind(owner, at: 2)
-        // Each statement returns the job's new bucket and its queue, or no row when the job is
-        // no longer running under `owner`.
+        statement.bind(queue, at: 7)
+        // Each statement returns the job's new bucket, or no row when the job is no longer
+        // running under `owner` (or is not `queue`'s).
         guard try statement.step() else {
             counts.stale += 1
             return
         }
         let bucket = statement.string(0) ?? ""
-        moves.move(queue: statement.string(1) ?? "", from: JobState.running.rawValue, to: bucket)
+        moves.move(queue: queue, from: JobState.running.rawValue, to: bucket)
         try statement.run()
         switch completion {
         case .retry where bucket == JobState.failed.rawValue, .failed: counts.failed += 1

@@ -100,10 +100,13 @@ actor SQLiteStore: DaemonStore, OperatorStore {
             leaseMargin: leaseMargin)
     }
 
-    func complete(_ completions: [Completion], owner: String, defaultMaxAttempts: Int64) throws -> CompletionCounts {
+    func complete(
+        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
+    ) throws -> CompletionCounts {
         localWrites += 1
         return try store.complete(
-            completions, owner: owner, now: WallClock.nowMilliseconds(), defaultMaxAttempts: defaultMaxAttempts)
+            completions, queue: queue, owner: owner, now: WallClock.nowMilliseconds(),
+            defaultMaxAttempts: defaultMaxAttempts)
     }
 
     func reapExpiredLeases() throws -> Int {
