@@ -34,7 +34,8 @@ extension PostgresStore: DaemonStore {
     {
         guard !completions.isEmpty else { return CompletionCounts() }
         // One statement for the whole batch: the outcomes travel as parallel arrays and are
-        // joined to their rows by id, each applied only while the row is still leased to `owner`.
+        // joined to their rows by id, each applied only while the row is still leased to `owner`
+        // (and is `queue`'s).
         var ids = [Int64]()
         var kinds = [String]()
         var results = [String?]()
