@@ -160,6 +160,17 @@ public struct JSONScanner {
         try expect(UInt8(ascii: "\""))
         var escaped = false
         while index < bytes.count {
+            // Most bytes of a string are plain: skip runs of them with a local index, which the
+            // optimizer keeps in a register (the stored `index` is written back once per run).
+            var plain = index
+            let end = bytes.count
+            while plain < end {
+                let byte = bytes[plain]
+                guard byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+                plain += 1
+            }
+            index = plain
+            guard index < end else { break }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -182,10 +193,9 @@ public struct JSONScanner {
                 default:
                     throw error("invalid escape in string")
                 }
-            case 0..<0x20:
-                throw error("control character in string")
             default:
-                index += 1
+                // The run above stops only at a quote, a backslash or a control character.
+                throw error("control character in string")
             }
         }
         throw error("unterminated string")

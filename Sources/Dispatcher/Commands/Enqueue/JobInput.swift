@@ -8,13 +8,16 @@ enum JobInput {
     static let maximumNameLength = 1024
 
     static func validateName(_ value: String, field: String) throws -> String {
-        guard !value.isEmpty else { throw DispatcherError("\(field) must not be empty") }
-        guard value.utf8.count <= maximumNameLength else {
-            throw DispatcherError("\(field) is longer than \(maximumNameLength) bytes")
-        }
-        // Keys travel in an HTTP header and names in logs: no control characters.
-        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            throw DispatcherError("\(field) must not contain control characters")
+        var value = value
+        try value.withUTF8 { bytes in
+            guard !bytes.isEmpty else { throw DispatcherError("\(field) must not be empty") }
+            guard bytes.count <= maximumNameLength else {
+                throw DispatcherError("\(field) is longer than \(maximumNameLength) bytes")
+            }
+            // Keys travel in an HTTP header and names in logs: no control characters.
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                throw DispatcherError("\(field) must not contain control characters")
+            }
         }
         return value
     }
@@ -24,23 +27,25 @@ enum JobInput {
     static func validateParams(_ text: String) throws -> String {
         var text = text
         return try text.withUTF8 { buffer in
-            try validateParams(UnsafeRawBufferPointer(buffer), whole: 0..<buffer.count)
+            let bytes = UnsafeRawBufferPointer(buffer)
+            let value: Range<Int>
+            do {
+                value = try JSONScanner.validate(bytes)
+            } catch {
+                throw DispatcherError("params are not valid JSON: \(error)")
+            }
+            return try params(validJSON: UnsafeRawBufferPointer(rebasing: bytes[value]))
         }
     }
 
-    static func validateParams(_ bytes: UnsafeRawBufferPointer, whole range: Range<Int>) throws -> String {
-        let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
-        let value: Range<Int>
-        do {
-            value = try JSONScanner.validate(slice)
-        } catch {
-            throw DispatcherError("params are not valid JSON: \(error)")
-        }
-        let first = slice[value.lowerBound]
-        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
+    /// The params in `value`, one JSON value already validated by the caller's scanner (a
+    /// batch line's member): only JSON-RPC's object-or-array rule is left to check, so the
+    /// bytes are not scanned twice.
+    static func params(validJSON value: UnsafeRawBufferPointer) throws -> String {
+        guard let first = value.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
             throw DispatcherError("params must be a JSON object or array")
         }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: slice[value]), as: UTF8.self)
+        return String(decoding: value, as: UTF8.self)
     }
 
     static func validatePriority(_ value: Int64) throws -> Int64 {

@@ -1,19 +1,34 @@
-/// The moves between `job_counts` buckets that the daemon's lease statements make, added up
-/// while they run and written once per queue and bucket (migration
-/// `0004_lease_statements_count_themselves`).
+/// The moves between `job_counts` buckets that this binary's busiest writes make, added up
+/// while they run and written once per queue and bucket.
 ///
-/// Why: the count trigger upserts two `job_counts` rows per job moved, and a claim or a
-/// completion moves every job it touches; counted here, a claim of 128 jobs costs one upsert of
-/// two rows instead of 128. The trigger steps aside only while the connection's
-/// `last_insert_rowid()` holds `marker`, which `counting(on:_:)` sets around the statements and
-/// puts back after them, so every other write on every connection is still counted by the
-/// trigger.
+/// Why: the count triggers upsert `job_counts` rows for every job a statement touches; counted
+/// here, a claim of 128 jobs costs one upsert of two rows instead of 128, and an enqueue chunk of
+/// 10,000 jobs one upsert instead of 10,000 (the insert trigger was a fifth of a batch
+/// enqueue's instructions). Two ways to keep the triggers out, because SQLite offers no single
+/// one that fits both:
+/// - The daemon's lease statements (`counting(on:_:)`, migration
+///   `0004_lease_statements_count_themselves`): the update trigger steps aside only while the
+///   connection's `last_insert_rowid()` holds `marker`, set around the statements and put back
+///   after them. Switching triggers off would instead re-prepare every cached statement twice
+///   per claim.
+/// - Enqueue (`countingWithoutTriggers(on:_:)`): an INSERT sets `last_insert_rowid()` itself,
+///   so no marker survives into its trigger; the connection's triggers are switched off for
+///   the transaction instead, which costs one re-preparation of the insert per transaction.
+///
+/// Either way every other write, on this connection or any other (the commands, the dashboard,
+/// an older binary, SQL typed into `sqlite3`), is still counted by the triggers.
 struct JobCountMoves {
     /// What `last_insert_rowid()` holds while the lease statements run: -2^60, far below any
     /// rowid SQLite assigns to a job. The same literal is in the trigger's `WHEN`.
     static let marker: Int64 = -1_152_921_504_606_846_976
 
     private var changes: [(queue: String, bucket: String, delta: Int64)] = []
+
+    /// Records that `count` new jobs of `queue` entered `bucket`.
+    mutating func insert(_ count: Int64 = 1, queue: String, into bucket: String) {
+        guard count != 0 else { return }
+        add(count, queue: queue, bucket: bucket)
+    }
 
     /// Records that `count` jobs of `queue` moved from bucket `from` to bucket `to`.
     mutating func move(_ count: Int64 = 1, queue: String, from: String, to: String) {
@@ -41,6 +56,29 @@ struct JobCountMoves {
         var moves = JobCountMoves()
         let result = try body(&moves)
         try moves.write(on: connection)
+        return result
+    }
+
+    /// Runs `body` — statements that insert jobs — with this connection's triggers switched
+    /// off, then writes the moves `body` recorded and switches them back on. Call it inside the
+    /// transaction of those statements, so the counts commit or roll back with them; `body`
+    /// must record every job it inserts, since no trigger counts them.
+    static func countingWithoutTriggers<T>(
+        on connection: SQLiteConnection, _ body: (inout JobCountMoves) throws -> T
+    ) throws -> T {
+        try connection.setTriggersEnabled(false)
+        var moves = JobCountMoves()
+        let result: T
+        do {
+            result = try body(&moves)
+            try moves.write(on: connection)
+        } catch {
+            // Back on whatever happens: the connection outlives this call (the daemon's, the
+            // dashboard's), and any other write on it must be counted by the triggers.
+            try? connection.setTriggersEnabled(true)
+            throw error
+        }
+        try connection.setTriggersEnabled(true)
         return result
     }
 

@@ -190,6 +190,14 @@ final class SQLiteConnection {
         set { sqlite3_set_last_insert_rowid(handle, newValue) }
     }
 
+    /// Turns this connection's triggers on or off (`SQLITE_DBCONFIG_ENABLE_TRIGGER`); other
+    /// connections keep theirs. Every cached statement is prepared again on its next use, so
+    /// switch around a batch of work, not around each statement.
+    func setTriggersEnabled(_ enabled: Bool) throws {
+        let code = csqlite_enable_triggers(handle, enabled ? 1 : 0)
+        guard code == SQLITE_OK else { throw error(code: code, context: "cannot switch triggers") }
+    }
+
     /// Reads a single integer from a query such as a pragma.
     func scalar(_ sql: String) throws -> Int64 {
         try statement(sql).singleRow { $0.int64(0) } ?? 0

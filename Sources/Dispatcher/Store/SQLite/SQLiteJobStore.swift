@@ -34,23 +34,32 @@ final class SQLiteJobStore {
     /// created (false: its idempotency key was already known in its queue).
     func enqueue(_ jobs: [NewJob], now: Int64) throws -> [EnqueueResult] {
         try connection.writeTransaction {
-            var results = [EnqueueResult]()
-            results.reserveCapacity(jobs.count)
-            var index = 0
-            while index < jobs.count {
-                if jobs[index].idempotencyKey != nil {
-                    results.append(try insertWithKey(jobs[index], now: now))
-                    index += 1
-                    continue
+            // The counts are written once per queue for the whole transaction, not by the insert
+            // trigger once per job (see `JobCountMoves`).
+            try JobCountMoves.countingWithoutTriggers(on: connection) { moves in
+                var results = [EnqueueResult]()
+                results.reserveCapacity(jobs.count)
+                var index = 0
+                while index < jobs.count {
+                    if jobs[index].idempotencyKey != nil {
+                        let result = try insertWithKey(jobs[index], now: now)
+                        if result.created { moves.insert(queue: jobs[index].queue, into: "pending") }
+                        results.append(result)
+                        index += 1
+                        continue
+                    }
+                    // Runs of jobs without a key go in as multi-row INSERTs: one statement
+                    // execution per `rowsPerInsert` jobs instead of one per job.
+                    var end = index
+                    while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil {
+                        moves.insert(queue: jobs[end].queue, into: "pending")
+                        end += 1
+                    }
+                    results += try insertWithoutKeys(jobs[index..<end], now: now)
+                    index = end
                 }
-                // Runs of jobs without a key go in as multi-row INSERTs: one statement
-                // execution per `rowsPerInsert` jobs instead of one per job.
-                var end = index
-                while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil { end += 1 }
-                results += try insertWithoutKeys(jobs[index..<end], now: now)
-                index = end
+                return results
             }
-            return results
         }
     }
 
@@ -71,22 +80,24 @@ final class SQLiteJobStore {
         statement.bind(now, at: base + 9)
     }
 
-    /// Multi-row INSERT texts by row count, built on first use: a single enqueue (one process,
-    /// one job) builds one short text, not all of them.
-    private var multiRowInserts: [Int: String] = [:]
+    /// Multi-row INSERTs by row count, prepared on first use: a single enqueue (one process,
+    /// one job) prepares one short statement, not all of them. Kept by count rather than looked
+    /// up by SQL text, which would hash the 64-row text (some 1,500 bytes) on every execution.
+    private var multiRowInserts: [Int: SQLiteStatement] = [:]
 
-    private func multiRowInsert(rows: Int) -> String {
-        if let sql = multiRowInserts[rows] { return sql }
+    private func multiRowInsert(rows: Int) throws -> SQLiteStatement {
+        if let statement = multiRowInserts[rows] { return statement.reset() }
         let sql =
             Self.insertColumns
             + (0..<rows).map { row in "(" + (1...9).map { "?\(row * 9 + $0)" }.joined(separator: ", ") + ")" }
             .joined(separator: ", ")
-        multiRowInserts[rows] = sql
-        return sql
+        let statement = try connection.prepare(sql)
+        multiRowInserts[rows] = statement
+        return statement
     }
 
     private func insertWithoutKeys(_ jobs: ArraySlice<NewJob>, now: Int64) throws -> [EnqueueResult] {
-        let insert = try connection.statement(multiRowInsert(rows: jobs.count))
+        let insert = try multiRowInsert(rows: jobs.count)
         for (row, job) in jobs.enumerated() {
             bind(job, to: insert, row: Int32(row), now: now)
         }
