@@ -110,4 +110,43 @@ struct RetentionParsingTests {
         #expect(counts?.counts == [.pending: 3, .running: 1, .failed: 1])
         #expect(counts?.retrying == 1)
     }
+    /// Enqueue counts its own inserts with the connection's triggers off, and puts them back on
+    /// whether it commits or fails: a later write on the same connection is counted by the
+    /// trigger, and a failed enqueue leaves the counts as they were.
+    @Test func enqueueCountsItselfAndPutsTheTriggersBackOn() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteJobStore(path: directory.database)
+        let results = try store.enqueue(
+            [
+                NewJob(queue: "q", method: "m", params: nil, runAt: 0),
+                NewJob(queue: "q", method: "m", params: nil, idempotencyKey: "k", runAt: 0),
+                NewJob(queue: "r", method: "m", params: nil, runAt: 0),
+                NewJob(queue: "q", method: "m", params: nil, idempotencyKey: "k", runAt: 0),
+            ], now: 0)
+        #expect(results.map(\.created) == [true, true, true, false])
+        #expect(try store.stats(now: 1).map(\.counts) == [[.pending: 2], [.pending: 1]])
+
+        // The same connection, triggers back on: its raw insert is counted by the trigger.
+        try store.connection.execute("INSERT INTO jobs (queue, method, run_at, created_at) VALUES ('q', 'm', 0, 0)")
+        #expect(try store.stats(now: 1).first?.counts == [.pending: 3])
+
+        // A TEMP trigger still runs with the main schema's triggers off: it makes the enqueue
+        // fail after its first row, which must roll back the rows and leave the triggers on.
+        try store.connection.execute(
+            """
+            CREATE TEMP TRIGGER refuse BEFORE INSERT ON jobs WHEN new.method = 'refused'
+            BEGIN SELECT RAISE(ABORT, 'refused'); END
+            """)
+        #expect(throws: (any Error).self) {
+            try store.enqueue(
+                [
+                    NewJob(queue: "q", method: "m", params: nil, runAt: 0),
+                    NewJob(queue: "q", method: "refused", params: nil, idempotencyKey: "x", runAt: 0),
+                ], now: 0)
+        }
+        #expect(try store.stats(now: 1).first?.counts == [.pending: 3])
+        try store.connection.execute("INSERT INTO jobs (queue, method, run_at, created_at) VALUES ('q', 'm', 0, 0)")
+        #expect(try store.stats(now: 1).first?.counts == [.pending: 4])
+        #expect(try store.connection.scalar("SELECT count(*) FROM jobs") == 5)
+    }
 }
