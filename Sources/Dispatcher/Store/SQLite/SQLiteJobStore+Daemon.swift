@@ -59,12 +59,17 @@ extension SQLiteJobStore {
     /// drain: one statement execution per 64 jobs instead of one per job).
     static let successRows = 64
 
-    /// `UPDATE … FROM` a `VALUES` list of `rows` successes: SQLite walks the list and finds each
-    /// job by its primary key (`SEARCH jobs USING INTEGER PRIMARY KEY`), under the same guard as
-    /// a single update, so a job no longer leased to `owner` is left alone and counted stale.
-    func successStatement(rows: Int) throws -> SQLiteStatement {
-        if let statement = successStatements[rows] { return statement.reset() }
-        let values = (0..<rows).map { row in "(?\(row * 3 + 4), ?\(row * 3 + 5), ?\(row * 3 + 6))" }
+    /// `UPDATE … FROM` a `VALUES` list of `successRows` successes: SQLite walks the list and finds
+    /// each job by its primary key (`SEARCH jobs USING INTEGER PRIMARY KEY`), under the same guard
+    /// as a single update, so a job no longer leased to `owner` is left alone and counted stale.
+    ///
+    /// A shorter run leaves the last rows unbound: their id is NULL, which matches no job and
+    /// costs a skipped seek. One statement serves every run length; one per length cost a
+    /// prepare of up to 64 rows for each new length (under `bench-instructions.py` a twentieth of
+    /// the daemon's instructions).
+    func successStatement() throws -> SQLiteStatement {
+        if let statement = successUpdate { return statement.reset() }
+        let values = (0..<Self.successRows).map { row in "(?\(row * 3 + 4), ?\(row * 3 + 5), ?\(row * 3 + 6))" }
         let statement = try connection.prepare(
             """
             WITH done(id, result, note) AS (VALUES \(values.joined(separator: ", ")))
@@ -73,7 +78,7 @@ extension SQLiteJobStore {
             FROM done WHERE jobs.id = done.id AND jobs.state = 'running' AND jobs.lease_owner = ?2
                 AND jobs.queue = ?3
             """)
-        successStatements[rows] = statement
+        successUpdate = statement
         return statement
     }
 
@@ -139,7 +144,7 @@ extension SQLiteJobStore {
                 let running = JobState.running.rawValue
                 func writeSuccesses() throws {
                     guard !successes.isEmpty else { return }
-                    let statement = try successStatement(rows: successes.count)
+                    let statement = try successStatement()
                     statement.bind(now, at: 1)
                     statement.bind(owner, at: 2)
                     statement.bind(queue, at: 3)

@@ -7,8 +7,8 @@ final class SQLiteJobStore {
     let connection: SQLiteConnection
     /// The daemon's statements by `DaemonQuery`, prepared on first use.
     var daemonStatements = [SQLiteStatement?](repeating: nil, count: DaemonQuery.allCases.count)
-    /// Batched success updates by their number of rows, prepared on first use.
-    var successStatements: [Int: SQLiteStatement] = [:]
+    /// The batched success update, prepared on first use.
+    var successUpdate: SQLiteStatement?
 
     /// Opens the database at `path`, creating and migrating it when needed.
     init(path: String, synchronous: SQLiteConnection.Synchronous = .full) throws {
