@@ -25,7 +25,12 @@ public enum JSONEscaping {
 
     /// Whether `string` has a byte that `appendQuoted` would escape.
     public static func needsEscaping(_ string: String) -> Bool {
-        string.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        // Over the contiguous UTF-8 (every native string has it): the generic walk of
+        // `String.UTF8View` cost several times more for a method name on every call.
+        var string = string
+        return string.withUTF8 { bytes in
+            bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
     }
 
     /// Returns `string` as a quoted JSON string.

@@ -35,9 +35,8 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
 
     private let framing: JSONRPCRequestFraming
     private let maximumResponseBytes: Int
-    /// The framed request and its body, reused from call to call.
+    /// The framed request, reused from call to call.
     private var request = ByteBuffer()
-    private var requestBody = ByteBuffer()
     private var context: ChannelHandlerContext?
     /// The worker waiting for the response to the request in flight.
     private var pending: Continuation?
@@ -80,7 +79,7 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         pending = continuation
         parser.expectResponse()
 
-        framing.frame(job, into: &request, body: &requestBody)
+        framing.frame(job, into: &request)
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
         if pending != nil {
             armDeadline(job.timeout, context: context)

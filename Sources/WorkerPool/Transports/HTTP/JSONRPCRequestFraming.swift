@@ -16,27 +16,33 @@ import NIOCore
 /// `HTTPJSONRPCConnection.call`), so no per-call validation happens here.
 struct JSONRPCRequestFraming {
     /// The request line and the headers every call shares, ending with `Idempotency-Key: `.
-    private let prefix: ByteBuffer
+    private let prefix: [UInt8]
+    private static let contentLength: StaticString = "\r\nContent-Length: "
+    private static let endOfHeaders: StaticString = "\r\n\r\n"
 
     init(url: UpstreamURL) {
-        var prefix = ByteBuffer()
-        prefix.writeString("POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\n")
-        prefix.writeStaticString("Content-Type: application/json\r\nIdempotency-Key: ")
-        self.prefix = prefix
+        prefix = Array(
+            "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nContent-Type: application/json\r\nIdempotency-Key: "
+                .utf8)
     }
 
-    /// Writes the whole request for `job` into `request`, using `body` as scratch space; both
-    /// are cleared first (their storage is reused when nothing else holds it).
-    func frame(_ job: RPCJob, into request: inout ByteBuffer, body: inout ByteBuffer) {
-        body.clear()
-        JSONRPCRequestEncoder.encode(job, into: &body)
+    /// Writes the whole request for `job` into `request`, cleared first (its storage is reused
+    /// when nothing else holds it): measured first, then copied in with one reservation.
+    func frame(_ job: RPCJob, into request: inout ByteBuffer) {
+        let body = JSONRPCRequestEncoder.Measured(job)
+        let length =
+            prefix.count + job.idempotencyKey.utf8.count + Self.contentLength.utf8CodeUnitCount
+            + RawBytesWriter.decimalLength(Int64(body.length)) + Self.endOfHeaders.utf8CodeUnitCount + body.length
         request.clear()
-        request.reserveCapacity(prefix.readableBytes + job.idempotencyKey.utf8.count + body.readableBytes + 48)
-        request.writeImmutableBuffer(prefix)
-        request.writeString(job.idempotencyKey)
-        request.writeStaticString("\r\nContent-Length: ")
-        request.writeString(String(body.readableBytes))
-        request.writeStaticString("\r\n\r\n")
-        request.writeImmutableBuffer(body)
+        request.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { destination in
+            var writer = RawBytesWriter(destination)
+            writer.append(prefix)
+            writer.append(job.idempotencyKey)
+            writer.append(Self.contentLength)
+            writer.append(decimal: Int64(body.length))
+            writer.append(Self.endOfHeaders)
+            body.write(to: &writer)
+            return writer.count
+        }
     }
 }
