@@ -30,6 +30,9 @@ extension Migration {
         Migration(
             version: 4, name: "0004_lease_statements_count_themselves.sql",
             bytes: PackageResources._004_lease_statements_count_themselves_sql),
+        Migration(
+            version: 5, name: "0005_finished_jobs_share_one_index.sql",
+            bytes: PackageResources._005_finished_jobs_share_one_index_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).

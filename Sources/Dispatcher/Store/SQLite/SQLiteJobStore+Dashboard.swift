@@ -1,12 +1,16 @@
 extension SQLiteJobStore {
     /// Jobs finished (succeeded or failed) per queue in each of the last `minutes` whole minutes
-    /// ending at `now`, oldest first. Reads only the `jobs_finished` index range of that hour.
+    /// ending at `now`, oldest first. Reads only that hour's range of jobs_retention, once per
+    /// queue and finished state (the pairs from job_counts, walked first: CROSS JOIN keeps that
+    /// order).
     func finishedPerMinute(now: Int64, minutes: Int) throws -> [String: [Int64]] {
         let start = now - Int64(minutes) * 60_000
         let statement = try connection.statement(
             """
-            SELECT queue, (finished_at - ?1) / 60000, count(*) FROM jobs
-            WHERE finished_at > ?1 AND finished_at <= ?2 AND state IN ('succeeded', 'failed')
+            SELECT c.queue, (j.finished_at - ?1) / 60000, count(*)
+            FROM job_counts AS c CROSS JOIN jobs AS j INDEXED BY jobs_retention
+            WHERE c.bucket IN ('succeeded', 'failed') AND c.count > 0
+                AND j.queue = c.queue AND j.state = c.bucket AND j.finished_at > ?1 AND j.finished_at <= ?2
             GROUP BY 1, 2
             """)
         statement.bind(start, at: 1)

@@ -46,8 +46,8 @@ extension SQLiteJobStore {
     func prune(queue: String, state: JobState, finishedBefore before: Int64, limit: Int) throws -> Int {
         try JobRules.checkPurgeable(state)
         return try connection.writeTransaction {
-            // INDEXED BY: the planner, without statistics, might walk jobs_finished instead and
-            // step over every other queue's and state's kept rows on each batch.
+            // INDEXED BY: without statistics the planner might pick another index and step over
+            // every other queue's and state's kept rows on each batch.
             let statement = try connection.statement(
                 """
                 DELETE FROM jobs WHERE id IN (

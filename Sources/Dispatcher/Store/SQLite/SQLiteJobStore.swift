@@ -235,11 +235,19 @@ final class SQLiteJobStore {
     func purge(state: JobState, finishedBefore before: Int64) throws -> Int {
         try JobRules.checkPurgeable(state)
         return try connection.writeTransaction {
-            let statement = try connection.statement("DELETE FROM jobs WHERE state = ?1 AND finished_at < ?2")
-            statement.bind(state.rawValue, at: 1)
-            statement.bind(before, at: 2)
-            try statement.run()
-            return connection.changes
+            // One range of jobs_retention (queue, state, finished_at) per queue that has jobs in
+            // `state`, rather than a walk of every finished job.
+            var deleted = 0
+            for queue in try queues(withJobsIn: state) {
+                let statement = try connection.statement(
+                    "DELETE FROM jobs INDEXED BY jobs_retention WHERE queue = ?1 AND state = ?2 AND finished_at < ?3")
+                statement.bind(queue, at: 1)
+                statement.bind(state.rawValue, at: 2)
+                statement.bind(before, at: 3)
+                try statement.run()
+                deleted += connection.changes
+            }
+            return deleted
         }
     }
 
