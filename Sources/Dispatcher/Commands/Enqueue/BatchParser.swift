@@ -109,7 +109,8 @@ struct BatchParser {
                 case "method": method = try string(range, "method")
                 case "queue": job.queue = try string(range, "queue")
                 case "key": job.idempotencyKey = try string(range, "key")
-                case "params": job.params = try JobInput.params(validJSON: UnsafeRawBufferPointer(rebasing: line[range]))
+                case "params":
+                    job.params = try JobInput.params(validJSON: UnsafeRawBufferPointer(rebasing: line[range]))
                 case "priority": job.priority = try JobInput.validatePriority(integer(range, "priority"))
                 case "delay_ms": delay = try JobInput.validateDelay(integer(range, "delay_ms"))
                 case "max_attempts": job.maxAttempts = try JobInput.validateMaxAttempts(integer(range, "max_attempts"))

@@ -24,10 +24,9 @@ struct JobCountMoves {
 
     private var changes: [(queue: String, bucket: String, delta: Int64)] = []
 
-    /// Records that `count` new jobs of `queue` entered `bucket`.
-    mutating func insert(_ count: Int64 = 1, queue: String, into bucket: String) {
-        guard count != 0 else { return }
-        add(count, queue: queue, bucket: bucket)
+    /// Records that a new job of `queue` entered `bucket`.
+    mutating func insert(queue: String, into bucket: String) {
+        add(1, queue: queue, bucket: bucket)
     }
 
     /// Records that `count` jobs of `queue` moved from bucket `from` to bucket `to`.

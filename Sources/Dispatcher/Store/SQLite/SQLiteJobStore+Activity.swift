@@ -34,7 +34,8 @@ extension SQLiteJobStore {
             sampleStatement.bind(now - window, at: 3)
             sampleStatement.bind(QueueActivity.sampleLimit, at: 4)
             while try sampleStatement.step() {
-                samples.append((pair.queue, sampleStatement.int64(0), sampleStatement.int64(1), sampleStatement.int64(2)))
+                samples.append(
+                    (pair.queue, sampleStatement.int64(0), sampleStatement.int64(1), sampleStatement.int64(2)))
             }
         }
         if samples.count > QueueActivity.sampleLimit {

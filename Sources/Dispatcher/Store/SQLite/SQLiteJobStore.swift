@@ -43,7 +43,7 @@ final class SQLiteJobStore {
                 while index < jobs.count {
                     if jobs[index].idempotencyKey != nil {
                         let result = try insertWithKey(jobs[index], now: now)
-                        if result.created { moves.insert(queue: jobs[index].queue, into: "pending") }
+                        if result.created { moves.insert(queue: jobs[index].queue, into: JobState.pending.rawValue) }
                         results.append(result)
                         index += 1
                         continue
@@ -52,7 +52,7 @@ final class SQLiteJobStore {
                     // execution per `rowsPerInsert` jobs instead of one per job.
                     var end = index
                     while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil {
-                        moves.insert(queue: jobs[end].queue, into: "pending")
+                        moves.insert(queue: jobs[end].queue, into: JobState.pending.rawValue)
                         end += 1
                     }
                     results += try insertWithoutKeys(jobs[index..<end], now: now)
