@@ -14,7 +14,7 @@ enum TransportFactory {
     typealias PoolMaker =
         @Sendable (
             _ configuration: WorkerPoolConfiguration, _ logger: Logger, _ breaker: UpstreamBreaker,
-            _ onOutcome: @escaping @Sendable (JobOutcome) async -> Void
+            _ onOutcome: nonisolated(nonsending) @escaping @Sendable (JobOutcome) async -> Void
         ) -> any QueuePool
 
     /// Checks the queue's transport settings (reading its TLS files and protoset) and returns

@@ -145,7 +145,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// channel is finished and drained.
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
-    public func receive() async throws -> Element? {
+    nonisolated(nonsending) public func receive() async throws -> Element? {
         let (immediate, id) = state.withLock { locked -> (Machine.ReceiveAction, UInt64) in
             locked.nextID += 1
             return (locked.machine.tryReceive(), locked.nextID)

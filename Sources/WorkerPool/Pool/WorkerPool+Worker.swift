@@ -67,7 +67,7 @@ extension WorkerPool {
 
     /// Makes the call for `job` unless the breaker forbids it or shutdown comes first while it
     /// waits for a rate-limit token, and reports the outcome.
-    func process(_ job: RPCJob, on connection: inout Transport.Connection, logger: Logger) async {
+    nonisolated(nonsending) func process(_ job: RPCJob, on connection: inout Transport.Connection, logger: Logger) async {
         if let rateLimiter {
             // Waiting for a token is not an attempt: at shutdown the job goes back untouched.
             do {
@@ -121,7 +121,7 @@ extension WorkerPool {
         await onOutcome(JobOutcome(job: job, outcome: outcome, latency: latency))
     }
 
-    private func handBack(_ job: RPCJob, reason: String, retryAfter: Duration? = nil) async {
+    nonisolated(nonsending) private func handBack(_ job: RPCJob, reason: String, retryAfter: Duration? = nil) async {
         let outcome = CallOutcome.notAttempted(.init(reason: reason, retryAfter: retryAfter))
         metrics.record(outcome, latency: .zero)
         await onOutcome(JobOutcome(job: job, outcome: outcome, latency: .zero))

@@ -23,7 +23,7 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     public let breaker: UpstreamBreaker
     /// The queue's rate limit, when it has one.
     let rateLimiter: RateLimiter?
-    let onOutcome: @Sendable (JobOutcome) async -> Void
+    let onOutcome: nonisolated(nonsending) @Sendable (JobOutcome) async -> Void
     let metrics: PoolMetrics
     let statistics = Mutex(PoolStatistics())
 
@@ -40,7 +40,7 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         transport: Transport,
         logger: Logger,
         breaker: UpstreamBreaker? = nil,
-        onOutcome: @escaping @Sendable (JobOutcome) async -> Void
+        onOutcome: nonisolated(nonsending) @escaping @Sendable (JobOutcome) async -> Void
     ) {
         precondition(configuration.workers >= 1, "a worker pool needs at least one worker")
         self.configuration = configuration

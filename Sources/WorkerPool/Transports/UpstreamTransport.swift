@@ -18,7 +18,7 @@ public protocol UpstreamTransport: Sendable {
 /// One live connection to the upstream, used by one worker.
 public protocol UpstreamConnection {
     /// Makes one call within `job.timeout`. Never throws: every failure is classified.
-    mutating func call(_ job: RPCJob) async -> CallOutcome
+    nonisolated(nonsending) mutating func call(_ job: RPCJob) async -> CallOutcome
 
     /// False once the connection must not carry another call: the peer asked to close it, a
     /// call timed out (its state is unknown), or it broke.

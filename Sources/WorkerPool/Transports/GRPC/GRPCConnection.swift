@@ -15,7 +15,7 @@ public struct GRPCConnection: UpstreamConnection {
 
     public var isReusable: Bool { !watch.isBroken }
 
-    public mutating func call(_ job: RPCJob) async -> CallOutcome {
+    nonisolated(nonsending) public mutating func call(_ job: RPCJob) async -> CallOutcome {
         guard let descriptor = Self.descriptor(job.method) else {
             return .failed(.permanent("method must be package.Service/Method (got '\(job.method)')"))
         }

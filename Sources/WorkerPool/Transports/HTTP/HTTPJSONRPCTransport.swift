@@ -143,7 +143,7 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
     /// Calls answered on this connection.
     var answered = 0
 
-    public mutating func call(_ job: RPCJob) async -> CallOutcome {
+    nonisolated(nonsending) public mutating func call(_ job: RPCJob) async -> CallOutcome {
         guard isReusable else { return .failed(.retryable("connection is closed")) }
         guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
             return .failed(.permanent("idempotency key contains control characters"))
@@ -171,7 +171,7 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
     /// loop (see `EventLoopTaskExecutor`), so the handler is called directly; the hop through
     /// `execute` is only a fallback for a caller on another thread. Cancellation is watched for
     /// the whole connection (see `HTTPJSONRPCTransport.connect`).
-    private func exchange(_ job: RPCJob) async throws -> UpstreamHTTPResponse {
+    nonisolated(nonsending) private func exchange(_ job: RPCJob) async throws -> UpstreamHTTPResponse {
         let handler = self.handler
         let eventLoop = channel.eventLoop
         return try await withUnsafeThrowingContinuation { continuation in
