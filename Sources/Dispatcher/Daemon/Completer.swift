@@ -169,6 +169,7 @@ final class Completer: Sendable {
             let maxAttempts = queues[queue]?.maxAttempts ?? JobLife.defaultMaxAttempts
             var attempt = 0
             while true {
+                let began = storeHealth.begin()
                 do {
                     let counts = try await database.complete(
                         completions, queue: queue, owner: owner, defaultMaxAttempts: maxAttempts)
@@ -192,7 +193,7 @@ final class Completer: Sendable {
                             metadata: ["error": "\(error)", "count": "\(completions.count)"])
                         break
                     }
-                    storeHealth.failed(.complete, error: error)
+                    storeHealth.failed(.complete, error: error, began: began)
                     try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
                 }
             }

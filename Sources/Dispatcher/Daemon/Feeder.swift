@@ -32,12 +32,13 @@ struct Feeder: Sendable {
             // Taken before looking, so a change between the claim and the wait still wakes us.
             let mark = await changes.mark()
             let jobs: [ClaimedJob]
+            let began = storeHealth.begin()
             do {
                 jobs = try await database.claim(
                     queue: queue.name, limit: limit, owner: configuration.owner, defaultTimeout: defaultTimeout,
                     leaseMargin: leaseMargin)
             } catch {
-                storeHealth.failed(.claim, error: error)
+                storeHealth.failed(.claim, error: error, began: began)
                 await sleep(.milliseconds(200))
                 continue
             }

@@ -19,6 +19,7 @@ struct LeaseKeeper: Sendable {
         let clock = configuration.clock
         var lastRenewal = clock.monotonic()
         while !Task.isCancelled {
+            var began = storeHealth.begin()
             do {
                 let reaped = try await database.reapExpiredLeases()
                 storeHealth.succeeded(.reap, wrote: reaped > 0)
@@ -26,9 +27,10 @@ struct LeaseKeeper: Sendable {
                     logger.warning("returned jobs with expired leases to pending", metadata: ["count": "\(reaped)"])
                 }
             } catch {
-                storeHealth.failed(.reap, error: error)
+                storeHealth.failed(.reap, error: error, began: began)
             }
             if clock.monotonic() - lastRenewal >= renewEvery {
+                began = storeHealth.begin()
                 do {
                     let ids = held.snapshot
                     let renewed = try await database.renewLeases(
@@ -38,7 +40,7 @@ struct LeaseKeeper: Sendable {
                     if !ids.isEmpty { storeHealth.succeeded(.renewLeases, wrote: renewed > 0) }
                     lastRenewal = clock.monotonic()
                 } catch {
-                    storeHealth.failed(.renewLeases, error: error)
+                    storeHealth.failed(.renewLeases, error: error, began: began)
                 }
             }
             try? await Task.sleep(for: configuration.reapInterval)

@@ -61,12 +61,13 @@ struct Pruner: Sendable {
     func run() async {
         while !Task.isCancelled {
             if rules.prunesAnything {
+                let began = storeHealth?.begin()
                 do {
                     let deleted = try await pruneOnce()
                     storeHealth?.succeeded(.prune, wrote: deleted > 0)
                 } catch {
                     if let storeHealth {
-                        storeHealth.failed(.prune, error: error)
+                        storeHealth.failed(.prune, error: error, began: began)
                     } else {
                         logger.warning("pruning finished jobs failed", metadata: ["error": "\(error)"])
                     }

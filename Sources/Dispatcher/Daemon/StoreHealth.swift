@@ -44,11 +44,18 @@ final class StoreHealth: Sendable {
         outage.withLock { perform($0.succeeded(wrote ? .wrote : .ran, at: now), operation: operation) }
     }
 
-    /// `operation` failed with `error`.
-    func failed(_ operation: Operation, error: any Error) {
+    /// The instant an operation begins, for `failed(_:error:began:)`.
+    func begin() -> ContinuousClock.Instant {
+        clock.monotonic()
+    }
+
+    /// `operation`, begun at `began` (from `begin()`), failed with `error`.
+    func failed(_ operation: Operation, error: any Error, began: ContinuousClock.Instant? = nil) {
         let failure = classifier?.failure(of: error) ?? .unreachable
         let now = clock.monotonic()
-        outage.withLock { perform($0.failed(failure, reason: "\(error)", at: now), operation: operation) }
+        outage.withLock {
+            perform($0.failed(failure, reason: "\(error)", at: now, began: began), operation: operation)
+        }
     }
 
     /// The daemon stops: closes the books on an outage still open (see `StoreOutage.finish`).
@@ -81,6 +88,10 @@ final class StoreHealth: Sendable {
             logger.warning(
                 "store \(again) again after \(Self.seconds(duration)) s, \(failedAttempts) failed attempts",
                 metadata: ["outage": "\(failure.rawValue)"])
+        case .late(let reason):
+            logger.debug(
+                "a store operation begun before the last outage ended failed after it; retrying",
+                metadata: ["operation": "\(operation)", "error": "\(reason)"])
         case .unresolved(let outage, let duration):
             logger.error(
                 "\(outage.failure.state) at shutdown, for \(Self.seconds(duration)) s, \(outage.failedAttempts) failed attempts",

@@ -18,6 +18,10 @@
 /// nothing still commits — so that one needs `quietPeriod` without a failure instead (nothing
 /// left to write would otherwise keep it open for ever).
 ///
+/// A failure of an operation that began before the latest outage ended belongs to that outage,
+/// which was reported already, and starts no new one: a statement sent while PostgreSQL
+/// restarted can hang until its deadline (30 s) and fail long after the store came back.
+///
 /// The owner (`StoreHealth`) logs and updates `/healthz` from the returned actions.
 struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// What a successful operation proves.
@@ -56,6 +60,9 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         case ended(failure: StoreFailure, duration: Duration, failedAttempts: Int)
         /// The daemon stops while the outage still goes on: one error line.
         case unresolved(Outage, duration: Duration)
+        /// An operation begun before the latest outage ended failed after it: part of that
+        /// outage, a debug line.
+        case late(reason: String)
     }
 
     /// How long an outage must go without a failure before a success ends it.
@@ -66,15 +73,19 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
 
     /// The outage under way, if any.
     private(set) var outage: Outage?
+    /// When the latest outage was declared over.
+    private(set) var lastEndedAt: Instant?
 
     init(settle: Duration = .seconds(2), quietPeriod: Duration = .seconds(5)) {
         self.settle = settle
         self.quietPeriod = quietPeriod
     }
 
-    /// An operation failed with an error of kind `failure`, described by `reason`.
-    mutating func failed(_ failure: StoreFailure, reason: String, at now: Instant) -> Action {
+    /// An operation that began at `began` (when known) failed with an error of kind `failure`,
+    /// described by `reason`.
+    mutating func failed(_ failure: StoreFailure, reason: String, at now: Instant, began: Instant? = nil) -> Action {
         guard var current = outage else {
+            if let began, let lastEndedAt, began < lastEndedAt { return .late(reason: reason) }
             let started = Outage(
                 failure: failure, reason: reason, startedAt: now, failedAttempts: 1, lastFailureAt: now)
             outage = started
@@ -98,6 +109,7 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
         let needed = proof == .ran && current.failure == .notWritable ? quietPeriod : settle
         guard current.lastFailureAt.duration(to: now) >= needed else { return .none }
         outage = nil
+        lastEndedAt = now
         return .ended(
             failure: current.failure, duration: current.startedAt.duration(to: recoveredAt),
             failedAttempts: current.failedAttempts)
@@ -108,6 +120,7 @@ struct StoreOutage<Instant: InstantProtocol>: Sendable where Instant.Duration ==
     mutating func finish(at now: Instant) -> Action {
         guard let current = outage else { return .none }
         outage = nil
+        lastEndedAt = now
         if let recoveredAt = current.recoveredAt {
             return .ended(
                 failure: current.failure, duration: current.startedAt.duration(to: recoveredAt),

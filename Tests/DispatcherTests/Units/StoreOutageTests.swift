@@ -46,6 +46,40 @@ struct StoreOutageTests {
         }
     }
 
+    /// A statement sent while the store was down can fail long after it came back (PostgreSQL's
+    /// statement deadline is 30 s): it belongs to the outage already reported. An operation begun
+    /// after the end does start a new one.
+    @Test func aLateFailureOfAnOperationBegunDuringAnOutageStartsNoNewOne() {
+        var outage = Outage(settle: .seconds(2))
+        guard case .started = outage.failed(.unreachable, reason: "terminating connection", at: at(0)) else {
+            Issue.record("the first failure starts an outage")
+            return
+        }
+        #expect(outage.succeeded(.wrote, at: at(100)) == .none)
+        #expect(
+            outage.succeeded(.wrote, at: at(2_100))
+                == .ended(failure: .unreachable, duration: .milliseconds(100), failedAttempts: 1))
+        #expect(outage.lastEndedAt == at(2_100))
+        // Begun at 50 ms, failed at 30 s: no new outage.
+        #expect(
+            outage.failed(.unreachable, reason: "did not answer within 30 s", at: at(30_050), began: at(50))
+                == .late(reason: "did not answer within 30 s"))
+        #expect(outage.outage == nil)
+        // Begun after the end: a new outage, as is a failure whose start is not known.
+        guard case .started = outage.failed(.unreachable, reason: "down again", at: at(31_000), began: at(30_900))
+        else {
+            Issue.record("a failure of an operation begun after the end starts a new outage")
+            return
+        }
+        var other = Outage(settle: .seconds(2))
+        _ = other.failed(.unreachable, reason: "x", at: at(0))
+        _ = other.succeeded(.wrote, at: at(2_000))
+        guard case .started = other.failed(.unreachable, reason: "y", at: at(3_000)) else {
+            Issue.record("without a start instant a failure after the end starts a new outage")
+            return
+        }
+    }
+
     @Test func aFlappingStoreIsOneOutage() {
         var outage = Outage(settle: .seconds(2))
         _ = outage.failed(.notWritable, reason: "disk is full", at: at(0))
