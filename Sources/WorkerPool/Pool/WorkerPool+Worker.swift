@@ -67,7 +67,9 @@ extension WorkerPool {
 
     /// Makes the call for `job` unless the breaker forbids it or shutdown comes first while it
     /// waits for a rate-limit token, and reports the outcome.
-    nonisolated(nonsending) func process(_ job: RPCJob, on connection: inout Transport.Connection, logger: Logger) async {
+    nonisolated(nonsending) func process(
+        _ job: RPCJob, on connection: inout Transport.Connection, logger: Logger
+    ) async {
         if let rateLimiter {
             // Waiting for a token is not an attempt: at shutdown the job goes back untouched.
             do {
