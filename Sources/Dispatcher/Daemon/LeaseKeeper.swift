@@ -19,7 +19,7 @@ struct LeaseKeeper: Sendable {
         let clock = configuration.clock
         var lastRenewal = clock.monotonic()
         while !Task.isCancelled {
-            var began = storeHealth.begin()
+            let reapBegan = storeHealth.begin()
             do {
                 let reaped = try await database.reapExpiredLeases()
                 storeHealth.succeeded(.reap, wrote: reaped > 0)
@@ -27,10 +27,10 @@ struct LeaseKeeper: Sendable {
                     logger.warning("returned jobs with expired leases to pending", metadata: ["count": "\(reaped)"])
                 }
             } catch {
-                storeHealth.failed(.reap, error: error, began: began)
+                storeHealth.failed(.reap, error: error, began: reapBegan)
             }
             if clock.monotonic() - lastRenewal >= renewEvery {
-                began = storeHealth.begin()
+                let renewBegan = storeHealth.begin()
                 do {
                     let ids = held.snapshot
                     let renewed = try await database.renewLeases(
@@ -40,7 +40,7 @@ struct LeaseKeeper: Sendable {
                     if !ids.isEmpty { storeHealth.succeeded(.renewLeases, wrote: renewed > 0) }
                     lastRenewal = clock.monotonic()
                 } catch {
-                    storeHealth.failed(.renewLeases, error: error, began: began)
+                    storeHealth.failed(.renewLeases, error: error, began: renewBegan)
                 }
             }
             try? await Task.sleep(for: configuration.reapInterval)
