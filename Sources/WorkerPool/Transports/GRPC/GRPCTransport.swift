@@ -26,6 +26,8 @@ public struct GRPCTransport: UpstreamTransport {
         public var connectTimeout: Duration = .seconds(5)
         /// Responses with a larger message fail the call.
         public var maximumResponseBytes: Int = 1 << 20
+        /// Metadata sent with every call (names sent lower-cased).
+        public var metadata: [UpstreamHeader] = []
 
         public init(url: UpstreamURL) {
             self.url = url

@@ -22,6 +22,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         public var classifier = JSONRPCResponseClassifier()
         /// Trust roots and client identity for `https` upstreams.
         public var tls = UpstreamTLSConfiguration()
+        /// Headers sent with every request (built into the connection's request template).
+        public var headers: [UpstreamHeader] = []
 
         public init(url: UpstreamURL) {
             self.url = url
