@@ -13,6 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-sqlite.sh
+# Real servers of other projects (aria2's JSON-RPC): under CI=true their tests fail without them.
+if ! scripts/ensure-test-peers.sh && [[ "${CI:-}" == "true" ]]; then
+    echo "error: the third-party test servers could not be installed, and CI=true requires them" >&2
+    exit 1
+fi
 if ! scripts/ensure-browser.sh; then
     if [[ "${CI:-}" == "true" ]]; then
         echo "error: Chromium could not be installed, and CI=true requires the browser test" >&2

@@ -19,6 +19,8 @@ public final class UpstreamStub: Sendable {
         public var id: Int64?
         public var method: String?
         public var idempotencyKey: String?
+        /// Every request header, in the order received.
+        public var headers: [(name: String, value: String)] = []
         public var body: String
         /// 1-based number of this request among all the stub received.
         public var sequence: Int
@@ -83,9 +85,12 @@ public final class UpstreamStub: Sendable {
         var timesSeen: [Int64: Int] = [:]
         var handshakes = 0
         var arrivals: [ContinuousClock.Instant] = []
+        var received: [Request] = []
     }
 
     let behavior: Behavior
+    /// Whether every request is kept for `receivedRequests` (off for benchmarks' millions).
+    let recordsRequests: Bool
     let counters = Mutex(Counters())
     let channels = Mutex<[any Channel]>([])
     let group: any EventLoopGroup
@@ -96,9 +101,11 @@ public final class UpstreamStub: Sendable {
 
     public init(
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        recordsRequests: Bool = false,
         behavior: @escaping Behavior = UpstreamStub.echo
     ) {
         self.group = group
+        self.recordsRequests = recordsRequests
         self.behavior = behavior
     }
 
@@ -181,6 +188,8 @@ public final class UpstreamStub: Sendable {
     public var openConnections: Int { counters.withLock { $0.openConnections } }
     public var requests: Int { counters.withLock { $0.requests } }
     public var peakInFlight: Int { counters.withLock { $0.peakInFlight } }
+    /// Every request received, in order, when the stub was made with `recordsRequests`.
+    public var receivedRequests: [Request] { counters.withLock { $0.received } }
     /// How many times each JSON-RPC id arrived.
     public var timesSeen: [Int64: Int] { counters.withLock { $0.timesSeen } }
 
@@ -197,7 +206,7 @@ public final class UpstreamStub: Sendable {
         channels.withLock { list in list.removeAll { $0 === channel } }
     }
 
-    func received(body: String, idempotencyKey: String?) -> Request {
+    func received(body: String, idempotencyKey: String?, headers: [(name: String, value: String)] = []) -> Request {
         var id: Int64?
         var method: String?
         var bytes = Array(body.utf8)
@@ -218,9 +227,11 @@ public final class UpstreamStub: Sendable {
                 seen = (counters.timesSeen[id] ?? 0) + 1
                 counters.timesSeen[id] = seen
             }
-            return Request(
-                id: id, method: method, idempotencyKey: idempotencyKey, body: body, sequence: counters.requests,
-                timesSeen: seen)
+            let request = Request(
+                id: id, method: method, idempotencyKey: idempotencyKey, headers: headers, body: body,
+                sequence: counters.requests, timesSeen: seen)
+            if recordsRequests { counters.received.append(request) }
+            return request
         }
     }
 
@@ -237,6 +248,7 @@ final class StubConnectionHandler: ChannelInboundHandler {
     let stub: UpstreamStub
     var body = ""
     var idempotencyKey: String?
+    var headers: [(name: String, value: String)] = []
     var keepAlive = true
 
     init(stub: UpstreamStub) {
@@ -258,11 +270,12 @@ final class StubConnectionHandler: ChannelInboundHandler {
         case .head(let head):
             body = ""
             idempotencyKey = head.headers.first(name: "Idempotency-Key")
+            if stub.recordsRequests { headers = head.headers.map { ($0.name, $0.value) } }
             keepAlive = head.isKeepAlive
         case .body(let buffer):
             body += String(buffer: buffer)
         case .end:
-            let request = stub.received(body: body, idempotencyKey: idempotencyKey)
+            let request = stub.received(body: body, idempotencyKey: idempotencyKey, headers: headers)
             respond(stub.behavior(request), to: request, context: context, close: !keepAlive)
         }
     }

@@ -34,9 +34,30 @@ struct UpstreamURLTests {
     }
 
     @Test(arguments: [
-        "ftp://x/", "127.0.0.1:80", "http//x/", "http://", "http://x:0/", "http://x:99999/", "http://u@x/",
+        "ftp://x/", "127.0.0.1:80", "http//x/", "http://", "http://x:0/", "http://x:99999/", "http://@x/", "http://u:%zz@x/",
     ])
     func refusesWhatItCannotServe(_ text: String) {
         #expect(throws: UpstreamURLError.self) { try UpstreamURL(parsing: text) }
+    }
+
+    @Test func credentialsArePercentDecodedAndNeverDescribed() throws {
+        let url = try UpstreamURL(parsing: "https://us%40er:p%3Ass@w0rd@api.example:8443/rpc")
+        #expect(url.credentials == .init(user: "us@er", password: "p:ss@w0rd"))
+        #expect(url.host == "api.example" && url.port == 8443 && url.path == "/rpc")
+        #expect(url.description == "https://api.example:8443/rpc")
+        #expect(try UpstreamURL(parsing: "http://u@x/").credentials == .init(user: "u", password: ""))
+        #expect(try UpstreamURL(parsing: "http://x/").credentials == nil)
+    }
+
+    @Test func errorsShowThePasswordAsStars() {
+        #expect(UpstreamURL.redacting("http://user:hunter2@x:99999/") == "http://user:***@x:99999/")
+        #expect(UpstreamURL.redacting("http://x/") == "http://x/")
+        do {
+            _ = try UpstreamURL(parsing: "http://user:hunter2@x:99999/")
+            Issue.record("an invalid port was accepted")
+        } catch {
+            #expect(!error.message.contains("hunter2"))
+            #expect(error.message.contains("user:***@x"))
+        }
     }
 }

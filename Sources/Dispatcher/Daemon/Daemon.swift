@@ -35,7 +35,7 @@ struct Daemon: Service, CustomStringConvertible {
             "dispatcher started",
             metadata: [
                 "db": "\(configuration.databasePath)", "owner": "\(configuration.owner)",
-                "queues": "\(configuration.queues.map { "\($0.name)→\($0.upstream) ×\($0.workers)" })",
+                "queues": "\(configuration.queues.map(\.startupDescription))",
                 "retention": "\(configuration.retentionRules)",
             ])
         health.update { $0.poolsRunning = true }

@@ -84,6 +84,11 @@ struct QueueConfiguration: Sendable {
     var maximumResponseBytes: Int = 1 << 20
     /// Largest result stored in the `result` column; larger ones are recorded as not stored.
     var maximumStoredResultBytes: Int = 64 * 1024
+    /// Sent with every call (HTTP headers, or gRPC metadata), secrets resolved; basic auth from
+    /// the URL's credentials is among them.
+    var headers: [UpstreamHeader] = []
+    /// JSON-RPC error codes that are retried; nil: the server errors (-32603, -32000…-32099).
+    var retryCodes: Set<Int64>?
     /// For gRPC upstreams: the protoset (a `FileDescriptorSet`) whose types convert JSON params
     /// and results; nil means raw mode (`{"@bytes": "<base64>"}`).
     var protoset: String?
@@ -102,6 +107,12 @@ struct QueueConfiguration: Sendable {
         guard let rateLimit else { return capacity }
         // Claimed jobs waiting for a token hold leases; keep them to about a second's worth.
         return max(1, min(capacity, Int(rateLimit.callsPerSecond.rounded(.up))))
+    }
+
+    /// The queue in the startup line: header names only, never their values.
+    var startupDescription: String {
+        let headerNames = headers.isEmpty ? "" : " headers \(headers.map(\.name))"
+        return "\(name)→\(upstream) ×\(workers)\(headerNames)"
     }
 
     /// What follows a call for this queue's jobs.

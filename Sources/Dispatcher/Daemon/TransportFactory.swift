@@ -38,6 +38,8 @@ enum TransportFactory {
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
+            transportConfiguration.headers = queue.headers
+            transportConfiguration.classifier = JSONRPCResponseClassifier(retryableCodes: queue.retryCodes)
             return try poolMaker(for: queue) {
                 try HTTPJSONRPCTransport(configuration: transportConfiguration, eventLoopGroup: eventLoops)
             }
@@ -45,6 +47,7 @@ enum TransportFactory {
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
+            transportConfiguration.metadata = queue.headers
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }

@@ -3,14 +3,16 @@ import WorkerPool
 /// The stable `--json` shapes of `show`, `list` and `stats` (documented in README.md).
 ///
 /// Keys always appear, in this order, with `null` for absent values; times are integer
-/// milliseconds since the Unix epoch; `params` and `result` are embedded as the JSON they hold.
+/// milliseconds since the Unix epoch; `params` and `result` are embedded as the JSON they hold, or
+/// as a JSON string when a row written by another program holds text that is not valid JSON, so
+/// the output is valid JSON whatever the database holds.
 enum JobJSON {
     static func object(_ job: Job) -> String {
         var fields: [(String, String)] = [
             ("id", String(job.id)),
             ("queue", JSONEscaping.quoted(job.queue)),
             ("method", JSONEscaping.quoted(job.method)),
-            ("params", job.params ?? "null"),
+            ("params", embedded(job.params)),
             ("key", string(job.idempotencyKey)),
             ("priority", String(job.priority)),
             ("state", JSONEscaping.quoted(job.state.rawValue)),
@@ -27,9 +29,16 @@ enum JobJSON {
             ("lease_owner", string(job.leaseOwner)),
             ("lease_until", number(job.leaseUntil)),
             ("last_error", string(job.lastError)),
-            ("result", job.result ?? "null"),
+            ("result", embedded(job.result)),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// `text` as it is when it is one JSON value, else quoted as a string.
+    private static func embedded(_ text: String?) -> String {
+        guard var text else { return "null" }
+        let isJSON = text.withUTF8 { bytes in (try? JSONScanner.validate(UnsafeRawBufferPointer(bytes))) != nil }
+        return isJSON ? text : JSONEscaping.quoted(text)
     }
 
     private static func string(_ value: String?) -> String {

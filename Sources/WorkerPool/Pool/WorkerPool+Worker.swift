@@ -65,11 +65,21 @@ extension WorkerPool {
         breaker.connectFailed(permit: permit, now: .now, cause: "\(error)")
     }
 
-    /// Makes the call for `job` unless the breaker forbids it or shutdown comes first while it
-    /// waits for a rate-limit token, and reports the outcome.
+    /// Makes the call for `job` unless it cannot be framed (`RPCJob.framingProblem`: it fails
+    /// unsent), the breaker forbids it, or shutdown comes first while it waits for a rate-limit
+    /// token, and reports the outcome.
     nonisolated(nonsending) func process(
         _ job: RPCJob, on connection: inout Transport.Connection, logger: Logger
     ) async {
+        // A row no transport may frame fails here, unsent, whatever wrote it; the upstream's
+        // health has nothing to do with it.
+        if let problem = job.framingProblem {
+            let outcome = CallOutcome.failed(CallFailure(isRetryable: false, message: problem, countsForBreaker: false))
+            metrics.record(outcome, latency: .zero)
+            logger.warning("job not sent", metadata: ["job.id": "\(job.id)", "error": "\(problem)"])
+            await onOutcome(JobOutcome(job: job, outcome: outcome, latency: .zero))
+            return
+        }
         if let rateLimiter {
             // Waiting for a token is not an attempt: at shutdown the job goes back untouched.
             do {

@@ -1,4 +1,7 @@
-/// An upstream address, `scheme://host[:port][/path]`.
+/// An upstream address, `scheme://[user:password@]host[:port][/path]`.
+///
+/// Credentials in the URL (percent-decoded) become HTTP basic auth (`basicAuthorization`). They
+/// never appear in `description`, and error messages show the password as `***`.
 ///
 /// The scheme picks the transport (the daemon's builder makes that choice, once):
 ///
@@ -28,38 +31,71 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// Request target, starting with `/`.
     public var path: String
+    /// The user and password the URL names, percent-decoded; nil when it names none.
+    public var credentials: Credentials?
 
-    public init(scheme: Scheme = .http, host: String, port: Int, path: String = "/") {
+    /// A user name and password for HTTP basic auth.
+    public struct Credentials: Sendable, Hashable {
+        public var user: String
+        public var password: String
+
+        public init(user: String, password: String) {
+            self.user = user
+            self.password = password
+        }
+    }
+
+    public init(
+        scheme: Scheme = .http, host: String, port: Int, path: String = "/", credentials: Credentials? = nil
+    ) {
         self.scheme = scheme
         self.host = host
         self.port = port
         self.path = path
+        self.credentials = credentials
     }
 
-    /// Parses `scheme://host[:port][/path]` with one of the schemes in `Scheme`.
+    /// Parses `scheme://[user:password@]host[:port][/path]` with one of the schemes in `Scheme`.
+    ///
+    /// - Throws: `UpstreamURLError`, whose message shows the URL with its password as `***`.
     public init(parsing text: String) throws(UpstreamURLError) {
+        let shown = Self.redacting(text)
         let schemeText = text.prefix { $0 != ":" }
         guard text.dropFirst(schemeText.count).hasPrefix("://"),
             let scheme = Scheme(rawValue: schemeText.lowercased())
         else {
             throw UpstreamURLError(
-                message: "upstream URL must start with http://, https://, grpc:// or grpcs:// (got '\(text)')")
+                message: "upstream URL must start with http://, https://, grpc:// or grpcs:// (got '\(shown)')")
         }
         let rest = text.dropFirst(schemeText.count + 3)
-        let authority = rest.prefix { $0 != "/" }
+        var authority = rest.prefix { $0 != "/" }
         let path = rest.dropFirst(authority.count)
+        var credentials: Credentials?
+        // The last `@` ends the user information: a password may hold a raw `@`, a host never does.
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+            let user = userInfo.prefix { $0 != ":" }
+            let password = userInfo.dropFirst(user.count + 1)
+            guard !user.isEmpty, let decodedUser = Self.percentDecoded(user),
+                let decodedPassword = Self.percentDecoded(password)
+            else {
+                throw UpstreamURLError(message: "invalid user information in upstream URL '\(shown)'")
+            }
+            credentials = Credentials(user: decodedUser, password: decodedPassword)
+        }
         var host: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else {
-                throw UpstreamURLError(message: "invalid IPv6 address in '\(text)'")
+                throw UpstreamURLError(message: "invalid IPv6 address in '\(shown)'")
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if after.hasPrefix(":") {
                 portText = after.dropFirst()
             } else if !after.isEmpty {
-                throw UpstreamURLError(message: "invalid upstream URL '\(text)'")
+                throw UpstreamURLError(message: "invalid upstream URL '\(shown)'")
             }
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
@@ -67,18 +103,46 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             host = authority
         }
-        guard !host.isEmpty else { throw UpstreamURLError(message: "upstream URL has no host: '\(text)'") }
-        guard !host.contains("@") else {
-            throw UpstreamURLError(message: "credentials in the upstream URL are not supported: '\(text)'")
-        }
+        guard !host.isEmpty else { throw UpstreamURLError(message: "upstream URL has no host: '\(shown)'") }
         var port = scheme.defaultPort
         if let portText {
             guard let parsed = Int(portText), (1...65535).contains(parsed) else {
-                throw UpstreamURLError(message: "invalid port in upstream URL '\(text)'")
+                throw UpstreamURLError(message: "invalid port in upstream URL '\(shown)'")
             }
             port = parsed
         }
-        self.init(scheme: scheme, host: String(host), port: port, path: path.isEmpty ? "/" : String(path))
+        self.init(
+            scheme: scheme, host: String(host), port: port, path: path.isEmpty ? "/" : String(path),
+            credentials: credentials)
+    }
+
+    /// `text` with the password of its user information replaced by `***`, for messages about a
+    /// URL that may not even parse.
+    public static func redacting(_ text: String) -> String {
+        let scheme = text.prefix { $0 != ":" }
+        guard text[scheme.endIndex...].hasPrefix("://") else { return text }
+        let authority = text[scheme.endIndex...].dropFirst(3).prefix { $0 != "/" }
+        guard let at = authority.lastIndex(of: "@") else { return text }
+        let userInfo = authority[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<userInfo.index(after: colon)]) + "***" + String(text[at...])
+    }
+
+    /// RFC 3986 percent-decoding; nil for a malformed escape or bytes that are not UTF-8.
+    private static func percentDecoded(_ text: Substring) -> String? {
+        var bytes = [UInt8]()
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                return nil
+            }
+            bytes.append(UInt8(high << 4 | low))
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     /// Whether `host` is an IPv4 or IPv6 literal (checked against the certificate's IP SANs,

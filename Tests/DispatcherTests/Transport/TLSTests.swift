@@ -52,12 +52,14 @@ struct TLSTests {
     @Test func mutualTLSWithTheClientCertificateFromAConfigFileSucceeds() async throws {
         let directory = try TemporaryDirectory()
         try await DaemonTests.enqueue(300, in: directory)
-        let stub = UpstreamStub()
+        let stub = UpstreamStub(recordsRequests: true)
         let port = try await stub.start(tls: Fixtures.server("server", requireClientCertificate: true))
         defer { Task { await stub.stop() } }
-        // By name this time: SNI "localhost", checked against the certificate's DNS SAN.
+        // By name this time: SNI "localhost", checked against the certificate's DNS SAN; basic
+        // auth and a header ride inside the TLS connection.
         let config = """
-            {"queues": [{"upstream": "https://localhost:\(port)/rpc", "workers": 3,
+            {"queues": [{"upstream": "https://svc:tls-pa55@localhost:\(port)/rpc", "workers": 3,
+              "headers": {"X-Api-Key": "k-over-tls"},
               "tls": {"ca_file": "\(Fixtures.path("ca.pem"))", "client_cert": "\(Fixtures.path("client.pem"))",
                       "client_key": "\(Fixtures.path("client-key.pem"))"},
               "rate": "1000/s", "burst": 5}]}
@@ -73,6 +75,12 @@ struct TLSTests {
         let arrivals = stub.arrivals
         #expect(arrivals.count == 300)
         #expect(arrivals.last! - arrivals.first! >= .milliseconds(290))
+        let basic = "Basic " + Data("svc:tls-pa55".utf8).base64EncodedString()
+        #expect(
+            stub.receivedRequests.allSatisfy { request in
+                request.headers.contains { $0.name == "Authorization" && $0.value == basic }
+                    && request.headers.contains { $0.name == "X-Api-Key" && $0.value == "k-over-tls" }
+            })
     }
 
     /// A TLS failure is a failed connect: no job is called or charged an attempt, the breaker

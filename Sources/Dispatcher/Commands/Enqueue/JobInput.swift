@@ -15,7 +15,7 @@ enum JobInput {
                 throw DispatcherError("\(field) is longer than \(maximumNameLength) bytes")
             }
             // Keys travel in an HTTP header and names in logs: no control characters.
-            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            guard !RPCJob.containsControlCharacters(bytes) else {
                 throw DispatcherError("\(field) must not contain control characters")
             }
         }
@@ -28,13 +28,12 @@ enum JobInput {
         var text = text
         return try text.withUTF8 { buffer in
             let bytes = UnsafeRawBufferPointer(buffer)
-            let value: Range<Int>
             do {
-                value = try JSONScanner.validate(bytes)
-            } catch {
-                throw DispatcherError("params are not valid JSON: \(error)")
+                let value = try RPCJob.validateParams(bytes)
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[value]), as: UTF8.self)
+            } catch let error as RPCJobParamsError {
+                throw DispatcherError(error.message)
             }
-            return try params(validJSON: UnsafeRawBufferPointer(rebasing: bytes[value]))
         }
     }
 
@@ -42,7 +41,7 @@ enum JobInput {
     /// batch line's member): only JSON-RPC's object-or-array rule is left to check, so the
     /// bytes are not scanned twice.
     static func params(validJSON value: UnsafeRawBufferPointer) throws -> String {
-        guard let first = value.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
+        guard RPCJob.isObjectOrArray(value) else {
             throw DispatcherError("params must be a JSON object or array")
         }
         return String(decoding: value, as: UTF8.self)

@@ -31,6 +31,13 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --client-cert.") var clientKey: String?
     @Option(help: "Most calls to the upstream, N/s or N/m, shared by the workers.") var rate: String?
     @Option(help: "Calls that may go at once under --rate after a quiet spell.") var burst: Int?
+    @Option(
+        help: ArgumentHelp(
+            "A header sent with every call, 'NAME: VALUE' (repeatable; gRPC: metadata). ${env:NAME} and ${file:PATH} in VALUE are read at start.",
+            valueName: "NAME: VALUE"))
+    var header: [String] = []
+    @Option(help: "JSON-RPC error codes to retry, comma-separated (default: -32603 and -32000…-32099).")
+    var retryCodes: String?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
@@ -142,67 +149,61 @@ struct RunCommand: AsyncParsableCommand {
         return token
     }
 
+    /// The daemon's configuration from the flags, or from the flags' daemon-wide settings and
+    /// `--config`; every value is checked by `DaemonSettings` and `QueueSettings`.
     func makeConfiguration() throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         configuration.store = try database.location()
         configuration.exitWhenIdle = exitWhenIdle
-        configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
-        configuration.ioThreads = try Self.validatedIOThreads(ioThreads, what: "--io-threads")
-        configuration.leaseMargin = try duration(leaseMargin, "--lease-margin")
-        configuration.pollInterval = try duration(pollInterval, "--poll-interval")
-        guard configuration.pollInterval >= .milliseconds(1) else {
-            throw DispatcherError("--poll-interval must be at least 1ms")
-        }
-        configuration.retention = RetentionPolicy(
-            succeeded: try RetentionPolicy.parse(retainSucceeded, what: "--retain-succeeded"),
-            failed: try RetentionPolicy.parse(retainFailed, what: "--retain-failed"),
-            cancelled: try RetentionPolicy.parse(retainCancelled, what: "--retain-cancelled"))
-        configuration.pruner.interval = try duration(pruneInterval, "--prune-interval")
-        guard configuration.pruner.interval >= .milliseconds(10) else {
-            throw DispatcherError("--prune-interval must be at least 10ms")
-        }
+        var settings = DaemonSettings()
+        settings.drainTimeout = drainTimeout
+        settings.ioThreads = ioThreads
+        settings.leaseMargin = leaseMargin
+        settings.pollInterval = pollInterval
+        settings.retainSucceeded = retainSucceeded
+        settings.retainFailed = retainFailed
+        settings.retainCancelled = retainCancelled
+        settings.pruneInterval = pruneInterval
         if let config {
             guard upstream == nil, protoset == nil else {
                 throw DispatcherError("use either --config or --upstream/--protoset, not both")
             }
-            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil else {
-                throw DispatcherError("with --config, set TLS files and rates per queue in the file")
+            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil, header.isEmpty,
+                retryCodes == nil
+            else {
+                throw DispatcherError("with --config, set TLS files, rates, headers and retry codes per queue in the file")
             }
+            try settings.apply(to: &configuration, names: .flags)
             return try ConfigFile.load(path: config, into: configuration)
         }
         guard let upstream else { throw DispatcherError("--upstream is required (or --config FILE)") }
-        guard (1...1024).contains(workers) else { throw DispatcherError("--workers must be between 1 and 1024") }
-        var queue = QueueConfiguration(upstream: try UpstreamURL(parsing: upstream))
-        queue.name = try JobInput.validateName(self.queue, field: "queue")
+        var queue = QueueSettings(upstream: upstream)
+        queue.name = self.queue
         queue.workers = workers
         queue.protoset = protoset
-        queue.tls = UpstreamTLSConfiguration(
-            caFile: caFile, clientCertificateFile: clientCert, clientKeyFile: clientKey)
-        if let rate {
-            queue.rateLimit = try RateParser.parse(rate, burst: burst ?? 1, what: "--rate")
-        } else if burst != nil {
-            throw DispatcherError("--burst needs --rate")
+        if caFile != nil || clientCert != nil || clientKey != nil {
+            queue.tls = .init(caFile: caFile, clientCert: clientCert, clientKey: clientKey)
         }
-        queue.timeout = try duration(timeout, "--timeout")
-        guard queue.timeout > .zero else { throw DispatcherError("--timeout must be positive") }
-        queue.maxAttempts = try JobInput.validateMaxAttempts(maxAttempts) ?? JobLife.defaultMaxAttempts
-        queue.retry = .exponentialJitter(
-            base: try retryBase.map { try duration($0, "--retry-base") } ?? queue.retry.base,
-            cap: try retryCap.map { try duration($0, "--retry-cap") } ?? queue.retry.cap)
-        guard breakerFailures >= 1 else { throw DispatcherError("--breaker-failures must be at least 1") }
-        queue.breaker = .init(
-            failureThreshold: breakerFailures, coolDown: try duration(breakerCoolDown, "--breaker-cool-down"))
-        configuration.queues = [queue]
+        queue.rate = rate
+        queue.burst = burst
+        queue.timeout = timeout
+        queue.maxAttempts = maxAttempts
+        if retryBase != nil || retryCap != nil { queue.retry = .init(base: retryBase, cap: retryCap) }
+        queue.breaker = .init(failures: breakerFailures, coolDown: breakerCoolDown)
+        queue.headers = try header.map(HeaderSetting.parse)
+        queue.retryCodes = try retryCodes.map(Self.parseRetryCodes)
+        settings.queues = [queue]
+        try settings.apply(to: &configuration, names: .flags)
         return configuration
     }
 
-    /// Upstream I/O threads must be between 1 and 64.
-    static func validatedIOThreads(_ threads: Int, what: String) throws -> Int {
-        guard (1...64).contains(threads) else { throw DispatcherError("\(what) must be between 1 and 64") }
-        return threads
-    }
-
-    private func duration(_ text: String, _ what: String) throws -> Duration {
-        .milliseconds(try DurationParser.milliseconds(text, what: what))
+    /// `--retry-codes`: integers separated by commas.
+    static func parseRetryCodes(_ text: String) throws -> [Int64] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+            guard let code = Int64(String(part).trimmingSpaces()) else {
+                throw DispatcherError("--retry-codes must be integers separated by commas (got '\(text)')")
+            }
+            return code
+        }
     }
 }

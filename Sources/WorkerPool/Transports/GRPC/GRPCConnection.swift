@@ -8,6 +8,8 @@ public struct GRPCConnection: UpstreamConnection {
     let watch: GRPCConnectionWatch
     let codec: GRPCMessageCodec
     let maximumResponseBytes: Int
+    /// The configured metadata, names lower-cased, sent with every call.
+    let metadata: [(name: String, value: String)]
     /// The connection's event loop: it times the calls' deadlines.
     let eventLoop: any EventLoop
     /// Runs each call on that event loop, as the worker runs.
@@ -25,9 +27,6 @@ public struct GRPCConnection: UpstreamConnection {
         case .success(let message): request = message
         case .failure(let failure): return .failed(failure)
         }
-        guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            return .failed(.permanent("idempotency key contains control characters"))
-        }
         // A lost connection is never replaced inside the client; the worker opens a new one.
         guard !watch.isBroken else { return .failed(.retryable("gRPC connection closed")) }
         // The deadline is sent and enforced by GRPCCallDeadline, not by CallOptions.timeout.
@@ -35,6 +34,7 @@ public struct GRPCConnection: UpstreamConnection {
         options.waitForReady = false
         options.maxResponseMessageBytes = maximumResponseBytes
         var metadata = Metadata()
+        for (name, value) in self.metadata { metadata.addString(value, forKey: name) }
         metadata.addString(job.idempotencyKey, forKey: "idempotency-key")
         metadata.addString(GRPCCallDeadline.header(for: job.timeout), forKey: "grpc-timeout")
         let client = self.client

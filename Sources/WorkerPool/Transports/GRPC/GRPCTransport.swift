@@ -109,7 +109,9 @@ public struct GRPCTransport: UpstreamTransport {
             }
             var connection = GRPCConnection(
                 client: client, watch: watch, codec: configuration.codec,
-                maximumResponseBytes: configuration.maximumResponseBytes, eventLoop: eventLoop, executor: executor)
+                maximumResponseBytes: configuration.maximumResponseBytes,
+                metadata: configuration.metadata.map { ($0.name.lowercased(), $0.value) }, eventLoop: eventLoop,
+                executor: executor)
             let result = try await body(&connection)
             client.beginGracefulShutdown()
             try await group.waitForAll()

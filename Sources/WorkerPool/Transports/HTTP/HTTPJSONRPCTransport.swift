@@ -56,16 +56,18 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     ) async throws -> Result {
         let url = configuration.url
         let maximumResponseBytes = configuration.maximumResponseBytes
+        let headers = configuration.headers
         let eventLoop = eventLoopGroup.next()
         // The connection and the worker's code share one event loop thread (see
         // EventLoopTaskExecutor): the whole life of the connection runs with that preference.
         return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: eventLoop)) {
-            try await connect(on: eventLoop, url: url, maximumResponseBytes: maximumResponseBytes, body)
+            try await connect(
+                on: eventLoop, url: url, headers: headers, maximumResponseBytes: maximumResponseBytes, body)
         }
     }
 
     private func connect<Result: Sendable>(
-        on eventLoop: any EventLoop, url: UpstreamURL, maximumResponseBytes: Int,
+        on eventLoop: any EventLoop, url: UpstreamURL, headers: [UpstreamHeader], maximumResponseBytes: Int,
         _ body: (inout HTTPJSONRPCConnection) async throws -> Result
     ) async throws -> Result {
         let tlsContext = self.tlsContext
@@ -91,7 +93,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                         handshake = promise.futureResult
                     }
                     // The handler frames requests and parses responses itself: bytes in, bytes out.
-                    let handler = JSONRPCClientHandler(url: url, maximumResponseBytes: maximumResponseBytes)
+                    let handler = JSONRPCClientHandler(
+                        url: url, headers: headers, maximumResponseBytes: maximumResponseBytes)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
                 }
@@ -147,9 +150,6 @@ public struct HTTPJSONRPCConnection: UpstreamConnection {
 
     nonisolated(nonsending) public mutating func call(_ job: RPCJob) async -> CallOutcome {
         guard isReusable else { return .failed(.retryable("connection is closed")) }
-        guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-            return .failed(.permanent("idempotency key contains control characters"))
-        }
         do {
             let response = try await exchange(job)
             if !response.keepAlive { isReusable = false }

@@ -51,8 +51,8 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
 
-    init(url: UpstreamURL, maximumResponseBytes: Int) {
-        self.framing = JSONRPCRequestFraming(url: url)
+    init(url: UpstreamURL, headers: [UpstreamHeader] = [], maximumResponseBytes: Int) {
+        self.framing = JSONRPCRequestFraming(url: url, headers: headers)
         self.maximumResponseBytes = maximumResponseBytes
         self.parser = HTTPResponseParser(maximumBodyBytes: maximumResponseBytes)
     }

@@ -1,28 +1,32 @@
 import NIOCore
 
 /// The bytes of a JSON-RPC POST, framed without `HTTPHeaders`: everything that is the same for
-/// every call on a connection (request line, `Host`, `Content-Type`) is encoded once, and a call
-/// appends its `Idempotency-Key`, its `Content-Length` and its body to a copy of it.
+/// every call on a connection (request line, `Host`, `Content-Type`, the queue's configured
+/// headers) is encoded once, and a call appends its `Idempotency-Key`, its `Content-Length` and
+/// its body to a copy of it.
 ///
 ///     POST <path> HTTP/1.1\r\n
 ///     Host: <authority>\r\n
 ///     Content-Type: application/json\r\n
+///     <configured header>: <value>\r\n       (each, in order)
 ///     Idempotency-Key: <key>\r\n
 ///     Content-Length: <body bytes>\r\n
 ///     \r\n
 ///     <JSON-RPC request object>
 ///
-/// Header values are checked where they enter (idempotency keys at enqueue and again in
-/// `HTTPJSONRPCConnection.call`), so no per-call validation happens here.
+/// Header values are checked where they enter (configured headers by
+/// `UpstreamHeader.validate(for:)` at start, idempotency keys at enqueue and again by the worker,
+/// `RPCJob.framingProblem`), so no per-call validation happens here.
 struct JSONRPCRequestFraming {
     /// The request line and the headers every call shares, ending with `Idempotency-Key: `.
     private let prefix: [UInt8]
     private static let contentLength: StaticString = "\r\nContent-Length: "
     private static let endOfHeaders: StaticString = "\r\n\r\n"
 
-    init(url: UpstreamURL) {
+    init(url: UpstreamURL, headers: [UpstreamHeader] = []) {
+        let configured = headers.map { "\($0.name): \($0.value)\r\n" }.joined()
         prefix = Array(
-            "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nContent-Type: application/json\r\nIdempotency-Key: "
+            "POST \(url.path) HTTP/1.1\r\nHost: \(url.authority)\r\nContent-Type: application/json\r\n\(configured)Idempotency-Key: "
                 .utf8)
     }
 

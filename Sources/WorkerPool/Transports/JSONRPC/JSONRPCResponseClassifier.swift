@@ -1,25 +1,60 @@
 import NIOCore
 
 /// Classifies a JSON-RPC 2.0 response body, whatever framing carried it (DESIGN.md, "Outcome
-/// classification"). The framing classifies its own status first (see
-/// `JSONRPCResponseClassifier+HTTP.swift`) and hands successful bodies here.
+/// classification"). The framing decides what its status means (see
+/// `JSONRPCResponseClassifier+HTTP.swift`) and hands the body here.
 ///
 /// | body                                            | outcome               |
 /// |-------------------------------------------------|-----------------------|
 /// | `result`                                        | succeeded             |
-/// | `error`, code -32603 or -32099...-32000         | retryable             |
+/// | `error` with a code in `retryableCodes`         | retryable             |
 /// | `error` with any other code                     | permanent             |
 /// | not a JSON-RPC response for this id             | retryable (malformed) |
 public struct JSONRPCResponseClassifier: Sendable {
-    /// JSON-RPC error codes retried besides the server-error range (-32603, -32000...-32099).
-    public var extraRetryableErrorCodes: Set<Int64> = []
+    /// The JSON-RPC error codes that are retried; nil: the server errors, -32603 and
+    /// -32000...-32099.
+    public var retryableCodes: Set<Int64>?
 
-    public init(extraRetryableErrorCodes: Set<Int64> = []) {
-        self.extraRetryableErrorCodes = extraRetryableErrorCodes
+    public init(retryableCodes: Set<Int64>? = nil) {
+        self.retryableCodes = retryableCodes
+    }
+
+    /// Whether an error response with `code` is worth retrying.
+    public func isRetryable(code: Int64) -> Bool {
+        if let retryableCodes { return retryableCodes.contains(code) }
+        return code == -32603 || (-32099 ... -32000).contains(code)
     }
 
     /// Classifies the JSON-RPC response in `body` to the request with id `expectedID`.
     public func classifyBody(_ body: ByteBuffer, expectedID: Int64) -> CallOutcome {
+        switch Self.read(body, expectedID: expectedID) {
+        case .result(let result): return .succeeded(result: result)
+        case .error(let code, let message): return classifyError(code: code, message: message)
+        case .malformed(let reason): return .failed(.retryable(reason))
+        }
+    }
+
+    /// The JSON-RPC error in `body` if it is an error response to `expectedID` (whatever status
+    /// carried it), else nil.
+    func errorResponse(_ body: ByteBuffer, expectedID: Int64) -> CallOutcome? {
+        guard case .error(let code, let message) = Self.read(body, expectedID: expectedID) else { return nil }
+        return classifyError(code: code, message: message)
+    }
+
+    private func classifyError(code: Int64, message: String) -> CallOutcome {
+        let text = "JSON-RPC error \(code): \(message)"
+        if isRetryable(code: code) { return .failed(.retryable(text)) }
+        // The upstream answered properly; the job is at fault, not the upstream's health.
+        return .failed(CallFailure(isRetryable: false, message: text, countsForBreaker: false))
+    }
+
+    private enum Response {
+        case result([UInt8])
+        case error(code: Int64, message: String)
+        case malformed(String)
+    }
+
+    private static func read(_ body: ByteBuffer, expectedID: Int64) -> Response {
         body.withUnsafeReadableBytes { bytes in
             var result: Range<Int>?
             var error: Range<Int>?
@@ -34,27 +69,24 @@ public struct JSONRPCResponseClassifier: Sendable {
                     }
                 }
             } catch {
-                return .failed(.retryable("malformed JSON-RPC response: \(error)"))
+                return .malformed("malformed JSON-RPC response: \(error)")
             }
             guard let id, JSONScanner.decodeInteger(bytes, id) == expectedID else {
                 let got =
                     id.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "none"
-                return .failed(.retryable("JSON-RPC response id \(got) does not match request id \(expectedID)"))
+                return .malformed("JSON-RPC response id \(got) does not match request id \(expectedID)")
             }
             if let error, !JSONScanner.isNull(bytes, error) {
-                return classifyError(bytes, error)
+                return readError(UnsafeRawBufferPointer(rebasing: bytes[error]))
             }
-            guard let result else {
-                return .failed(.retryable("malformed JSON-RPC response: neither result nor error"))
-            }
-            return .succeeded(result: Array(UnsafeRawBufferPointer(rebasing: bytes[result])))
+            guard let result else { return .malformed("malformed JSON-RPC response: neither result nor error") }
+            return .result(Array(UnsafeRawBufferPointer(rebasing: bytes[result])))
         }
     }
 
-    private func classifyError(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> CallOutcome {
+    private static func readError(_ object: UnsafeRawBufferPointer) -> Response {
         var code: Int64?
         var message = ""
-        let object = UnsafeRawBufferPointer(rebasing: bytes[range])
         try? JSONScanner.scanObject(object) { key, value in
             switch key {
             case "code": code = JSONScanner.decodeInteger(object, value)
@@ -63,15 +95,8 @@ public struct JSONRPCResponseClassifier: Sendable {
             }
         }
         guard let code else {
-            return .failed(
-                .retryable("malformed JSON-RPC error: \(String(decoding: object.prefix(200), as: UTF8.self))"))
+            return .malformed("malformed JSON-RPC error: \(String(decoding: object.prefix(200), as: UTF8.self))")
         }
-        let text = "JSON-RPC error \(code): \(message)"
-        let serverError = code == -32603 || (-32099 ... -32000).contains(code)
-        if serverError || extraRetryableErrorCodes.contains(code) {
-            return .failed(.retryable(text))
-        }
-        // The upstream answered properly; the job is at fault, not the upstream's health.
-        return .failed(CallFailure(isRetryable: false, message: text, countsForBreaker: false))
+        return .error(code: code, message: message)
     }
 }
