@@ -9,12 +9,15 @@ upstream receiving the call. Then the same drain against a local gRPC upstream (
 params encoded through the codec fixtures' protoset, results decoded back to JSON), served by a
 lean gRPC server on swift-nio-http2, and once more served by the tests' grpc-swift-2 server.
 
-    scripts/bench-daemon.py [--grpc-only] [--rounds N]
+    scripts/bench-daemon.py [--grpc-only | --headers-only] [--rounds N]
 
 wrk, the HTTP drain and the same drain with metrics on take turns `--rounds` times (default 3)
 and their medians are reported, with each round's daemon / wrk ratio beside them: on a shared
 machine two identical drains minutes apart can differ by a fifth.
---grpc-only runs just wrk, the HTTP drain and the two gRPC drains. With DISPATCHER_BENCH_BIN=DIR
+Each round also drains the same jobs with two configured headers (an `Authorization` bearer
+token and an API key): they are built into each connection's request template, so the drain
+should be no slower. --grpc-only runs just wrk, the HTTP drain and the two gRPC drains;
+--headers-only just wrk and the drains without and with the headers. With DISPATCHER_BENCH_BIN=DIR
 the binaries in DIR are measured as they are (nothing is built)."""
 import argparse
 import os
@@ -26,6 +29,8 @@ import time
 from benchlib import ROOT, Stub, binary, build, median, table, wrk
 
 JOBS = 100_000
+HEADERS = ("--header", "Authorization: Bearer 0123456789abcdef0123456789abcdef",
+           "--header", "X-Api-Key: k-0123456789abcdef")
 WORKERS = 8
 LATENCY_SAMPLES = 100
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "TLS")
@@ -120,13 +125,47 @@ def grpc_rows(rate, lean, swift):
     ]
 
 
+def header_rows(rounds):
+    """Rows for (wrk, plain drain, drain with HEADERS) rounds: medians and each round's ratio."""
+    plain = median([r[1][0] for r in rounds])
+    headers = median([r[2][0] for r in rounds])
+    done = min(r[2][1] for r in rounds)
+    ratios = sorted(r[2][0] / r[1][0] for r in rounds)
+    return [
+        (f"dispatcher run, {JOBS:,} jobs (HTTP), median of {len(rounds)}", f"{plain:,.0f} jobs/s", "", ""),
+        (f"same drain with two headers, median of {len(rounds)}", f"{headers:,.0f} jobs/s", "", ""),
+        ("with headers / without (medians)", f"{headers / plain:.2f}", ">= 1.00 (no slower)",
+         "met" if headers >= plain and done == JOBS else "NOT met"),
+        ("with headers / without, each round", ", ".join(f"{r:.2f}" for r in ratios), "", ""),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grpc-only", action="store_true", help="only wrk, the HTTP drain and the gRPC drains")
+    parser.add_argument("--headers-only", action="store_true",
+                        help="only wrk and the HTTP drain without and with two headers")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of wrk, the HTTP drain and the drain with metrics (medians are reported)")
     arguments = parser.parse_args()
     build("dispatcher", "dispatcher-upstream-stub")
+    if arguments.headers_only:
+        with tempfile.TemporaryDirectory() as directory:
+            stub = Stub()
+            try:
+                rounds = []
+                for index in range(arguments.rounds):
+                    wrk_rate = wrk(stub.port, connections=WORKERS)
+                    plain = drain(directory, stub.port, name=f"plain-{index}")
+                    headers = drain(directory, stub.port, extra=HEADERS, name=f"headers-{index}")
+                    rounds.append((wrk_rate, plain, headers))
+            finally:
+                stub.stop()
+        table([
+            (f"wrk -c{WORKERS} (same stub), median of {len(rounds)}", f"{median([r[0] for r in rounds]):,.0f} req/s",
+             "", ""),
+        ] + header_rows(rounds))
+        return
     if arguments.grpc_only:
         with tempfile.TemporaryDirectory() as directory:
             stub = Stub()
@@ -152,7 +191,8 @@ def main():
                 plain = drain(directory, stub.port, name=f"plain-{index}")
                 # The same drain with metrics exported (Prometheus registry, gauge sampling).
                 admin = drain(directory, stub.port, extra=("--admin", "127.0.0.1:0"), name=f"admin-{index}")
-                rounds.append((wrk_rate, plain, admin))
+                headers = drain(directory, stub.port, extra=HEADERS, name=f"headers-{index}")
+                rounds.append((wrk_rate, plain, admin, headers))
         finally:
             stub.stop()
         wrk_rate = median([r[0] for r in rounds])
@@ -200,7 +240,7 @@ def main():
         (f"idle enqueue-to-start, median of {len(latencies)}", f"{latency:.1f} ms", "<= 10 ms",
          "met" if latency <= 10 else "NOT met"),
         ("idle enqueue-to-start, p90", f"{sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms", "", ""),
-    ] + grpc_rows(rate, lean, swift))
+    ] + header_rows([(r[0], r[1], r[3]) for r in rounds]) + grpc_rows(rate, lean, swift))
 
 
 if __name__ == "__main__":
