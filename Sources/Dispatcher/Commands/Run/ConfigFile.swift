@@ -10,6 +10,7 @@ import WorkerPool
 ///
 ///     {
 ///       "drain_timeout": "30s", "lease_margin": "15s", "poll_interval": "5ms", "io_threads": 1,
+///       "listen_db": "postgres://dispatcher@db-primary:5432/jobs",
 ///       "retain_succeeded": "7d", "retain_failed": "30d", "retain_cancelled": "7d", "prune_interval": "1m",
 ///       "queues": [
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,
@@ -89,6 +90,7 @@ struct ConfigFile: Decodable {
     var retainFailed: String?
     var retainCancelled: String?
     var pruneInterval: String?
+    var listenDb: String?
     var queues: [Queue]
 
     enum CodingKeys: String, CodingKey {
@@ -101,6 +103,7 @@ struct ConfigFile: Decodable {
         case ioThreads = "io_threads"
         case leaseMargin = "lease_margin"
         case pollInterval = "poll_interval"
+        case listenDb = "listen_db"
     }
 
     /// Reads and validates the file, applying it on top of `base`.
@@ -126,6 +129,9 @@ struct ConfigFile: Decodable {
             configuration.ioThreads = try RunCommand.validatedIOThreads(value, what: "io_threads")
         }
         if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
+        if let value = file.listenDb {
+            configuration.listenDatabase = try RunCommand.listenDatabase(value, what: "listen_db", for: configuration.store)
+        }
         // Retention: the file's top-level keys over the flags' (or the defaults), then each
         // queue's own keys over that.
         func retention(

@@ -31,6 +31,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --client-cert.") var clientKey: String?
     @Option(help: "Most calls to the upstream, N/s or N/m, shared by the workers.") var rate: String?
     @Option(help: "Calls that may go at once under --rate after a quiet spell.") var burst: Int?
+    @Option(help: "PostgreSQL: a direct or session-pooled URL of --db's database to LISTEN on (see README).")
+    var listenDb: String?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
@@ -145,6 +147,9 @@ struct RunCommand: AsyncParsableCommand {
     func makeConfiguration() throws -> DaemonConfiguration {
         var configuration = DaemonConfiguration()
         configuration.store = try database.location()
+        if let listenDb {
+            configuration.listenDatabase = try Self.listenDatabase(listenDb, what: "--listen-db", for: configuration.store)
+        }
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")
         configuration.ioThreads = try Self.validatedIOThreads(ioThreads, what: "--io-threads")
@@ -197,6 +202,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Upstream I/O threads must be between 1 and 64.
+    /// `--listen-db` (or `listen_db`): a PostgreSQL URL beside a PostgreSQL `--db`, not itself
+    /// through a transaction pooler (`LISTEN` needs a server connection of its own).
+    static func listenDatabase(_ text: String, what: String, for store: StoreLocation) throws -> PostgresURL {
+        guard case .postgres = store else { throw DispatcherError("\(what) needs a PostgreSQL --db") }
+        guard case .postgres(let url) = try StoreLocation(parsing: text) else {
+            throw DispatcherError("\(what) must be a postgres:// URL")
+        }
+        guard !url.poolsTransactions else {
+            throw DispatcherError(
+                "\(what) must not go through a transaction pooler (pooling=transaction): LISTEN needs a direct or session-pooled connection"
+            )
+        }
+        return url
+    }
+
     static func validatedIOThreads(_ threads: Int, what: String) throws -> Int {
         guard (1...64).contains(threads) else { throw DispatcherError("\(what) must be between 1 and 64") }
         return threads
