@@ -144,6 +144,7 @@ def parse_arguments():
                         help="only the 2-daemon drain (with its enqueue), for repeated measurements")
     parser.add_argument("--samples", type=int, default=100, help="single enqueues for the idle latency")
     parser.add_argument("--spacing-ms", type=int, default=200, help="pause after each single enqueue")
+    parser.add_argument("--jobs", type=int, default=JOBS, help="jobs per enqueue and drain (default 100,000)")
     parser.add_argument("--through-pgbouncer", choices=["session", "transaction"],
                         help="enqueue and 2-daemon drain directly and through pgbouncer in this pool_mode")
     return parser.parse_args()
@@ -201,6 +202,8 @@ def through_pgbouncer(dispatcher, mode, samples, spacing):
 
 def main():
     arguments = parse_arguments()
+    global JOBS
+    JOBS = arguments.jobs
     build("dispatcher", "dispatcher-upstream-stub")
     dispatcher = binary("dispatcher")
     if arguments.through_pgbouncer:

@@ -34,6 +34,34 @@ struct PoolerTests {
         }
     }
 
+    /// A pooler whose server is down accepts the connect and holds the login while it retries:
+    /// the command still ends, in one line naming the pooler, at the connect timeout.
+    @Test func aPoolerThatCannotReachItsServerFailsInOneLineAtTheConnectTimeout() async throws {
+        let directory = try TemporaryDirectory()
+        let script = PostgresFaultTests.scripts.appendingPathComponent("pgbouncer-test-server.sh").path
+        let poolerDirectory = directory.path("pgbouncer")
+        do {
+            let started = try await PostgresFaultTests.shell(
+                [
+                    script, "start", poolerDirectory, "postgres://postgres:dispatcher-test@127.0.0.1:1/postgres",
+                    "session",
+                ],
+                in: directory)
+            let url = try PostgresURL(parsing: started.trimmingCharacters(in: .whitespacesAndNewlines))
+            let result = try await DispatcherProcess.run(
+                ["list", "--db", url.withPassword], in: directory, timeout: .seconds(60))
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+            #expect(
+                result.stderr.contains(url.endpoint) && result.stderr.contains("no answer within 10 s"),
+                "\(result.stderr)")
+        } catch {
+            _ = try? await PostgresFaultTests.shell([script, "stop", poolerDirectory], in: directory)
+            throw error
+        }
+        _ = try? await PostgresFaultTests.shell([script, "stop", poolerDirectory], in: directory)
+    }
+
     @Test(arguments: pooled)
     func fourConcurrentFirstCommandsOnAnEmptyDatabaseAllSucceedAndHoldNoLock(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
@@ -157,7 +185,10 @@ struct PoolerSettingsTests {
         let cases: [(arguments: [String], message: String)] = [
             (["--db", directory.database, "--listen-db", "postgres://u@h/d"], "--listen-db needs a PostgreSQL --db"),
             (
-                ["--db", "postgres://u@127.0.0.1:1/d", "--listen-db", "postgres://u@127.0.0.1:1/d?pooling=transaction"],
+                [
+                    "--db", "postgres://u@127.0.0.1:1/d", "--listen-db",
+                    "postgres://u@127.0.0.1:1/d?pooling=transaction",
+                ],
                 "must not go through a transaction pooler"
             ),
             (["--db", "postgres://u@127.0.0.1:1/d", "--listen-db", directory.database], "must be a postgres:// URL"),

@@ -108,7 +108,8 @@ struct TestDatabase: Sendable {
             let mode = kind == .pgbouncerSession ? "SESSION" : "TRANSACTION"
             guard let pooler = StoreKind.poolerURL(mode) else {
                 throw DispatcherError(
-                    "CI=true but DISPATCHER_TEST_PGBOUNCER_\(mode)_URL is not set: the tests through pgbouncer cannot run")
+                    "CI=true but DISPATCHER_TEST_PGBOUNCER_\(mode)_URL is not set: the tests through pgbouncer cannot run"
+                )
             }
             // The pooler passes every database name through to the server.
             var pooled = try PostgresURL(parsing: pooler)

@@ -130,7 +130,8 @@ struct ConfigFile: Decodable {
         }
         if let value = try duration(file.pollInterval, "poll_interval") { configuration.pollInterval = value }
         if let value = file.listenDb {
-            configuration.listenDatabase = try RunCommand.listenDatabase(value, what: "listen_db", for: configuration.store)
+            configuration.listenDatabase = try RunCommand.listenDatabase(
+                value, what: "listen_db", for: configuration.store)
         }
         // Retention: the file's top-level keys over the flags' (or the defaults), then each
         // queue's own keys over that.

@@ -148,7 +148,8 @@ struct RunCommand: AsyncParsableCommand {
         var configuration = DaemonConfiguration()
         configuration.store = try database.location()
         if let listenDb {
-            configuration.listenDatabase = try Self.listenDatabase(listenDb, what: "--listen-db", for: configuration.store)
+            configuration.listenDatabase = try Self.listenDatabase(
+                listenDb, what: "--listen-db", for: configuration.store)
         }
         configuration.exitWhenIdle = exitWhenIdle
         configuration.drainTimeout = try duration(drainTimeout, "--drain-timeout")

@@ -194,12 +194,19 @@ final class PostgresStore: Sendable {
             // The connect timeout above covers the TCP handshake only; a server (or pooler) that
             // accepts and then never finishes the startup must not leave us waiting either.
             return try await StatementDeadline.run(
-                within: connectTimeout, abandoned: { late in late.close().whenComplete { _ in } }
-            ) {
-                try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
-            }
+                within: connectTimeout, abandoned: { late in late.close().whenComplete { _ in } },
+                { try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger) })
+        } catch is StatementDeadline.Exceeded {
+            throw PostgresErrors.opening(url, LoginTimeout())
         } catch {
             throw PostgresErrors.opening(url, error)
+        }
+    }
+
+    /// A connect or login that did not finish within `connectTimeout`.
+    struct LoginTimeout: Error, CustomStringConvertible {
+        var description: String {
+            "no answer within \(PostgresStore.connectTimeout.milliseconds / 1000) s (a host dropping packets, or a pooler that cannot reach its server)"
         }
     }
 
@@ -216,21 +223,22 @@ final class PostgresStore: Sendable {
                 do {
                     return try await StatementDeadline.run(
                         within: StatementDeadline.standard,
-                        expired: { leased.withLock { $0 }?.close().whenComplete { _ in } }
-                    ) {
-                        try await client.withConnection { connection in
-                            leased.withLock { $0 = connection }
-                            do {
-                                return try await body(connection)
-                            } catch {
-                                // Whatever failed (a statement, a commit, a rollback, a cancelled
-                                // wait), the connection goes: the pool opens a fresh one, and no
-                                // transaction or lock of ours can outlive the failure on it.
-                                try? await connection.close()
-                                throw error
+                        expired: { leased.withLock { $0 }?.close().whenComplete { _ in } },
+                        {
+                            try await client.withConnection { connection in
+                                leased.withLock { $0 = connection }
+                                do {
+                                    return try await body(connection)
+                                } catch {
+                                    // Whatever failed (a statement, a commit, a rollback, a
+                                    // cancelled wait), the connection goes: the pool opens a
+                                    // fresh one, and no transaction or lock of ours can outlive
+                                    // the failure on it.
+                                    try? await connection.close()
+                                    throw error
+                                }
                             }
-                        }
-                    }
+                        })
                 } catch let exceeded as StatementDeadline.Exceeded where leased.withLock({ $0 == nil }) {
                     // The pool never had a connection to give: it keeps retrying its connects
                     // quietly, so one connect of our own names the cause (a wrong password, the
