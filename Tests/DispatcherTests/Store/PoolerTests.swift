@@ -111,7 +111,7 @@ struct PoolerTests {
             let result = try await daemon.wait(timeout: .seconds(180))
             #expect(result.status == 0, "\(result.stderr.suffix(2000))")
             #expect(!result.stderr.contains("store unreachable"), "\(result.stderr.suffix(2000))")
-            let warnings = result.stderr.components(separatedBy: "prepared statement went missing").count - 1
+            let warnings = result.stderr.components(separatedBy: "prepared statement did not survive").count - 1
             #expect(warnings <= 1, "warned once at most: \(result.stderr.suffix(2000))")
         }
         let jobs = try await database.jobs()

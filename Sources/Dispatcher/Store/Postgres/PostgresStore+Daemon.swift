@@ -173,7 +173,7 @@ extension PostgresStore: DaemonStore {
             } catch let error as PSQLError where Self.lostPreparedStatement(error) {
                 if namedStatements.exchange(false, ordering: .relaxed) {
                     logger.warning(
-                        "a prepared statement went missing between transactions: a transaction-mode connection pooler? Sending statements unnamed from now on; add ?pooling=transaction to the URL to say so",
+                        "a named prepared statement did not survive from one transaction to the next: a transaction-mode connection pooler? Sending statements unnamed from now on; add ?pooling=transaction to the URL to say so",
                         metadata: ["db": "\(url.redacted)", "error": "\(PostgresErrors.cause(of: error))"])
                 }
             }
