@@ -8,6 +8,13 @@ from `dispatcher enqueue` returning to the upstream receiving the call (median a
 CPU the daemon spent while idle (it must not busy-poll).
 
     scripts/bench-postgres.py [--idle-only | --two-only] [--samples N] [--spacing-ms MS]
+    scripts/bench-postgres.py --through-pgbouncer session|transaction [--samples N]
+
+With --through-pgbouncer, a pgbouncer with its default settings (scripts/pgbouncer-test-server.sh)
+runs in front of the cluster in the given pool_mode, and the batch enqueue and the 2-daemon drain
+are measured directly and through it in the same run (each on a fresh database), then the idle
+latency through it; in transaction mode the daemons take ?pooling=transaction and --listen-db
+naming the server directly.
 
 With DISPATCHER_BENCH_BIN=DIR the binaries in DIR are measured as they are (nothing is built)."""
 import argparse
@@ -22,6 +29,7 @@ from benchlib import ROOT, Stub, binary, build, median, percentile, table, wrk
 JOBS = 100_000
 WORKERS = 8
 SERVER = os.path.join(ROOT, "scripts", "postgres-test-server.sh")
+POOLER = os.path.join(ROOT, "scripts", "pgbouncer-test-server.sh")
 
 
 def psql_url(url, database):
@@ -63,14 +71,15 @@ def server_cpu_seconds(server_dir):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def drain(dispatcher, url, stub, daemons, server_dir):
+def drain(dispatcher, url, stub, daemons, server_dir, extra=()):
     """Jobs/s, jobs succeeded, the largest peak RSS (MiB), and CPU µs per job of the daemons,
     the PostgreSQL server and the stub."""
     server_cpu, stub_cpu = server_cpu_seconds(server_dir), cpu_seconds(stub.process.pid)
     start = time.perf_counter()
     runs = [subprocess.Popen(
         ["/usr/bin/time", "-f", "peak_rss_kb=%M cpu=%U+%S", dispatcher, "run", "--db", url, "--upstream",
-         f"http://127.0.0.1:{stub.port}/", "--workers", str(WORKERS), "--exit-when-idle", "--log-level", "warning"],
+         f"http://127.0.0.1:{stub.port}/", "--workers", str(WORKERS), "--exit-when-idle", "--log-level", "warning",
+         *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(daemons)]
     rss = []
     daemon_cpu = 0.0
@@ -97,12 +106,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def idle_latency(dispatcher, url, samples, spacing):
+def idle_latency(dispatcher, url, samples, spacing, extra=()):
     """Enqueue-to-upstream latencies (ms) of `samples` single enqueues `spacing` seconds apart,
     and the daemon's CPU per second of wall time over the whole run."""
     stub = Stub(log_arrivals=True)
     daemon = subprocess.Popen([dispatcher, "run", "--db", url, "--upstream", f"http://127.0.0.1:{stub.port}/",
-                               "--workers", str(WORKERS), "--log-level", "warning"])
+                               "--workers", str(WORKERS), "--log-level", "warning", *extra])
     latencies = []
     try:
         time.sleep(2)
@@ -135,13 +144,71 @@ def parse_arguments():
                         help="only the 2-daemon drain (with its enqueue), for repeated measurements")
     parser.add_argument("--samples", type=int, default=100, help="single enqueues for the idle latency")
     parser.add_argument("--spacing-ms", type=int, default=200, help="pause after each single enqueue")
+    parser.add_argument("--jobs", type=int, default=JOBS, help="jobs per enqueue and drain (default 100,000)")
+    parser.add_argument("--through-pgbouncer", choices=["session", "transaction"],
+                        help="enqueue and 2-daemon drain directly and through pgbouncer in this pool_mode")
     return parser.parse_args()
+
+
+def through_pgbouncer(dispatcher, mode, samples, spacing):
+    """The batch enqueue and the 2-daemon drain, directly and through pgbouncer in `mode`, then
+    the idle latency through it."""
+    with tempfile.TemporaryDirectory() as directory:
+        batch = os.path.join(directory, "jobs.ndjson")
+        with open(batch, "w") as f:
+            for i in range(JOBS):
+                f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+        server_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pg.")
+        pooler_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pgbouncer.")
+        server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,
+                                    check=True).stdout.strip()
+        os.environ["PGPASSWORD"] = "dispatcher-test"
+        stub = Stub()
+        try:
+            pooler_url = subprocess.run([POOLER, "start", pooler_dir, server_url, mode], capture_output=True,
+                                        text=True, check=True).stdout.strip()
+
+            def pooled(name):
+                direct = create_database(dispatcher, server_url, name, directory)
+                url = psql_url(pooler_url, name) + ("&pooling=transaction" if mode == "transaction" else "")
+                return url, (["--listen-db", direct] if mode == "transaction" else [])
+
+            direct = create_database(dispatcher, server_url, "bench_direct", directory)
+            direct_enqueue = enqueue(dispatcher, direct, batch)
+            direct_rate, direct_done, _, direct_cpu = drain(dispatcher, direct, stub, 2, server_dir)
+            url, extra = pooled("bench_pooled")
+            pooled_enqueue = enqueue(dispatcher, url, batch)
+            pooled_rate, pooled_done, _, pooled_cpu = drain(dispatcher, url, stub, 2, server_dir, extra)
+            idle_url, idle_extra = pooled("bench_pooled_idle")
+            latencies, cpu = idle_latency(dispatcher, idle_url, samples, spacing, idle_extra)
+        finally:
+            stub.stop()
+            subprocess.run([POOLER, "stop", pooler_dir], check=False)
+            subprocess.run([SERVER, "stop", server_dir], check=False)
+    ratio = lambda pooled, direct: f"{pooled / direct:.2f} x direct"
+    table([
+        (f"enqueue --batch, {JOBS:,} jobs, direct", f"{direct_enqueue:,.0f} jobs/s", "", ""),
+        (f"enqueue --batch, {JOBS:,} jobs, pgbouncer {mode}", f"{pooled_enqueue:,.0f} jobs/s",
+         ratio(pooled_enqueue, direct_enqueue), "met" if pooled_enqueue >= 0.8 * direct_enqueue else "NOT met"),
+        (f"drain {JOBS:,} jobs, 2 daemons x {WORKERS} workers, direct", f"{direct_rate:,.0f} jobs/s", "", ""),
+        (f"drain {JOBS:,} jobs, 2 daemons x {WORKERS} workers, pgbouncer {mode}", f"{pooled_rate:,.0f} jobs/s",
+         ratio(pooled_rate, direct_rate), "met" if pooled_rate >= 0.8 * direct_rate else "NOT met"),
+        ("CPU per job, direct: daemons / PostgreSQL / stub", cpu_row(direct_cpu), "", ""),
+        (f"CPU per job, pgbouncer {mode}: daemons / PostgreSQL / stub", cpu_row(pooled_cpu), "", ""),
+        ("jobs succeeded (direct / pgbouncer)", f"{direct_done:,} / {pooled_done:,}", f"{JOBS:,} each",
+         "met" if direct_done == JOBS and pooled_done == JOBS else "NOT met"),
+    ] + [(f"pgbouncer {mode}: " + row[0],) + row[1:] for row in idle_rows(latencies, cpu)])
 
 
 def main():
     arguments = parse_arguments()
+    global JOBS
+    JOBS = arguments.jobs
     build("dispatcher", "dispatcher-upstream-stub")
     dispatcher = binary("dispatcher")
+    if arguments.through_pgbouncer:
+        through_pgbouncer(dispatcher, arguments.through_pgbouncer, arguments.samples, arguments.spacing_ms / 1000)
+        return
     if arguments.idle_only:
         server_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pg.")
         server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,

@@ -5,7 +5,8 @@
 # Chromium (installed from Debian when missing, driven over WebDriver by chromedriver).
 #
 # PostgreSQL is installed from Debian when missing and started in a temporary folder on a free
-# port (scripts/postgres-test-server.sh); it is stopped on exit. Under CI=true a PostgreSQL that
+# port (scripts/postgres-test-server.sh), with two pgbouncers in front of it, in session and in
+# transaction mode (scripts/pgbouncer-test-server.sh); all are stopped on exit. Under CI=true a PostgreSQL that
 # cannot start fails the run; elsewhere its tests are skipped with a message. Set
 # DISPATCHER_TEST_POSTGRES_URL yourself to use a server of your own instead. The same holds for
 # the browser: under CI=true a missing Chromium fails its test. The dashboard's screenshot lands
@@ -27,11 +28,17 @@ if ! scripts/ensure-browser.sh; then
 fi
 export DISPATCHER_TEST_ARTIFACTS="${DISPATCHER_TEST_ARTIFACTS:-$PWD/.build/test-artifacts}"
 
+pg_dir=""
+bouncer_dirs=()
+cleanup() {
+    local dir
+    for dir in "${bouncer_dirs[@]}"; do scripts/pgbouncer-test-server.sh stop "$dir" || true; done
+    if [[ -n "$pg_dir" ]]; then scripts/postgres-test-server.sh stop "$pg_dir" || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     pg_dir=$(mktemp -d /tmp/dispatcher-test-pg.XXXXXX)
-    server_script="$PWD/scripts/postgres-test-server.sh"
-    trap '"$server_script" stop "$pg_dir" || true' EXIT
-    trap 'exit 130' INT TERM
     if url=$(scripts/postgres-test-server.sh start "$pg_dir" fast); then
         export DISPATCHER_TEST_POSTGRES_URL="$url"
         echo "PostgreSQL test server: ${url/:dispatcher-test@/:***@}"
@@ -41,6 +48,24 @@ if [[ -z "${DISPATCHER_TEST_POSTGRES_URL:-}" ]]; then
     else
         echo "warning: PostgreSQL could not be started; its tests are skipped" >&2
     fi
+fi
+# pgbouncer (from Debian) in front of it, once in session and once in transaction mode, with its
+# default settings: the conformance suite and a subset of the end-to-end tests run through both
+# (README, "Behind a connection pooler").
+if [[ -n "${DISPATCHER_TEST_POSTGRES_URL:-}" && -z "${DISPATCHER_TEST_PGBOUNCER_SESSION_URL:-}" ]]; then
+    for mode in session transaction; do
+        dir=$(mktemp -d /tmp/dispatcher-test-pgbouncer.XXXXXX)
+        bouncer_dirs+=("$dir")
+        if url=$(scripts/pgbouncer-test-server.sh start "$dir" "$DISPATCHER_TEST_POSTGRES_URL" "$mode"); then
+            export "DISPATCHER_TEST_PGBOUNCER_${mode^^}_URL=$url"
+            echo "pgbouncer ($mode mode): ${url/:dispatcher-test@/:***@}"
+        elif [[ "${CI:-}" == "true" ]]; then
+            echo "error: pgbouncer could not be started, and CI=true requires its tests" >&2
+            exit 1
+        else
+            echo "warning: pgbouncer could not be started; the tests through it are skipped" >&2
+        fi
+    done
 fi
 
 # The manifest reads the migrations folders, so it is evaluated afresh every time: a cached

@@ -31,7 +31,7 @@ extension Daemon {
                 try TransportFactory.prepare($0, eventLoops: upstreamEventLoops)
             }
             database = try await configuration.store.openDaemonStore(
-                pollInterval: configuration.pollInterval, logger: logger)
+                pollInterval: configuration.pollInterval, listenURL: configuration.listenDatabase, logger: logger)
         } catch {
             try? await upstreamEventLoops.shutdownGracefully()
             throw error

@@ -4,6 +4,9 @@ import WorkerPool
 struct DaemonConfiguration: Sendable {
     /// Where the jobs live (`--db`): an SQLite file or a PostgreSQL URL.
     var store: StoreLocation = .sqlite(path: "./dispatcher.db")
+    /// PostgreSQL: where the daemon listens for new jobs (`--listen-db`, a direct or
+    /// session-pooled URL of the same database) when `store` goes through a transaction pooler.
+    var listenDatabase: PostgresURL?
     /// The store as logs show it (never with a password).
     var databasePath: String { store.displayName }
     /// The queues this daemon serves, each with its own upstream and workers.

@@ -56,15 +56,17 @@ enum StoreLocation: Sendable, Equatable {
     /// - Parameters:
     ///   - pollInterval: SQLite: how often the WAL file is checked for commits.
     ///   - safetyPoll: PostgreSQL: how often feeders look for work without a notification.
+    ///   - listenURL: PostgreSQL: where to `LISTEN` (`--listen-db`), when not on the store's URL.
     func openDaemonStore(
-        pollInterval: Duration, safetyPoll: Duration = .seconds(2), logger: Logger
+        pollInterval: Duration, safetyPoll: Duration = .seconds(2), listenURL: PostgresURL? = nil, logger: Logger
     ) async throws -> any DaemonStore {
         switch self {
         case .sqlite(let path):
             try await SQLiteStore.open(
                 path: path, synchronous: .normal, pollInterval: pollInterval, forDaemon: true)
         case .postgres(let url):
-            try await PostgresStore.openForDaemon(url: url, logger: logger, safetyPoll: safetyPoll)
+            try await PostgresStore.openForDaemon(
+                url: url, listenURL: listenURL, logger: logger, safetyPoll: safetyPoll)
         }
     }
 

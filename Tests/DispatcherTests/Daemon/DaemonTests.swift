@@ -28,7 +28,7 @@ struct DaemonTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func tenThousandJobsSucceedOverExactlyEightConnections(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let directory = database.directory
@@ -51,7 +51,7 @@ struct DaemonTests {
         #expect(stub.timesSeen.values.allSatisfy { $0 == 1 })
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func retryableFailuresAreRetriedAndPermanentOnesFailAtOnce(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let directory = database.directory
@@ -117,7 +117,7 @@ struct DaemonTests {
         #expect(duplicates <= runningAtKill, "duplicates \(duplicates) ≤ jobs held at the kill \(runningAtKill)")
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func sigtermDrainsInFlightCallsAndHandsBufferedJobsBack(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let directory = database.directory
@@ -147,7 +147,7 @@ struct DaemonTests {
         #expect(pending.allSatisfy { $0.attempts == 0 && $0.leaseOwner == nil })
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func twoDaemonsOnOneDatabaseRunEachJobOnce(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let directory = database.directory

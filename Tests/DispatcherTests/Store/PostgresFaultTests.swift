@@ -211,7 +211,7 @@ struct PostgresFaultTests {
 /// it, without the daemon polling the database.
 @Suite("idle wake-up, end to end", .timeLimit(.minutes(3)))
 struct IdleWakeUpTests {
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func anIdleDaemonIsWokenByTheNotifierNotByPolling(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let arrivals = Locked<[Int64: Int64]>([:])
@@ -223,8 +223,11 @@ struct IdleWakeUpTests {
         defer { Task { await stub.stop() } }
         // Create the schema first, so the daemon starts on a ready database.
         _ = try await database.jobs()
+        // Through a transaction pooler the daemon listens on the server directly (--listen-db).
+        let listen = database.listenArgument.map { ["--listen-db", $0] } ?? []
         let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port), in: database.directory, environment: database.environment)
+            DaemonTests.runArguments(port: port, extra: listen), in: database.directory,
+            environment: database.environment)
         defer { daemon.signal(SIGTERM) }
         try await Task.sleep(for: .seconds(1))
         var latencies = [Int64]()

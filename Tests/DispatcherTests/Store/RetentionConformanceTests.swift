@@ -29,7 +29,7 @@ struct RetentionConformanceTests {
         return [.succeeded: ids[0], .failed: ids[1], .cancelled: ids[2]]
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func thePrunerDeletesExactlyTheJobsPastTheirHorizonPerStateAndQueue(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -68,7 +68,7 @@ struct RetentionConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func pruneTakesAtMostItsLimitOldestFirst(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -94,7 +94,7 @@ struct RetentionConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func maintenanceLeasesHaveOneHolderAtATime(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { first in
@@ -117,7 +117,7 @@ struct RetentionConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func twoPrunersOnOneDatabaseDoNotPruneAtOnce(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let total = 120
@@ -151,6 +151,8 @@ struct RetentionConformanceTests {
         }
     }
 
+    // Direct only: its thousands of random operations take a minute per store, and nothing in
+    // them differs through a pooler from what the rest of the suite checks there.
     @Test(arguments: StoreKind.available)
     func countsEqualAFullCountAfterRandomOperations(kind: StoreKind) async throws {
         for seed in UInt64(1)...20 {
@@ -169,7 +171,7 @@ struct RetentionConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func statisticsReportTheOldestDuePendingJobAcrossPriorities(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in

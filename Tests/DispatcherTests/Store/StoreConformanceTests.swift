@@ -25,7 +25,7 @@ struct StoreConformanceTests {
         try await store.claim(queue: queue, limit: limit, owner: owner, defaultTimeout: timeout, leaseMargin: margin)
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func claimsByPriorityThenDueTimeThenId(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -50,7 +50,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func claimsOnlyDueJobsAndReportsTheNextDueTime(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -69,7 +69,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func concurrentClaimersNeverShareAJob(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         let total = 600
@@ -98,7 +98,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func lateAndDuplicateCompletionsAreCountedStale(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -134,7 +134,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func aLargeMixedBatchAppliesInOrderWithEveryGuard(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -179,7 +179,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func retriesUntilAttemptsAreExhausted(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -209,7 +209,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func releaseDoesNotCountAnAttempt(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -225,7 +225,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func theReaperReturnsExpiredLeasesAndRenewalKeepsLiveOnes(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -258,7 +258,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func idempotencyKeysReturnTheExistingJob(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -276,7 +276,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func batchEnqueueReturnsIdsInInputOrder(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -295,7 +295,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func operatorChangesAreAllOrNothing(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -330,7 +330,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func statisticsCountEveryStateAndTheLastMinute(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -360,7 +360,7 @@ struct StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func anEnqueueElsewhereWakesTheNotifier(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { daemon in
@@ -390,7 +390,7 @@ struct StoreConformanceTests {
 }
 
 extension StoreConformanceTests {
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func aPausedQueueIsNotClaimedUntilResumed(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in
@@ -410,7 +410,7 @@ extension StoreConformanceTests {
         }
     }
 
-    @Test(arguments: StoreKind.available)
+    @Test(arguments: StoreKind.withPoolers)
     func failedJobsComeNewestFirstAndFinishedJobsCountPerMinute(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
         try await database.withStore { store in

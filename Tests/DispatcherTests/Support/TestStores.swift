@@ -9,10 +9,18 @@ import Testing
 ///
 /// PostgreSQL comes from `DISPATCHER_TEST_POSTGRES_URL` (scripts/test.sh starts a throwaway
 /// cluster and sets it). Without it the PostgreSQL cases are left out, with a note on stderr,
-/// except under `CI=true`, where they run and fail: CI must never pass by skipping them.
+/// except under `CI=true`, where they run and fail: CI must never pass by skipping them. The
+/// same holds for the two pgbouncers in front of it (`DISPATCHER_TEST_PGBOUNCER_SESSION_URL`,
+/// `DISPATCHER_TEST_PGBOUNCER_TRANSACTION_URL`), which the conformance suite and a subset of
+/// the end-to-end tests also run through (`withPoolers`).
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
+    /// PostgreSQL through pgbouncer in session mode.
+    case pgbouncerSession = "pgbouncer-session"
+    /// PostgreSQL through pgbouncer in transaction mode (`?pooling=transaction`); a daemon the
+    /// tests open in-process listens on the server directly (as `--listen-db` would).
+    case pgbouncerTransaction = "pgbouncer-transaction"
 
     var testDescription: String { rawValue }
 
@@ -22,7 +30,28 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         return value?.isEmpty == false ? value : nil
     }()
 
+    static func poolerURL(_ mode: String) -> String? {
+        let value = ProcessInfo.processInfo.environment["DISPATCHER_TEST_PGBOUNCER_\(mode)_URL"]
+        return value?.isEmpty == false ? value : nil
+    }
+
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// `available`, and PostgreSQL through pgbouncer in both modes when they are given (or CI).
+    static let withPoolers: [StoreKind] = {
+        guard available.contains(.postgres) else { return available }
+        if (poolerURL("SESSION") != nil && poolerURL("TRANSACTION") != nil) || isCI {
+            return available + [.pgbouncerSession, .pgbouncerTransaction]
+        }
+        FileHandle.standardError.write(
+            Data(
+                "note: DISPATCHER_TEST_PGBOUNCER_SESSION_URL/_TRANSACTION_URL are not set; the tests through pgbouncer are skipped (scripts/test.sh sets them)\n"
+                    .utf8))
+        return available
+    }()
+
+    /// Whether the kind is PostgreSQL, directly or through a pooler.
+    var isPostgres: Bool { self != .sqlite }
 
     /// The kinds to test here: SQLite always, PostgreSQL when a server is given or under CI.
     static let available: [StoreKind] = {
@@ -42,6 +71,8 @@ struct TestDatabase: Sendable {
     let directory: TemporaryDirectory
     /// What `--db` takes.
     let argument: String
+    /// Through a transaction pooler: the same database, directly (what `--listen-db` takes).
+    var listenArgument: String? = nil
 
     var location: StoreLocation { get throws { try StoreLocation(parsing: argument) } }
 
@@ -58,7 +89,7 @@ struct TestDatabase: Sendable {
         switch kind {
         case .sqlite:
             return TestDatabase(kind: kind, directory: directory, argument: directory.database)
-        case .postgres:
+        case .postgres, .pgbouncerSession, .pgbouncerTransaction:
             guard let server = StoreKind.postgresURL else {
                 throw DispatcherError(
                     "CI=true but DISPATCHER_TEST_POSTGRES_URL is not set: PostgreSQL tests cannot run")
@@ -71,7 +102,22 @@ struct TestDatabase: Sendable {
             try? await connection.close()
             var testURL = url
             testURL.database = name
-            return TestDatabase(kind: kind, directory: directory, argument: testURL.withPassword)
+            guard kind != .postgres else {
+                return TestDatabase(kind: kind, directory: directory, argument: testURL.withPassword)
+            }
+            let mode = kind == .pgbouncerSession ? "SESSION" : "TRANSACTION"
+            guard let pooler = StoreKind.poolerURL(mode) else {
+                throw DispatcherError(
+                    "CI=true but DISPATCHER_TEST_PGBOUNCER_\(mode)_URL is not set: the tests through pgbouncer cannot run"
+                )
+            }
+            // The pooler passes every database name through to the server.
+            var pooled = try PostgresURL(parsing: pooler)
+            pooled.database = name
+            pooled.pooling = kind == .pgbouncerSession ? .session : .transaction
+            return TestDatabase(
+                kind: kind, directory: directory, argument: pooled.withPassword,
+                listenArgument: kind == .pgbouncerTransaction ? testURL.withPassword : nil)
         }
     }
 
@@ -85,8 +131,9 @@ struct TestDatabase: Sendable {
         case .sqlite(let path):
             store = try await SQLiteStore.open(path: path, synchronous: .normal, pollInterval: .milliseconds(2))
         case .postgres(let url):
+            let listenURL = try listenArgument.map { try PostgresURL(parsing: $0) }
             store = try await PostgresStore.openForDaemon(
-                url: url, logger: StoreLocation.silent, safetyPoll: .seconds(60))
+                url: url, listenURL: listenURL, logger: StoreLocation.silent, safetyPoll: .seconds(60))
         }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
@@ -112,5 +159,6 @@ extension PostgresURL {
     var withPassword: String {
         let credentials = user + (password.map { ":" + $0 } ?? "")
         return "postgres://\(credentials)@\(endpoint)/\(database)?sslmode=\(sslMode.rawValue)"
+            + (pooling == .none ? "" : "&pooling=\(pooling.rawValue)")
     }
 }

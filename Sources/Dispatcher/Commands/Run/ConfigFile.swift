@@ -8,6 +8,7 @@
 ///
 ///     {
 ///       "drain_timeout": "30s", "lease_margin": "15s", "poll_interval": "5ms", "io_threads": 1,
+///       "listen_db": "postgres://dispatcher@db-primary:5432/jobs",
 ///       "retain_succeeded": "7d", "retain_failed": "30d", "retain_cancelled": "7d", "prune_interval": "1m",
 ///       "queues": [
 ///         {"name": "default", "upstream": "http://127.0.0.1:8545/", "workers": 8,

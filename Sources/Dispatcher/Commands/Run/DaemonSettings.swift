@@ -13,6 +13,8 @@ struct DaemonSettings: Decodable {
     var retainFailed: String?
     var retainCancelled: String?
     var pruneInterval: String?
+    /// PostgreSQL: a direct or session-pooled URL to `LISTEN` on (see `listenDatabase`).
+    var listenDb: String?
     var queues: [QueueSettings]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -25,6 +27,7 @@ struct DaemonSettings: Decodable {
         case ioThreads = "io_threads"
         case leaseMargin = "lease_margin"
         case pollInterval = "poll_interval"
+        case listenDb = "listen_db"
     }
 
     /// Checks every value that is set and applies it to `configuration`; queues, when set,
@@ -56,6 +59,10 @@ struct DaemonSettings: Decodable {
                 }
                 configuration.pruner.interval = value
             }
+            if let listenDb {
+                configuration.listenDatabase = try Self.listenDatabase(
+                    listenDb, what: names.name("listen_db"), for: configuration.store)
+            }
         }
         guard let queues else { return }
         guard !queues.isEmpty else { throw DispatcherError("\(names.prefix)'queues' is empty") }
@@ -69,6 +76,21 @@ struct DaemonSettings: Decodable {
             }
             return queue
         }
+    }
+
+    /// `--listen-db` (or `listen_db`): a PostgreSQL URL beside a PostgreSQL `--db`, not itself
+    /// through a transaction pooler (`LISTEN` needs a server connection of its own).
+    static func listenDatabase(_ text: String, what: String, for store: StoreLocation) throws -> PostgresURL {
+        guard case .postgres = store else { throw DispatcherError("\(what) needs a PostgreSQL --db") }
+        guard case .postgres(let url) = try StoreLocation(parsing: text) else {
+            throw DispatcherError("\(what) must be a postgres:// URL")
+        }
+        guard !url.poolsTransactions else {
+            throw DispatcherError(
+                "\(what) must not go through a transaction pooler (pooling=transaction): LISTEN needs a direct or session-pooled connection"
+            )
+        }
+        return url
     }
 
     /// `base` with the retention values that are set.

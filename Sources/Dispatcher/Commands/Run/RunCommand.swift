@@ -38,6 +38,8 @@ struct RunCommand: AsyncParsableCommand {
     var header: [String] = []
     @Option(help: "JSON-RPC error codes to retry, comma-separated (default: -32603 and -32000…-32099).")
     var retryCodes: String?
+    @Option(help: "PostgreSQL: a direct or session-pooled URL of --db's database to LISTEN on (see README).")
+    var listenDb: String?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
@@ -164,6 +166,7 @@ struct RunCommand: AsyncParsableCommand {
         settings.retainFailed = retainFailed
         settings.retainCancelled = retainCancelled
         settings.pruneInterval = pruneInterval
+        settings.listenDb = listenDb
         if let config {
             guard upstream == nil, protoset == nil else {
                 throw DispatcherError("use either --config or --upstream/--protoset, not both")

@@ -4,12 +4,26 @@ import PostgresNIO
 ///
 /// A drain runs them hundreds of times a second per daemon, on a server that usually shares the
 /// machine's cores: as named prepared statements each execution skips parsing and analysis (and,
-/// once PostgreSQL settles on a generic plan, planning), and sends only Bind/Execute.
+/// once PostgreSQL settles on a generic plan, planning), and sends only Bind/Execute. Through a
+/// transaction pooler a named statement prepared on one server connection is missing on the
+/// next, so there they are sent unnamed (`PostgresStore.run(_:on:)`), the same SQL.
+///
+/// Each one turns `synchronous_commit` off for its own transaction: these commits need not wait
+/// for the WAL flush, as SQLite's daemon connection uses synchronous=NORMAL (a claim or outcome
+/// lost to a server crash only re-runs a job, never loses one). `set_config(…, true)` is
+/// `SET LOCAL` inside the statement, so it costs no round trip and never outlives the
+/// transaction: no session setting (and no startup parameter, which pgbouncer refuses) is
+/// needed. The one-row subquery is evaluated once, before the commit, and whenever the
+/// statement wrote a row; enqueues and operator commands stay durable.
 enum PostgresDaemonStatements {
+    /// Joined to a statement's result: makes its transaction's commit asynchronous.
+    static let asynchronousCommit = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+
     /// Leases up to `limit` due jobs of `queue` to `owner` (see `PostgresStore.claim`).
     struct Claim: PostgresPreparedStatement {
-        static let name = "dispatcher_claim_v1"
+        static let name = "dispatcher_claim_v2"
         static let sql = """
+            WITH claimed AS (
             UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
                 lease_until = dispatcher_now_ms() + COALESCE(jobs.timeout_ms, $2) + $3,
                 started_at = dispatcher_now_ms()
@@ -21,7 +35,8 @@ enum PostgresDaemonStatements {
                 FOR UPDATE SKIP LOCKED) picked
             WHERE jobs.id = picked.id
             RETURNING jobs.id, jobs.method, jobs.params, jobs.idempotency_key, jobs.priority, jobs.attempts,
-                COALESCE(jobs.timeout_ms, $2), jobs.run_at, jobs.max_attempts
+                COALESCE(jobs.timeout_ms, $2), jobs.run_at, jobs.max_attempts)
+            SELECT claimed.* FROM claimed, \(asynchronousCommit)
             """
         typealias Row = (Int64, String, String?, String?, Int64, Int64, Int64, Int64, Int64?)
 
@@ -49,8 +64,9 @@ enum PostgresDaemonStatements {
     /// Applies a batch of outcomes of one queue's jobs, each only while its job is still leased
     /// to `owner` (see `PostgresStore.complete`).
     struct Complete: PostgresPreparedStatement {
-        static let name = "dispatcher_complete_v2"
+        static let name = "dispatcher_complete_v3"
         static let sql = """
+            WITH completed AS (
             UPDATE jobs SET
                 state = CASE i.kind
                     WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' WHEN 'release' THEN 'pending'
@@ -69,7 +85,8 @@ enum PostgresDaemonStatements {
                 lease_owner = NULL, lease_until = NULL
             FROM unnest($1, $2, $3, $4, $5) AS i(id, kind, result, error, run_at)
             WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $8 AND jobs.queue = $9
-            RETURNING i.kind, jobs.state
+            RETURNING i.kind, jobs.state)
+            SELECT completed.* FROM completed, \(asynchronousCommit)
             """
         typealias Row = (String, String)
 

@@ -12,7 +12,7 @@ import PostgresNIO
 enum PostgresErrors {
     /// An error while connecting or migrating: names the host and the cause.
     static func opening(_ url: PostgresURL, _ error: any Error) -> DispatcherError {
-        if let error = error as? DispatcherError {
+        if let error = unwrapped(error) as? DispatcherError {
             return error
         }
         return DispatcherError("cannot open database \(url.redacted) at \(url.endpoint): \(cause(of: error))")
@@ -20,19 +20,56 @@ enum PostgresErrors {
 
     /// An error while running a statement.
     static func describe(_ error: any Error, url: PostgresURL) -> any Error {
+        let error = unwrapped(error)
         if error is DispatcherError || error is CancellationError { return error }
         return DispatcherError("PostgreSQL at \(url.endpoint): \(cause(of: error))")
     }
 
-    /// The most specific text an error carries.
+    /// The error a transaction's body threw (ours, or a cancellation), else `error` itself.
+    static func unwrapped(_ error: any Error) -> any Error {
+        if let transaction = error as? PostgresTransactionError, let body = transaction.closureError,
+            body is DispatcherError || body is CancellationError
+        {
+            return body
+        }
+        return error
+    }
+
+    /// The most specific text an error carries, on one line: a multi-line server message (a
+    /// DETAIL, a context, a pooler's banner) is cut to its first line, and no text is longer than
+    /// `longest` characters, so no error ever prints a dump of a packet or a query.
     static func cause(of error: any Error) -> String {
+        oneLine(fullCause(of: error))
+    }
+
+    /// The longest cause printed.
+    static let longest = 300
+
+    /// `text`'s first non-empty line, at most `longest` characters.
+    static func oneLine(_ text: String) -> String {
+        let line =
+            text.split(whereSeparator: \.isNewline).lazy
+            .map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            .first { !$0.isEmpty } ?? ""
+        guard line.count > longest else { return line.isEmpty ? "unknown error" : line }
+        return String(line.prefix(longest - 1)) + "…"
+    }
+
+    private static func fullCause(of error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            // The first thing that went wrong: the failed statement, not the rollback after it.
+            if let first = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError {
+                return fullCause(of: first)
+            }
+            return "the transaction failed"
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-                return message + state
+                return oneLine(message) + state
             }
             if let underlying = error.underlying {
-                return cause(of: underlying)
+                return fullCause(of: underlying)
             }
             switch error.code {
             case .serverClosedConnection: return "the server closed the connection"
@@ -41,12 +78,13 @@ enum PostgresErrors {
             case .sslUnsupported: return "the server does not support TLS (sslmode=require)"
             case .authMechanismRequiresPassword: return "the server asks for a password and none was given"
             case .poolClosed: return "the connection pool is closed"
+            case .unexpectedBackendMessage: return "the server sent an unexpected message"
             default: return "\(error.code)"
             }
         }
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first {
-                return cause(of: first.error)
+                return fullCause(of: first.error)
             }
             if let dns = error.dnsAError ?? error.dnsAAAAError {
                 return "cannot resolve host: \(dns)"

@@ -5,15 +5,21 @@ import PostgresNIO
 /// feeders. When the connection breaks it reconnects with capped backoff and listens again, and
 /// signals once it is back (notifications sent meanwhile are lost). A slow safety poll signals
 /// regardless, so a lost notification only delays a job; it never strands one.
+///
+/// The connection may go to another URL than the daemon's queries (`--listen-db`: a direct or
+/// session-pooled one beside a transaction pooler), as long as it reaches the same database:
+/// `NOTIFY` is delivered at commit to every session listening on that database, whichever
+/// connection (or pooler) the notifying transaction came through.
 struct PostgresListener: Sendable {
-    let url: PostgresURL
+    /// Where to listen; nil: nowhere, the safety poll alone wakes the feeders.
+    let url: PostgresURL?
     let safetyPoll: Duration
     let logger: Logger
 
     /// Listens until cancelled, calling `signal` on every wake-up.
     func run(signal: @escaping @Sendable () -> Void) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await listen(signal: signal) }
+            if let url { group.addTask { await listen(url: url, signal: signal) } }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: safetyPoll)
@@ -24,7 +30,7 @@ struct PostgresListener: Sendable {
         }
     }
 
-    private func listen(signal: @escaping @Sendable () -> Void) async {
+    private func listen(url: PostgresURL, signal: @escaping @Sendable () -> Void) async {
         var delay = Duration.milliseconds(100)
         var failures = 0
         while !Task.isCancelled {

@@ -4,25 +4,24 @@ import PostgresNIO
 /// Brings a PostgreSQL database's schema up to the version this binary knows and refuses one
 /// written by a newer dispatcher.
 ///
-/// Every process that opens the database runs this; a session-level advisory lock makes them
-/// take turns, so two daemons starting on a fresh database both succeed (the second finds the
-/// work done). Each migration applies in its own transaction, statement by statement.
+/// Every process that opens the database runs this, in one transaction that first takes a
+/// transaction-scoped advisory lock: concurrent openers take turns, so two daemons (or four
+/// first commands) starting on a fresh database all succeed, the later ones finding the work
+/// done. A transaction-scoped lock is released by the commit or rollback itself, so it holds on
+/// a connection pooler's shared server connections too, where a session lock taken by one
+/// statement may be unlocked by a statement running on another connection (and so never be).
+/// The migrations apply in that same transaction, statement by statement: all or nothing.
 struct PostgresMigrator {
     var migrations: [Migration] = Migration.postgres
-    /// An arbitrary, fixed key for `pg_advisory_lock`.
+    /// An arbitrary, fixed key for `pg_advisory_xact_lock`.
     static let lockKey: Int64 = 0x6469_7370_6174_6368  // "dispatch"
 
     var latestVersion: Int { migrations.last?.version ?? 0 }
 
     func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-        do {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             try await migrateLocked(connection, logger: logger)
-            try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-        } catch {
-            // Closing the session releases the lock too; unlock here so an open one is reusable.
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-            throw error
         }
     }
 
@@ -46,16 +45,14 @@ struct PostgresMigrator {
         for migration in migrations where migration.version > current {
             let version = Int64(migration.version)
             let name = migration.name
-            try await connection.withTransaction(logger: logger) { connection in
-                for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                try await connection.query(
-                    """
-                    INSERT INTO schema_migrations (version, name, applied_at)
-                    VALUES (\(version), \(name), (extract(epoch FROM now()) * 1000)::bigint)
-                    """, logger: logger)
+            for statement in migration.statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
+            try await connection.query(
+                """
+                INSERT INTO schema_migrations (version, name, applied_at)
+                VALUES (\(version), \(name), (extract(epoch FROM now()) * 1000)::bigint)
+                """, logger: logger)
             logger.info("migrated the database", metadata: ["version": "\(version)", "name": "\(name)"])
         }
     }

@@ -31,6 +31,13 @@ actor PostgresSharedConnection {
         return fresh
     }
 
+    /// Closes `connection` after a statement or transaction on it failed, so nothing it may still
+    /// hold (an aborted transaction, a lock) is used again; the next request connects anew.
+    func discard(_ connection: PostgresConnection) async {
+        if current === connection { current = nil }
+        try? await connection.close()
+    }
+
     /// Closes the connection for good (the store is being closed).
     func close() async {
         let last = current

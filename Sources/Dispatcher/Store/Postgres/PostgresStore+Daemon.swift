@@ -8,11 +8,10 @@ extension PostgresStore: DaemonStore {
         // than wait for them, and never lease the same row twice.
         let statement = PostgresDaemonStatements.Claim(
             owner: owner, defaultTimeout: defaultTimeout, leaseMargin: leaseMargin, queue: queue, limit: Int64(limit))
-        let logger = self.logger
         var jobs = try await withConnection { connection in
             var jobs = [ClaimedJob]()
             jobs.reserveCapacity(limit)
-            for try await row in try await connection.execute(statement, logger: logger) {
+            for row in try await self.run(statement, on: connection) {
                 let (id, method, params, key, priority, attempts, timeout, runAt, maxAttempts) = row
                 jobs.append(
                     ClaimedJob(
@@ -75,11 +74,10 @@ extension PostgresStore: DaemonStore {
             ids: ids, kinds: kinds, results: results, errors: errors, runAts: runAts,
             defaultMaxAttempts: defaultMaxAttempts, localNow: WallClock.nowMilliseconds(), owner: owner,
             queue: queue)
-        let logger = self.logger
         let counts = try await withConnection { connection in
             var counts = CompletionCounts()
             var applied = 0
-            for try await (kind, state) in try await connection.execute(statement, logger: logger) {
+            for (kind, state) in try await self.run(statement, on: connection) {
                 applied += 1
                 switch kind {
                 case "succeeded": counts.succeeded += 1
@@ -158,6 +156,42 @@ extension PostgresStore: DaemonStore {
     }
 
     var changes: any ChangeNotifier { PostgresChangeNotifier(broadcast: broadcast) }
+
+    /// Runs one of the daemon's hot statements and returns its rows: as a named prepared
+    /// statement (prepared on first use on each connection), or unnamed where names do not
+    /// survive between transactions — through a transaction pooler, as the URL says or as the
+    /// server shows by missing a statement prepared on this connection. Then the statement is
+    /// sent again unnamed at once (it failed before doing anything), and every later one is too.
+    func run<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on connection: PostgresConnection
+    ) async throws -> [Statement.Row] {
+        if namedStatements.load(ordering: .relaxed) {
+            do {
+                var rows = [Statement.Row]()
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            } catch let error as PSQLError where Self.lostPreparedStatement(error) {
+                if namedStatements.exchange(false, ordering: .relaxed) {
+                    logger.warning(
+                        "a named prepared statement did not survive from one transaction to the next: a transaction-mode connection pooler? Sending statements unnamed from now on; add ?pooling=transaction to the URL to say so",
+                        metadata: ["db": "\(url.redacted)", "error": "\(PostgresErrors.cause(of: error))"])
+                }
+            }
+        }
+        var rows = [Statement.Row]()
+        let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
+        for try await row in try await connection.query(query, logger: logger) {
+            rows.append(try statement.decodeRow(row))
+        }
+        return rows
+    }
+
+    /// 26000 (no such prepared statement) or 42P05 (one of that name exists already): a
+    /// statement name did not mean on this server connection what it meant on the last one.
+    static func lostPreparedStatement(_ error: PSQLError) -> Bool {
+        let state = error.serverInfo?[.sqlState]
+        return state == "26000" || state == "42P05"
+    }
 
     /// Runs a query that returns one integer.
     func scalar(_ query: PostgresQuery) async throws -> Int64 {

@@ -1,10 +1,16 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL store: many daemons on many hosts share one database.
 ///
 /// A daemon queries through a pooled `PostgresClient` and hears of new work on one dedicated
-/// `LISTEN` connection (see `PostgresListener`); a command uses one plain connection. Rows are
+/// `LISTEN` connection (see `PostgresListener`); a command uses one plain connection. Nothing
+/// relies on session state a connection pooler cannot keep (README, "Behind a connection
+/// pooler"): no startup parameters, locks that end with their transaction, and through a
+/// transaction pooler (`?pooling=transaction`) no named prepared statements and no `LISTEN` on
+/// the pooled URL. A connection whose statement or transaction failed is closed, never reused,
+/// so no pooler is left holding a half-open transaction of ours. Rows are
 /// leased with `FOR UPDATE SKIP LOCKED`, outcomes are written one statement per batch, and every
 /// lease and due time is judged by the database's clock (`dispatcher_now_ms()`), so clock skew
 /// between hosts can never let two daemons hold one job.
@@ -27,6 +33,9 @@ final class PostgresStore: Sendable {
     /// Wake-ups: notifications heard, the safety poll, and this process's own releases.
     let broadcast = ChangeBroadcast()
     let listener: PostgresListener?
+    /// Whether the daemon's hot statements run as named prepared statements: not through a
+    /// transaction pooler, and no longer once the server lost one (a pooler the URL did not name).
+    let namedStatements: Atomic<Bool>
     /// Moves past generation 0 once the pool runs: the daemon's tasks start together, and a
     /// query that reached the pool before `PostgresClient.run()` would make postgres-nio warn.
     private let poolStarted = ChangeBroadcast()
@@ -36,7 +45,12 @@ final class PostgresStore: Sendable {
         self.backend = backend
         self.listener = listener
         self.logger = logger
+        self.namedStatements = Atomic(!url.poolsTransactions)
     }
+
+    /// How often feeders look for work when no `LISTEN` connection can be had: `--db` goes
+    /// through a transaction pooler and no `--listen-db` is given.
+    static let pooledSafetyPoll: Duration = .milliseconds(250)
 
     /// Connects, migrates (under an advisory lock), and keeps the connection for a command.
     static func openForCommand(url: PostgresURL, logger: Logger) async throws -> PostgresStore {
@@ -62,7 +76,13 @@ final class PostgresStore: Sendable {
 
     /// Connects and migrates once (so a bad URL fails here, in one line), then prepares the pool
     /// and the listener, which start with `run()`.
-    static func openForDaemon(url: PostgresURL, logger: Logger, safetyPoll: Duration) async throws -> PostgresStore {
+    ///
+    /// - Parameter listenURL: where the listener connects (`--listen-db`); nil: `url`, unless
+    ///   that goes through a transaction pooler, where `LISTEN` does not work and the feeders
+    ///   poll every `pooledSafetyPoll` instead.
+    static func openForDaemon(
+        url: PostgresURL, listenURL: PostgresURL? = nil, logger: Logger, safetyPoll: Duration
+    ) async throws -> PostgresStore {
         let connection = try await connect(url: url, logger: logger)
         do {
             try await PostgresMigrator().migrate(connection, logger: logger)
@@ -76,20 +96,27 @@ final class PostgresStore: Sendable {
             tls: try clientTLS(url.sslMode))
         configuration.options.minimumConnections = 1
         configuration.options.maximumConnections = 8
-        // The daemon's bookkeeping (claims, outcomes, leases) need not wait for the WAL flush, as
-        // SQLite's daemon connection uses synchronous=NORMAL: a commit lost to a server crash
-        // only re-runs a job, never loses one. Enqueue (a command's own connection) stays durable.
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "off")]
+        // No startup parameters: pgbouncer refuses any it does not know. The claims and outcome
+        // writes turn synchronous_commit off for their own transaction instead (see
+        // PostgresDaemonStatements).
         // The pool logs every failed connection attempt at info level; during an outage the
         // daemon's store health reports it once (an error line, then a summary), so the pool's
         // own lines are kept to notices and above.
         var backgroundLogger = logger
         backgroundLogger.logLevel = max(logger.logLevel, .notice)
         let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
-        let store = PostgresStore(
-            url: url, backend: .pool(client),
-            listener: PostgresListener(url: url, safetyPoll: safetyPoll, logger: logger), logger: logger)
-        return store
+        let listener: PostgresListener
+        if let listenURL {
+            listener = PostgresListener(url: listenURL, safetyPoll: safetyPoll, logger: logger)
+        } else if url.poolsTransactions {
+            logger.notice(
+                "no LISTEN through a transaction pooler: new jobs are found by polling every \(pooledSafetyPoll.milliseconds) ms; give --listen-db a direct or session-pooled URL for instant wake-ups",
+                metadata: ["db": "\(url.redacted)"])
+            listener = PostgresListener(url: nil, safetyPoll: pooledSafetyPoll, logger: logger)
+        } else {
+            listener = PostgresListener(url: url, safetyPoll: safetyPoll, logger: logger)
+        }
+        return PostgresStore(url: url, backend: .pool(client), listener: listener, logger: logger)
     }
 
     /// Runs the pool and the listener until cancelled (a command's store has neither).
@@ -152,13 +179,34 @@ final class PostgresStore: Sendable {
         }
     }
 
+    /// How long a connect may take, from the TCP handshake through TLS and authentication to
+    /// the server's first ReadyForQuery.
+    static let connectTimeout: Duration = .seconds(10)
+
+    /// Opens one connection, or fails within `connectTimeout` with one line naming the host and
+    /// the cause (a refused or timed-out connect, a failed login, a server starting up or in
+    /// recovery), however the server or a pooler in front of it behaves.
     static func connect(url: PostgresURL, logger: Logger) async throws -> PostgresConnection {
         do {
-            var configuration = try connectionConfiguration(url)
-            configuration.options.connectTimeout = .seconds(10)
-            return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            var options = try connectionConfiguration(url)
+            options.options.connectTimeout = .seconds(connectTimeout.components.seconds)
+            let configuration = options
+            // The connect timeout above covers the TCP handshake only; a server (or pooler) that
+            // accepts and then never finishes the startup must not leave us waiting either.
+            return try await StatementDeadline.run(
+                within: connectTimeout, abandoned: { late in late.close().whenComplete { _ in } },
+                { try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger) })
+        } catch is StatementDeadline.Exceeded {
+            throw PostgresErrors.opening(url, LoginTimeout())
         } catch {
             throw PostgresErrors.opening(url, error)
+        }
+    }
+
+    /// A connect or login that did not finish within `connectTimeout`.
+    struct LoginTimeout: Error, CustomStringConvertible {
+        var description: String {
+            "no answer within \(PostgresStore.connectTimeout.milliseconds / 1000) s (a host dropping packets, or a pooler that cannot reach its server)"
         }
     }
 
@@ -170,8 +218,34 @@ final class PostgresStore: Sendable {
             switch backend {
             case .pool(let client):
                 if poolStarted.generation == 0 { await poolStarted.wait(after: 0) }
-                return try await StatementDeadline.run(within: StatementDeadline.standard) {
-                    try await client.withConnection { try await body($0) }
+                // The leased connection, for the deadline to close when a statement hangs.
+                let leased = Mutex<PostgresConnection?>(nil)
+                do {
+                    return try await StatementDeadline.run(
+                        within: StatementDeadline.standard,
+                        expired: { leased.withLock { $0 }?.close().whenComplete { _ in } },
+                        {
+                            try await client.withConnection { connection in
+                                leased.withLock { $0 = connection }
+                                do {
+                                    return try await body(connection)
+                                } catch {
+                                    // Whatever failed (a statement, a commit, a rollback, a
+                                    // cancelled wait), the connection goes: the pool opens a
+                                    // fresh one, and no transaction or lock of ours can outlive
+                                    // the failure on it.
+                                    try? await connection.close()
+                                    throw error
+                                }
+                            }
+                        })
+                } catch let exceeded as StatementDeadline.Exceeded where leased.withLock({ $0 == nil }) {
+                    // The pool never had a connection to give: it keeps retrying its connects
+                    // quietly, so one connect of our own names the cause (a wrong password, the
+                    // server refusing or in recovery) instead of a bare timeout.
+                    let probe = try await Self.connect(url: url, logger: logger)
+                    try? await probe.close()
+                    throw exceeded
                 }
             case .connection(let connection): return try await body(connection)
             case .shared(let shared):
@@ -182,7 +256,17 @@ final class PostgresStore: Sendable {
                     // The server closed it under us (a restart): once more on a new connection.
                     // The dashboard's writes (retry, cancel, pause) are idempotent state changes,
                     // so a statement that did commit before the close is not applied twice.
-                    return try await body(try await shared.connection())
+                    let again = try await shared.connection()
+                    do {
+                        return try await body(again)
+                    } catch {
+                        await shared.discard(again)
+                        throw error
+                    }
+                } catch {
+                    // A failed statement or transaction: the next request gets a fresh connection.
+                    await shared.discard(connection)
+                    throw error
                 }
             }
         } catch {

@@ -1,8 +1,22 @@
-/// A `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=disable|prefer|require]` URL (also
-/// `postgresql://`), as `--db` and `DISPATCHER_DB` take it.
+/// A `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=disable|prefer|require][&pooling=…]` URL
+/// (also `postgresql://`), as `--db`, `DISPATCHER_DB` and `--listen-db` take it.
 struct PostgresURL: Sendable, Equatable {
     enum SSLMode: String, Sendable {
         case disable, prefer, require
+    }
+
+    /// What stands between the dispatcher and the server, as `?pooling=` says (README, "Behind a
+    /// connection pooler"). A pooler's mode cannot be asked for over an ordinary connection, so
+    /// it is stated, not guessed.
+    enum Pooling: String, Sendable {
+        /// A direct connection (the default).
+        case none
+        /// A pooler in session mode (pgbouncer `pool_mode = session`): one server connection per
+        /// client connection, so everything works as on a direct one.
+        case session
+        /// A pooler in transaction mode: consecutive transactions of one client connection may
+        /// run on different server connections. No named prepared statements, no `LISTEN`.
+        case transaction
     }
 
     var user: String
@@ -11,6 +25,7 @@ struct PostgresURL: Sendable, Equatable {
     var port: Int = 5432
     var database: String
     var sslMode: SSLMode = .prefer
+    var pooling: Pooling = .none
 
     /// Parses `text`; every mistake is reported in one line that never repeats the password.
     init(parsing text: String) throws {
@@ -56,8 +71,17 @@ struct PostgresURL: Sendable, Equatable {
         guard !host.isEmpty else { throw Self.invalid("the host is empty") }
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "sslmode" else {
-                throw Self.invalid("unknown option '\(parts[0])'; only sslmode=disable|prefer|require is supported")
+            guard parts.count == 2, parts[0] == "sslmode" || parts[0] == "pooling" else {
+                throw Self.invalid(
+                    "unknown option '\(parts[0])'; only sslmode=disable|prefer|require and pooling=none|session|transaction are supported"
+                )
+            }
+            if parts[0] == "pooling" {
+                guard let pooling = Pooling(rawValue: String(parts[1])) else {
+                    throw Self.invalid("pooling must be none, session or transaction, not '\(parts[1])'")
+                }
+                self.pooling = pooling
+                continue
             }
             guard let mode = SSLMode(rawValue: String(parts[1])) else {
                 throw Self.invalid("sslmode must be disable, prefer or require, not '\(parts[1])'")
@@ -69,16 +93,22 @@ struct PostgresURL: Sendable, Equatable {
     /// The URL as logs and `top` show it: the password replaced.
     var redacted: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        let query = sslMode == .prefer ? "" : "?sslmode=\(sslMode.rawValue)"
+        let options =
+            (sslMode == .prefer ? [] : ["sslmode=\(sslMode.rawValue)"])
+            + (pooling == .none ? [] : ["pooling=\(pooling.rawValue)"])
+        let query = options.isEmpty ? "" : "?" + options.joined(separator: "&")
         return "postgres://\(user)\(password == nil ? "" : ":***")@\(hostPart):\(port)/\(database)\(query)"
     }
+
+    /// Whether consecutive transactions may land on different server connections.
+    var poolsTransactions: Bool { pooling == .transaction }
 
     /// `host:port`, for error messages.
     var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     private static func invalid(_ reason: String) -> DispatcherError {
         DispatcherError(
-            "invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…])")
+            "invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…&pooling=…])")
     }
 
     private static func port(_ text: Substring) throws -> Int {

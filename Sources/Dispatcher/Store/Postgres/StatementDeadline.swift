@@ -24,8 +24,16 @@ enum StatementDeadline {
         var description: String { "PostgreSQL did not answer within \(deadline)" }
     }
 
+    /// Runs `operation`, or throws `Exceeded` once `deadline` has passed.
+    ///
+    /// - Parameters:
+    ///   - expired: called when the deadline passes first (to close the connection the statement
+    ///     hangs on, so it is discarded rather than left leased).
+    ///   - abandoned: given a result that came after the deadline (to close a late connection).
     static func run<T: Sendable>(
-        within deadline: Duration, _ operation: @escaping @Sendable () async throws -> T
+        within deadline: Duration, expired: @escaping @Sendable () -> Void = {},
+        abandoned: @escaping @Sendable (T) -> Void = { _ in },
+        _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let race = Race()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -36,6 +44,7 @@ enum StatementDeadline {
             ) {
                 if race.claim() {
                     race.work.withLock { $0 }?.cancel()
+                    expired()
                     continuation.resume(throwing: Exceeded(deadline: deadline))
                 }
             }
@@ -44,6 +53,8 @@ enum StatementDeadline {
                 timer.cancel()
                 if race.claim() {
                     continuation.resume(with: result)
+                } else if case .success(let late) = result {
+                    abandoned(late)
                 }
             }
             race.work.withLock { $0 = task }
