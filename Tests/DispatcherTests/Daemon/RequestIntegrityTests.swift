@@ -176,6 +176,8 @@ struct RequestIntegrityTests {
             (try config("codes.json", queue(#""retry_codes": [1]"#, upstream: grpc)), "queues[0].retry_codes"),
             (try config("secret.json", queue(#""headers": {"X": "${env:DISPATCHER_TEST_UNSET_SECRET}"}"#)),
              "DISPATCHER_TEST_UNSET_SECRET"),
+            (try config("listen.json", queue("", top: #""listen_db": "postgres://u@127.0.0.1/db", "#)),
+             "listen_db needs a PostgreSQL --db"),
             (try config("twice.json", #"{"queues": [{"upstream": "\#(http)"}, {"upstream": "\#(http)"}]}"#),
              "queues[1].name 'default' is already used by queues[0]"),
             (["run", "--upstream", "http://127.0.0.1:1/", "--timeout", "0s"], "--timeout must be positive"),
