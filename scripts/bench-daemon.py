@@ -125,6 +125,19 @@ def grpc_rows(rate, lean, swift):
     ]
 
 
+def alternate(directory, port, rounds, variants):
+    """wrk, then a drain per (name, extra flags) variant, taking turns `rounds` times: on a shared
+    machine one drain can run 20 % faster than the next, so callers report medians. Returns one
+    tuple per round: the wrk rate, then each variant's drain() result."""
+    results = []
+    for index in range(rounds):
+        row = [wrk(port, connections=WORKERS)]
+        for name, extra in variants:
+            row.append(drain(directory, port, extra=extra, name=f"{name}-{index}"))
+        results.append(tuple(row))
+    return results
+
+
 def header_rows(rounds):
     """Rows for (wrk, plain drain, drain with HEADERS) rounds: medians and each round's ratio."""
     plain = median([r[1][0] for r in rounds])
@@ -158,12 +171,7 @@ def main():
         with tempfile.TemporaryDirectory() as directory:
             stub = Stub()
             try:
-                rounds = []
-                for index in range(arguments.rounds):
-                    wrk_rate = wrk(stub.port, connections=WORKERS)
-                    plain = drain(directory, stub.port, name=f"plain-{index}")
-                    headers = drain(directory, stub.port, extra=HEADERS, name=f"headers-{index}")
-                    rounds.append((wrk_rate, plain, headers))
+                rounds = alternate(directory, stub.port, arguments.rounds, [("plain", ()), ("headers", HEADERS)])
             finally:
                 stub.stop()
         table([
@@ -188,16 +196,10 @@ def main():
     with tempfile.TemporaryDirectory() as directory:
         stub = Stub()
         try:
-            # wrk, the drain and the drain with metrics take turns, `--rounds` times: on a shared
-            # machine one drain can run 20 % faster than the next, so the figures are medians.
-            rounds = []
-            for index in range(arguments.rounds):
-                wrk_rate = wrk(stub.port, connections=WORKERS)
-                plain = drain(directory, stub.port, name=f"plain-{index}")
-                # The same drain with metrics exported (Prometheus registry, gauge sampling).
-                admin = drain(directory, stub.port, extra=("--admin", "127.0.0.1:0"), name=f"admin-{index}")
-                headers = drain(directory, stub.port, extra=HEADERS, name=f"headers-{index}")
-                rounds.append((wrk_rate, plain, admin, headers))
+            # The plain drain, the same with metrics exported (Prometheus registry, gauge
+            # sampling) and the same with two headers.
+            rounds = alternate(directory, stub.port, arguments.rounds,
+                               [("plain", ()), ("admin", ("--admin", "127.0.0.1:0")), ("headers", HEADERS)])
         finally:
             stub.stop()
         wrk_rate = median([r[0] for r in rounds])

@@ -17,7 +17,8 @@ struct UpstreamRequestTests {
     @Test func configuredHeadersAreFramedOnceIntoEveryRequest() {
         let url = UpstreamURL(host: "127.0.0.1", port: 8545, path: "/rpc")
         let framing = JSONRPCRequestFraming(
-            url: url, headers: [.init(name: "Authorization", value: "Bearer t0k"), .init(name: "X-Api-Key", value: "k")])
+            url: url,
+            headers: [.init(name: "Authorization", value: "Bearer t0k"), .init(name: "X-Api-Key", value: "k")])
         var request = ByteBuffer()
         framing.frame(RPCJob(id: 7, method: "m", params: nil, timeout: .seconds(1)), into: &request)
         let body = "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":7}"
@@ -92,7 +93,8 @@ struct UpstreamRequestTests {
 
     @Test func methodsAndKeysWithControlCharactersAreNeverFramed() {
         #expect(RPCJob(id: 1, method: "m\r\nX: y", params: nil, timeout: .seconds(1)).framingProblem != nil)
-        #expect(RPCJob(id: 1, method: "m", params: nil, idempotencyKey: "k\n", timeout: .seconds(1)).framingProblem != nil)
+        #expect(
+            RPCJob(id: 1, method: "m", params: nil, idempotencyKey: "k\n", timeout: .seconds(1)).framingProblem != nil)
         #expect(RPCJob(id: 1, method: "näme \"quoted\"", params: nil, timeout: .seconds(1)).framingProblem == nil)
     }
 
@@ -107,20 +109,34 @@ struct UpstreamRequestTests {
     @Test func aJSONRPCErrorIsJudgedByItsCodeWhateverTheStatus() {
         let classifier = JSONRPCResponseClassifier()
         guard case .failed(let notFound) = classifier.classify(Self.response(500, Self.error(-32601)), expectedID: 5)
-        else { Issue.record("500 with -32601 was not a failure"); return }
+        else {
+            Issue.record("500 with -32601 was not a failure")
+            return
+        }
         #expect(!notFound.isRetryable && !notFound.countsForBreaker)
         #expect(notFound.message == "JSON-RPC error -32601: Method not found")
         guard case .failed(let invalid) = classifier.classify(Self.response(404, Self.error(-32602)), expectedID: 5)
-        else { Issue.record("404 with -32602 was not a failure"); return }
+        else {
+            Issue.record("404 with -32602 was not a failure")
+            return
+        }
         #expect(!invalid.isRetryable)
         guard
             case .failed(let serverError) = classifier.classify(
                 Self.response(500, Self.error(-32000), retryAfter: "3"), expectedID: 5)
-        else { Issue.record("500 with -32000 was not a failure"); return }
+        else {
+            Issue.record("500 with -32000 was not a failure")
+            return
+        }
         #expect(serverError.isRetryable && serverError.retryAfter == .seconds(3))
         // Another request's error says nothing about this one: the status decides.
-        guard case .failed(let otherID) = classifier.classify(Self.response(500, Self.error(-32601, id: 6)), expectedID: 5)
-        else { Issue.record("500 for another id was not a failure"); return }
+        guard
+            case .failed(let otherID) = classifier.classify(
+                Self.response(500, Self.error(-32601, id: 6)), expectedID: 5)
+        else {
+            Issue.record("500 for another id was not a failure")
+            return
+        }
         #expect(otherID.isRetryable && otherID.message.hasPrefix("HTTP 500: "))
     }
 

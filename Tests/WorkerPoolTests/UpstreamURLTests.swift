@@ -34,7 +34,8 @@ struct UpstreamURLTests {
     }
 
     @Test(arguments: [
-        "ftp://x/", "127.0.0.1:80", "http//x/", "http://", "http://x:0/", "http://x:99999/", "http://@x/", "http://u:%zz@x/",
+        "ftp://x/", "127.0.0.1:80", "http//x/", "http://", "http://x:0/", "http://x:99999/", "http://@x/",
+        "http://u:%zz@x/",
     ])
     func refusesWhatItCannotServe(_ text: String) {
         #expect(throws: UpstreamURLError.self) { try UpstreamURL(parsing: text) }

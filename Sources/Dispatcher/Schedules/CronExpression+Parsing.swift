@@ -35,7 +35,8 @@ extension CronExpression {
         }
         let parts = expression.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard parts.count == 5 else {
-            throw DispatcherError("cron expression needs 5 fields (minute hour day-of-month month day-of-week), got \(parts.count)")
+            throw DispatcherError(
+                "cron expression needs 5 fields (minute hour day-of-month month day-of-week), got \(parts.count)")
         }
         let minutes = try Self.field(parts[0], name: "minute", range: 0...59)
         let hours = try Self.field(parts[1], name: "hour", range: 0...23)
@@ -50,7 +51,9 @@ extension CronExpression {
                 daysOfWeek: UInt8(weekdays), anyDayOfMonth: parts[2] == "*", anyDayOfWeek: parts[4] == "*"))
     }
 
-    private static let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    private static let monthNames = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ]
     private static let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
     /// One field's values as a bit set.
@@ -60,7 +63,8 @@ extension CronExpression {
         func value(_ part: Substring) throws -> Int {
             if let number = Int(part) {
                 guard range.contains(number) else {
-                    throw DispatcherError("cron \(name) \(number) is out of range \(range.lowerBound)-\(range.upperBound)")
+                    throw DispatcherError(
+                        "cron \(name) \(number) is out of range \(range.lowerBound)-\(range.upperBound)")
                 }
                 return number
             }

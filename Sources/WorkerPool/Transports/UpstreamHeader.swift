@@ -28,14 +28,16 @@ public struct UpstreamHeader: Sendable, Hashable, CustomStringConvertible {
     /// `Authorization: Basic …` for a URL's user and password (RFC 7617, UTF-8).
     public static func basicAuthorization(_ credentials: UpstreamURL.Credentials) -> UpstreamHeader {
         UpstreamHeader(
-            name: "Authorization", value: "Basic " + Base64.encode(Array("\(credentials.user):\(credentials.password)".utf8)))
+            name: "Authorization",
+            value: "Basic " + Base64.encode(Array("\(credentials.user):\(credentials.password)".utf8)))
     }
 
     /// Checks that a transport of `scheme` can send this header as configured; the message never
     /// shows the value.
     public func validate(for scheme: UpstreamURL.Scheme) throws(UpstreamHeaderError) {
         if name.hasPrefix(":") {
-            throw UpstreamHeaderError(message: "pseudo-header \(name) is set by the dispatcher and cannot be configured")
+            throw UpstreamHeaderError(
+                message: "pseudo-header \(name) is set by the dispatcher and cannot be configured")
         }
         guard !name.isEmpty, name.utf8.allSatisfy(Self.isTokenByte) else {
             if name.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {

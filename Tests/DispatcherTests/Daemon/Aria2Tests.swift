@@ -13,9 +13,12 @@ struct Aria2Tests {
     static func withAria2<T>(
         user: String, password: String, in directory: TemporaryDirectory, _ body: (Int) async throws -> T
     ) async throws -> T? {
-        guard let binary = ["/usr/bin/aria2c", "/usr/local/bin/aria2c"].first(where: FileManager.default.isExecutableFile)
+        guard
+            let binary = ["/usr/bin/aria2c", "/usr/local/bin/aria2c"].first(where: FileManager.default.isExecutableFile)
         else {
-            if StoreKind.isCI { Issue.record("aria2c is not installed; CI=true requires it (scripts/ensure-test-peers.sh)") }
+            if StoreKind.isCI {
+                Issue.record("aria2c is not installed; CI=true requires it (scripts/ensure-test-peers.sh)")
+            }
             return nil
         }
         let port = try WebDriver.freePort()
@@ -73,15 +76,20 @@ struct Aria2Tests {
             let jobs = try Rows(directory.database).all()
             let versions = jobs.filter { $0.method == "aria2.getVersion" }
             #expect(versions.count == 40)
-            #expect(versions.allSatisfy { $0.state == .succeeded && $0.attempts == 1 && $0.result?.contains("\"version\"") == true })
+            #expect(
+                versions.allSatisfy {
+                    $0.state == .succeeded && $0.attempts == 1 && $0.result?.contains("\"version\"") == true
+                })
             let unknown = try #require(jobs.first { $0.method == "aria2.noSuchMethod" })
             #expect(unknown.state == .failed && unknown.attempts == 1)
             #expect(unknown.lastError == "JSON-RPC error 1: No such method: aria2.noSuchMethod")
 
             // The wrong password: aria2 answers 401, a permanent failure that names the status.
             #expect(
-                try await DispatcherProcess.run(["enqueue", "--method", "aria2.getVersion", "--params", "[]"], in: directory)
-                    .status == 0)
+                try await DispatcherProcess.run(
+                    ["enqueue", "--method", "aria2.getVersion", "--params", "[]"], in: directory
+                )
+                .status == 0)
             let refused = try await DispatcherProcess.run(
                 [
                     "run", "--upstream", "http://svc:wrong@127.0.0.1:\(port)/jsonrpc", "--workers", "1",

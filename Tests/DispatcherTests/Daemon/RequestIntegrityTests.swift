@@ -19,7 +19,8 @@ struct RequestIntegrityTests {
 
     static func insertRaw(_ database: TestDatabase, method: String, params: String) async throws {
         let quoted = "'" + params.replacingOccurrences(of: "'", with: "''") + "'"
-        let sql = "INSERT INTO jobs (queue, method, params, run_at, created_at) VALUES ('default', '\(method)', \(quoted), 0, 0)"
+        let sql =
+            "INSERT INTO jobs (queue, method, params, run_at, created_at) VALUES ('default', '\(method)', \(quoted), 0, 0)"
         switch try database.location {
         case .sqlite(let path):
             try Rows(path).store.connection.execute(sql)
@@ -65,7 +66,8 @@ struct RequestIntegrityTests {
                 #expect(object["params"] as? String == row.params)
             }
         }
-        let list = try await DispatcherProcess.run(["list", "--json"], in: directory, environment: database.environment)
+        let list = try await DispatcherProcess.run(
+            ["list", "--json"], in: directory, environment: database.environment)
         #expect(list.status == 0)
         #expect(try list.lines.map(jsonObject).count == 4)
     }
@@ -101,7 +103,8 @@ struct RequestIntegrityTests {
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
         let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--retry-codes", "1,-32000", "--breaker-failures", "50"]),
+            DaemonTests.runArguments(
+                port: port, extra: ["--exit-when-idle", "--retry-codes", "1,-32000", "--breaker-failures", "50"]),
             in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         let jobs = Dictionary(try Rows(directory.database).all().map { ($0.method, $0) }) { first, _ in first }
@@ -134,10 +137,14 @@ struct RequestIntegrityTests {
             "{\(top)\"queues\": [{\"upstream\": \"\(upstream)\"\(members.isEmpty ? "" : ", " + members)}]}"
         }
         let cases: [(arguments: [String], says: String)] = [
-            (["run", "--upstream", http, "--header", "X-Key: ${env:DISPATCHER_TEST_UNSET_SECRET}"],
-             "DISPATCHER_TEST_UNSET_SECRET"),
-            (["run", "--upstream", http, "--header", "X-Key: ${file:/nonexistent/dispatcher-secret}"],
-             "/nonexistent/dispatcher-secret"),
+            (
+                ["run", "--upstream", http, "--header", "X-Key: ${env:DISPATCHER_TEST_UNSET_SECRET}"],
+                "DISPATCHER_TEST_UNSET_SECRET"
+            ),
+            (
+                ["run", "--upstream", http, "--header", "X-Key: ${file:/nonexistent/dispatcher-secret}"],
+                "/nonexistent/dispatcher-secret"
+            ),
             (["run", "--upstream", http, "--header", "X-Key: a\rb"], "CR, LF or NUL"),
             (["run", "--upstream", http, "--header", "X-Key: a\nb"], "CR, LF or NUL"),
             (["run", "--upstream", http, "--header", "X\rKey: a"], "CR, LF or NUL"),
@@ -162,7 +169,10 @@ struct RequestIntegrityTests {
             (try config("top.json", queue("", top: #""drain_timout": "5s", "#)), "drain_timout: unknown key"),
             (try config("nested.json", queue(#""retry": {"bse": "1s"}"#)), "queues[0].retry.bse: unknown key"),
             (try config("timeout.json", queue(#""timeout": "0s""#)), "queues[0].timeout must be positive"),
-            (try config("poll.json", queue("", top: #""poll_interval": "0ms", "#)), "poll_interval must be at least 1ms"),
+            (
+                try config("poll.json", queue("", top: #""poll_interval": "0ms", "#)),
+                "poll_interval must be at least 1ms"
+            ),
             (try config("breaker.json", queue(#""breaker": {"failures": 0}"#)), "queues[0].breaker.failures"),
             (try config("workers.json", queue(#""workers": 0"#)), "queues[0].workers must be between 1 and 1024"),
             (try config("many.json", queue(#""workers": 5000"#)), "queues[0].workers"),
@@ -174,12 +184,18 @@ struct RequestIntegrityTests {
             (try config("response.json", queue(#""max_response_bytes": 0"#)), "queues[0].max_response_bytes"),
             (try config("base.json", queue(#""retry": {"base": "0s"}"#)), "queues[0].retry.base"),
             (try config("codes.json", queue(#""retry_codes": [1]"#, upstream: grpc)), "queues[0].retry_codes"),
-            (try config("secret.json", queue(#""headers": {"X": "${env:DISPATCHER_TEST_UNSET_SECRET}"}"#)),
-             "DISPATCHER_TEST_UNSET_SECRET"),
-            (try config("listen.json", queue("", top: #""listen_db": "postgres://u@127.0.0.1/db", "#)),
-             "listen_db needs a PostgreSQL --db"),
-            (try config("twice.json", #"{"queues": [{"upstream": "\#(http)"}, {"upstream": "\#(http)"}]}"#),
-             "queues[1].name 'default' is already used by queues[0]"),
+            (
+                try config("secret.json", queue(#""headers": {"X": "${env:DISPATCHER_TEST_UNSET_SECRET}"}"#)),
+                "DISPATCHER_TEST_UNSET_SECRET"
+            ),
+            (
+                try config("listen.json", queue("", top: #""listen_db": "postgres://u@127.0.0.1/db", "#)),
+                "listen_db needs a PostgreSQL --db"
+            ),
+            (
+                try config("twice.json", #"{"queues": [{"upstream": "\#(http)"}, {"upstream": "\#(http)"}]}"#),
+                "queues[1].name 'default' is already used by queues[0]"
+            ),
             (["run", "--upstream", "http://127.0.0.1:1/", "--timeout", "0s"], "--timeout must be positive"),
             (["run", "--upstream", "http://127.0.0.1:1/", "--poll-interval", "0ms"], "--poll-interval"),
             (["run", "--upstream", "http://127.0.0.1:1/", "--breaker-failures", "0"], "--breaker-failures"),

@@ -44,7 +44,8 @@ enum ConfigFile {
         do {
             settings = try JSONDecoder().decode(DaemonSettings.self, from: Data(bytes))
         } catch let DecodingError.keyNotFound(key, context) {
-            throw DispatcherError("\(names.prefix)missing '\(key.stringValue)' at \(ConfigKeys.path(context.codingPath))")
+            throw DispatcherError(
+                "\(names.prefix)missing '\(key.stringValue)' at \(ConfigKeys.path(context.codingPath))")
         } catch let DecodingError.typeMismatch(_, context) {
             throw DispatcherError("\(names.prefix)wrong type at \(ConfigKeys.path(context.codingPath))")
         } catch let DecodingError.valueNotFound(_, context) {

@@ -72,7 +72,8 @@ struct DaemonSettings: Decodable {
             let queue = try settings.validate(daemon: configuration, names: queueNames)
             if let first = seen.updateValue(index, forKey: queue.name) {
                 throw DispatcherError(
-                    "\(queueNames.prefix)\(queueNames.name("name")) '\(queue.name)' is already used by queues[\(first)]")
+                    "\(queueNames.prefix)\(queueNames.name("name")) '\(queue.name)' is already used by queues[\(first)]"
+                )
             }
             return queue
         }
@@ -98,9 +99,13 @@ struct DaemonSettings: Decodable {
         _ base: RetentionPolicy, succeeded: String?, failed: String?, cancelled: String?, names: SettingNames
     ) throws -> RetentionPolicy {
         var policy = base
-        if let text = succeeded { policy.succeeded = try RetentionPolicy.parse(text, what: names.name("retain_succeeded")) }
+        if let text = succeeded {
+            policy.succeeded = try RetentionPolicy.parse(text, what: names.name("retain_succeeded"))
+        }
         if let text = failed { policy.failed = try RetentionPolicy.parse(text, what: names.name("retain_failed")) }
-        if let text = cancelled { policy.cancelled = try RetentionPolicy.parse(text, what: names.name("retain_cancelled")) }
+        if let text = cancelled {
+            policy.cancelled = try RetentionPolicy.parse(text, what: names.name("retain_cancelled"))
+        }
         return policy
     }
 }

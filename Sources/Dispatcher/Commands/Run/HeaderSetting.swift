@@ -46,7 +46,8 @@ struct HeaderSetting: Sendable, Equatable {
         if let credentials {
             guard !seen.contains("authorization") else {
                 throw DispatcherError(
-                    "\(names.name("upstream")) has a user and password, and \(names.name("headers")) sets Authorization: use one")
+                    "\(names.name("upstream")) has a user and password, and \(names.name("headers")) sets Authorization: use one"
+                )
             }
             headers.append(.basicAuthorization(credentials))
         }

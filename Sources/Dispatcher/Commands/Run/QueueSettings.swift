@@ -183,10 +183,12 @@ struct QueueSettings: Decodable {
                     daemon.retention, succeeded: retainSucceeded, failed: retainFailed,
                     cancelled: retainCancelled, names: names)
             }
-            queue.headers = try HeaderSetting.resolve(headers ?? [], credentials: url.credentials, for: url.scheme, names: names)
+            queue.headers = try HeaderSetting.resolve(
+                headers ?? [], credentials: url.credentials, for: url.scheme, names: names)
             if let retryCodes {
                 guard url.scheme == .http || url.scheme == .https else {
-                    throw DispatcherError("\(names.name("retry_codes")) is for http:// and https:// upstreams (JSON-RPC)")
+                    throw DispatcherError(
+                        "\(names.name("retry_codes")) is for http:// and https:// upstreams (JSON-RPC)")
                 }
                 queue.retryCodes = Set(retryCodes)
             }

@@ -174,7 +174,8 @@ struct RunCommand: AsyncParsableCommand {
             guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil, header.isEmpty,
                 retryCodes == nil
             else {
-                throw DispatcherError("with --config, set TLS files, rates, headers and retry codes per queue in the file")
+                throw DispatcherError(
+                    "with --config, set TLS files, rates, headers and retry codes per queue in the file")
             }
             try settings.apply(to: &configuration, names: .flags)
             return try ConfigFile.load(path: config, into: configuration)

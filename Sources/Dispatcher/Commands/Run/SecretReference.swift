@@ -33,7 +33,9 @@ enum SecretReference {
             } else if body.hasPrefix("file:") {
                 result += try file(String(body.dropFirst(5)), in: what)
             } else {
-                throw DispatcherError("\(what): unknown reference '${\(body.prefix { $0 != ":" }):…}'; expected ${env:NAME} or ${file:PATH}")
+                throw DispatcherError(
+                    "\(what): unknown reference '${\(body.prefix { $0 != ":" }):…}'; expected ${env:NAME} or ${file:PATH}"
+                )
             }
             rest = reference[reference.index(after: end)...]
         }
