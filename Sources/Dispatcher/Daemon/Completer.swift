@@ -3,15 +3,16 @@ import Synchronization
 import WorkerPool
 
 /// Turns job outcomes into database writes, batched: one transaction per flush, on a count or
-/// after a few milliseconds, so 50,000 completions a second cost a few hundred commits.
+/// after a few milliseconds, so tens of thousands of completions a second cost a few hundred
+/// commits.
 final class Completer: Sendable {
     /// Flush at once when this many outcomes are waiting.
     let maximumBatch = 512
     /// Otherwise wait this long for more to gather. Every commit has a cost of its own (WAL
-    /// pages, file locks, a hop to the store's thread): with this window and one transaction per
-    /// window (see `run`), a drain of 100,000 jobs with 8 workers made 444–475 completion commits
-    /// of about 220 outcomes, where a 2 ms window that wrote on while outcomes kept arriving made
-    /// 6,351 of 16. Outcomes become visible that much later; the calls are not held up.
+    /// pages, file locks, a hop to the store's thread), so one transaction per window (see
+    /// `run`) beats writing on while outcomes keep arriving, which chases each batch with ever
+    /// smaller commits (CHANGELOG has the commit counts measured). Outcomes become visible that
+    /// much later; the calls are not held up.
     let flushWindow: Duration = .milliseconds(5)
 
     let database: any DaemonStore

@@ -22,9 +22,8 @@ struct DaemonConfiguration: Sendable {
     ///
     /// One is the default because one thread serves many connections best: their responses
     /// arrive together in one `epoll_wait`, and each worker's request and response stay on that
-    /// thread. On two cores the worker pool alone measured 53–57k calls/s on one loop against
-    /// 33–40k on two. More threads pay off only when calls are CPU-heavy (TLS, large messages) on
-    /// many cores.
+    /// thread, with no hop between threads (README has the `bench-pool.py` figures). More threads
+    /// pay off only when calls are CPU-heavy (TLS, large messages) on many cores.
     var ioThreads = 1
     /// How often expired leases are reaped and this daemon's leases renewed.
     var reapInterval: Duration = .seconds(1)
@@ -98,10 +97,9 @@ struct QueueConfiguration: Sendable {
 
     /// The default channel capacity per worker. The feeder claims a channel's worth at a time,
     /// and every claim is a transaction with a cost of its own (WAL pages, locks, two hops to
-    /// the store's thread): in alternating drains of 100,000 jobs with 8 workers, 16 per worker
-    /// (claims of 128) ran at 0.50–0.54 × `wrk` where 4 per worker (claims of 32) ran at
-    /// 0.42–0.48 ×. A deeper buffer costs little: buffered jobs are handed back at shutdown, and
-    /// their leases are renewed like those of running jobs.
+    /// the store's thread), so fewer, larger claims drain faster (CHANGELOG has the alternating
+    /// drains that chose 16). A deeper buffer costs little: buffered jobs are handed back at
+    /// shutdown, and their leases are renewed like those of running jobs.
     static let defaultJobsPerWorker = 16
 
     var effectiveChannelCapacity: Int {

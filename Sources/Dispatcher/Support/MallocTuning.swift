@@ -7,8 +7,8 @@
 /// By default glibc hands the free top of a thread's heap back to the kernel (`madvise`) as soon
 /// as it exceeds 128 KiB, and the next allocation faults the pages in again, zeroed. The daemon's
 /// database thread frees and reallocates its batches (claimed rows, completions) hundreds of times
-/// a second, so a drain spent a quarter of that thread's time in `madvise` and page faults
-/// (measured with `perf record`: 21 % fewer samples per drain with the threshold raised).
+/// a second, so without this a drain spends a large share of that thread's time in `madvise` and
+/// page faults (`perf record` shows it; CHANGELOG has the figures).
 /// Keeping up to 32 MiB of free heap per arena removes that churn; the steady heap is a few MiB,
 /// so the resident size does not grow in practice. Large blocks keep their own mappings above
 /// 4 MiB (setting the trim threshold would otherwise also freeze the mmap threshold at 128 KiB).

@@ -1,7 +1,8 @@
 /// Wake-ups on SQLite: the store's `WALWatcher` thread notices that the `-wal` file changed
 /// (any process's commit writes to it) and `PRAGMA data_version`, plus this process's own write
-/// counter, confirms that a commit happened since the mark. An idle daemon therefore costs one
-/// `stat` per poll interval, whatever the number of queues.
+/// counter, confirms that a commit happened since the mark. The watcher waits on inotify (a
+/// `stat` per poll interval only where inotify is unavailable), so an idle daemon costs next to
+/// nothing, whatever the number of queues.
 struct SQLiteChangeNotifier: ChangeNotifier {
     let store: SQLiteStore
 

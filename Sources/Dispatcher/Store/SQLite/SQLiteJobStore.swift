@@ -15,8 +15,8 @@ final class SQLiteJobStore {
         connection = try SQLiteConnection(path: path, options: .init(synchronous: synchronous))
         try SQLiteMigrator().migrate(connection)
         // SQLite evaluates the schema's `state IN ('pending', …)` CHECK by building a temporary
-        // B-tree for every row written: some 40 % of the SQLite time of an insert, a claim or a
-        // completion. Nothing this store writes needs it: every state is a literal in its SQL,
+        // B-tree for every row written, a large share of the SQLite time of an insert, a claim
+        // or a completion (README and CHANGELOG have the measurement). Nothing this store writes needs it: every state is a literal in its SQL,
         // counters and times are computed here, and what people type (priority, attempts,
         // timeout, names) is validated by `JobInput` first. The CHECKs stay in the schema for
         // any other tool that writes to the file.
