@@ -35,6 +35,11 @@ enum TransportFactory {
                 throw DispatcherError(
                     "queue '\(queue.name)': a protoset is for grpc:// and grpcs:// upstreams, not \(queue.upstream)")
             }
+            guard queue.grpcKeepalive == nil else {
+                throw DispatcherError(
+                    "queue '\(queue.name)': grpc_keepalive is for grpc:// and grpcs:// upstreams, not \(queue.upstream)"
+                )
+            }
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
@@ -45,6 +50,7 @@ enum TransportFactory {
             var transportConfiguration = GRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
+            transportConfiguration.keepalive = queue.grpcKeepalive
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }

@@ -19,7 +19,7 @@ import WorkerPool
 ///          "tls": {"ca_file": "ca.pem", "client_cert": "client.pem", "client_key": "client-key.pem"},
 ///          "rate": "200/s", "burst": 1},
 ///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset",
-///          "retain_succeeded": "1d", "retain_failed": "forever"}
+///          "grpc_keepalive": "30s", "retain_succeeded": "1d", "retain_failed": "forever"}
 ///       ]
 ///     }
 struct ConfigFile: Decodable {
@@ -38,6 +38,7 @@ struct ConfigFile: Decodable {
         var rate: String?
         var burst: Int?
         var protoset: String?
+        var grpcKeepalive: String?
         var retainSucceeded: String?
         var retainFailed: String?
         var retainCancelled: String?
@@ -51,6 +52,7 @@ struct ConfigFile: Decodable {
             case channelCapacity = "channel_capacity"
             case maxResponseBytes = "max_response_bytes"
             case maxResultBytes = "max_result_bytes"
+            case grpcKeepalive = "grpc_keepalive"
         }
     }
 
@@ -182,6 +184,12 @@ struct ConfigFile: Decodable {
                 throw DispatcherError("config \(path): 'burst' needs 'rate'")
             }
             queue.protoset = entry.protoset
+            if let value = try duration(entry.grpcKeepalive, "grpc_keepalive") {
+                guard value >= .seconds(1) else {
+                    throw DispatcherError("config \(path): 'grpc_keepalive' must be at least 1s")
+                }
+                queue.grpcKeepalive = value
+            }
             if entry.retainSucceeded != nil || entry.retainFailed != nil || entry.retainCancelled != nil {
                 queue.retention = try retention(
                     configuration.retention, succeeded: entry.retainSucceeded, failed: entry.retainFailed,
