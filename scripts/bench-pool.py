@@ -5,8 +5,7 @@ stub, beside wrk with the same connection count against the same stub, in one ru
     scripts/bench-pool.py [--grpc]
 
 --grpc adds the same pool over the gRPC transport (raw messages) against the lean gRPC echo
-server, and grpc-swift-2's client alone (8 clients calling back to back, nothing of ours around
-them) against the same server: the floor under every gRPC figure."""
+server."""
 import argparse
 import subprocess
 
@@ -25,7 +24,7 @@ def pool_bench(*arguments):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--grpc", action="store_true", help="also the gRPC transport and grpc-swift-2's client alone")
+    parser.add_argument("--grpc", action="store_true", help="also the pool over the gRPC transport")
     arguments = parser.parse_args()
     build("dispatcher-upstream-stub", "dispatcher-pool-bench")
     stub = Stub()
@@ -47,15 +46,14 @@ def main():
     if arguments.grpc:
         stub = Stub(grpc=True)
         try:
-            client = pool_bench("grpc-client", stub.port, WORKERS, GRPC_CALLS)
             transport = pool_bench("grpc", stub.port, WORKERS, GRPC_CALLS)
         finally:
             stub.stop()
         rows += [
-            (f"grpc-swift-2 client alone, {WORKERS} clients, {GRPC_CALLS:,} calls",
-             f"{float(client['calls_per_second']):,.0f} calls/s", "", f"{client['failures']} failed"),
             (f"WorkerPool W={WORKERS} over gRPC (raw), {GRPC_CALLS:,} calls",
-             f"{float(transport['calls_per_second']):,.0f} calls/s", "", f"{transport['failures']} failed"),
+             f"{float(transport['calls_per_second']):,.0f} calls/s", "",
+             f"{transport['failures']} failed, {transport['connections_opened']} connections"),
+            ("gRPC pool / HTTP pool", f"{float(transport['calls_per_second']) / pool_rate:.2f}", "", ""),
         ]
     table(rows)
 

@@ -33,7 +33,7 @@ class Stub:
 
     def __init__(self, threads=1, log_arrivals=False, tls=None, grpc=False, directory=None):
         """tls: (certificate PEM, key PEM) to serve HTTPS; grpc: serve gRPC (echo) instead, from the
-        lean swift-nio-http2 server (True) or from the tests' grpc-swift-2 server ("grpc-swift");
+        lean swift-nio-http2 server (True) or from the tests' recording stub ("grpc-stub");
         directory: where the stub binary is (default: the release build, or DISPATCHER_BENCH_BIN)."""
         executable = os.path.join(directory, "dispatcher-upstream-stub") if directory else binary(
             "dispatcher-upstream-stub")
@@ -41,7 +41,7 @@ class Stub:
         if tls:
             arguments += ["--tls", *tls]
         if grpc:
-            arguments = [executable, "grpc-swift" if grpc == "grpc-swift" else "grpc", "0"]
+            arguments = [executable, "grpc-stub" if grpc == "grpc-stub" else "grpc", "0"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
         # Arrival lines are read by a thread, so a caller can wait for one with a time limit.

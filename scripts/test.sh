@@ -19,6 +19,13 @@ if ! scripts/ensure-test-peers.sh && [[ "${CI:-}" == "true" ]]; then
     echo "error: the third-party test servers could not be installed, and CI=true requires them" >&2
     exit 1
 fi
+if ! scripts/ensure-grpcio.sh; then
+    if [[ "${CI:-}" == "true" ]]; then
+        echo "error: grpcio could not be installed, and CI=true requires the gRPC interop tests" >&2
+        exit 1
+    fi
+    echo "warning: grpcio could not be installed; the gRPC interop tests are skipped" >&2
+fi
 if ! scripts/ensure-browser.sh; then
     if [[ "${CI:-}" == "true" ]]; then
         echo "error: Chromium could not be installed, and CI=true requires the browser test" >&2

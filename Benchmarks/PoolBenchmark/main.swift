@@ -1,5 +1,3 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOPosix
 import Synchronization
@@ -10,16 +8,13 @@ import WorkerPool
 //
 //     dispatcher-pool-bench PORT [WORKERS] [CALLS]             HTTP JSON-RPC transport
 //     dispatcher-pool-bench grpc PORT [WORKERS] [CALLS]        gRPC transport, raw messages
-//     dispatcher-pool-bench grpc-client PORT [WORKERS] [CALLS] grpc-swift-2's client alone
 //
-// The gRPC modes call `stub.v1.Stub/Call` on `dispatcher-upstream-stub grpc`. `grpc-client` is
-// the floor under the gRPC transport: WORKERS tasks, each with its own `GRPCClient` (one HTTP/2
-// connection), making unary calls back to back with nothing of ours around them.
+// The gRPC mode calls `stub.v1.Stub/Call` on `dispatcher-upstream-stub grpc`.
 var arguments = Array(CommandLine.arguments.dropFirst())
-let mode = arguments.first.flatMap { ["grpc", "grpc-client"].contains($0) ? $0 : nil } ?? "http"
+let mode = arguments.first.flatMap { $0 == "grpc" ? $0 : nil } ?? "http"
 if mode != "http" { arguments.removeFirst() }
 guard let port = arguments.first.flatMap({ Int($0) }) else {
-    print("usage: dispatcher-pool-bench [grpc|grpc-client] PORT [WORKERS] [CALLS]")
+    print("usage: dispatcher-pool-bench [grpc] PORT [WORKERS] [CALLS]")
     exit(2)
 }
 let workers = arguments.count > 1 ? Int(arguments[1]) ?? 8 : 8
@@ -71,41 +66,6 @@ func drive<Transport: UpstreamTransport>(_ transport: Transport, method: String,
     report(seconds: seconds(since: start), connectionsOpened: pool.currentStatistics.connectionsOpened)
 }
 
-/// Unary calls straight through grpc-swift-2, `workers` clients making `calls` in all.
-func driveGRPCClients() async throws {
-    struct Bytes: MessageSerializer, MessageDeserializer {
-        func serialize<B: GRPCContiguousBytes>(_ message: [UInt8]) throws -> B { B(message) }
-        func deserialize<B: GRPCContiguousBytes>(_ bytes: B) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
-    }
-    let descriptor = MethodDescriptor(fullyQualifiedService: "stub.v1.Stub", method: "Call")
-    let start = ContinuousClock.now
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for _ in 0..<workers {
-            group.addTask {
-                var config = HTTP2ClientTransport.Posix.Config.defaults
-                config.connection.maxIdleTime = nil
-                let transport = try HTTP2ClientTransport.Posix(
-                    target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext, config: config,
-                    eventLoopGroup: eventLoops)
-                try await withGRPCClient(transport: transport) { client in
-                    while tally.remaining.subtract(1, ordering: .relaxed).oldValue > 0 {
-                        do {
-                            _ = try await client.unary(
-                                request: ClientRequest(message: [8, 1]), descriptor: descriptor, serializer: Bytes(),
-                                deserializer: Bytes(), options: .defaults
-                            ) { try $0.message }
-                        } catch {
-                            tally.failures.withLock { $0 += 1 }
-                        }
-                    }
-                }
-            }
-        }
-        try await group.waitForAll()
-    }
-    report(seconds: seconds(since: start), connectionsOpened: workers)
-}
-
 switch mode {
 case "grpc":
     try await drive(
@@ -113,8 +73,6 @@ case "grpc":
             configuration: .init(url: UpstreamURL(scheme: .grpc, host: "127.0.0.1", port: port)),
             eventLoopGroup: eventLoops),
         method: "stub.v1.Stub/Call", params: Array(#"{"@bytes":"CAE="}"#.utf8))
-case "grpc-client":
-    try await driveGRPCClients()
 default:
     try await drive(
         try HTTPJSONRPCTransport(

@@ -7,11 +7,9 @@ import NIOPosix
 /// straight on swift-nio-http2, where every unary call to a known method is answered with the
 /// request's message (echo) and `grpc-status: 0`; an unknown method gets `UNIMPLEMENTED`.
 ///
-/// The tests keep the grpc-swift-2 stub (`GRPCUpstreamStub`), which records what it saw and
-/// can answer anything. This one exists so that a benchmark of the dispatcher's gRPC client
-/// does not measure, on the same two cores, a full grpc-swift server (its async streams and
-/// tasks per call) as well: the server's cost per call is then close to what HTTP/2 framing
-/// alone costs.
+/// The tests' stub (`GRPCUpstreamStub`) records what it saw and can answer anything; this one
+/// does the least a server can, so that a benchmark of the dispatcher's gRPC client measures as
+/// little server as possible on the same two cores.
 enum RawGRPCEchoServer {
     /// Listens on 127.0.0.1 at `port` (0: any free port); returns the bound port.
     static func start(port: Int, methods: Set<String>, group: any EventLoopGroup) async throws -> Int {

@@ -12,7 +12,8 @@ import UpstreamStub
 // `--tls`, serves HTTPS with the given PEM certificate and key.
 // `dispatcher-upstream-stub grpc [PORT]` serves gRPC instead: fixtures.v1.KitchenService/Echo
 // and stub.v1.Stub/Call, both echoing the request message, from a lean server on swift-nio-http2
-// (RawGRPCEchoServer); `grpc-swift [PORT]` serves the same from the tests' grpc-swift-2 server.
+// (RawGRPCEchoServer); `grpc-stub [PORT]` serves the same from the tests' recording stub
+// (GRPCUpstreamStub).
 var arguments = CommandLine.arguments
 let grpcMethods = ["fixtures.v1.KitchenService/Echo", "stub.v1.Stub/Call"]
 if arguments.count > 1 && arguments[1] == "grpc" {
@@ -24,7 +25,7 @@ if arguments.count > 1 && arguments[1] == "grpc" {
         try await Task.sleep(for: .seconds(3600))
     }
 }
-if arguments.count > 1 && arguments[1] == "grpc-swift" {
+if arguments.count > 1 && arguments[1] == "grpc-stub" {
     let grpcStub = GRPCUpstreamStub(methods: grpcMethods)
     printLine(String(try await grpcStub.start(port: arguments.count > 2 ? Int(arguments[2]) ?? 0 : 0)))
     while true {

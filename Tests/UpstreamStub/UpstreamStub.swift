@@ -61,10 +61,11 @@ public final class UpstreamStub: Sendable {
             self.clientCAFile = clientCAFile
         }
 
-        func makeContext() throws -> NIOSSLContext {
+        func makeContext(applicationProtocols: [String] = []) throws -> NIOSSLContext {
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificateFile).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem)))
+            configuration.applicationProtocols = applicationProtocols
             if let clientCAFile {
                 configuration.certificateVerification = .noHostnameVerification
                 configuration.trustRoots = .file(clientCAFile)

@@ -94,6 +94,8 @@ struct QueueConfiguration: Sendable {
     /// For gRPC upstreams: the protoset (a `FileDescriptorSet`) whose types convert JSON params
     /// and results; nil means raw mode (`{"@bytes": "<base64>"}`).
     var protoset: String?
+    /// For gRPC upstreams: a keepalive PING this often on each connection; nil: none.
+    var grpcKeepalive: Duration?
 
     /// The default channel capacity per worker. The feeder claims a channel's worth at a time,
     /// and every claim is a transaction with a cost of its own (WAL pages, locks, two hops to

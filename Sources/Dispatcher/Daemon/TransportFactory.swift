@@ -35,6 +35,11 @@ enum TransportFactory {
                 throw DispatcherError(
                     "queue '\(queue.name)': a protoset is for grpc:// and grpcs:// upstreams, not \(queue.upstream)")
             }
+            guard queue.grpcKeepalive == nil else {
+                throw DispatcherError(
+                    "queue '\(queue.name)': grpc_keepalive is for grpc:// and grpcs:// upstreams, not \(queue.upstream)"
+                )
+            }
             var transportConfiguration = HTTPJSONRPCTransport.Configuration(url: queue.upstream)
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
@@ -48,6 +53,7 @@ enum TransportFactory {
             transportConfiguration.maximumResponseBytes = queue.maximumResponseBytes
             transportConfiguration.tls = queue.tls
             transportConfiguration.metadata = queue.headers
+            transportConfiguration.keepalive = queue.grpcKeepalive
             if let path = queue.protoset {
                 transportConfiguration.codec = .protoset(ProtoJSONCodec(protoset: try loadProtoset(path)))
             }

@@ -86,4 +86,30 @@ struct UpstreamAuthTests {
                     && request.headers.contains { $0.name == "X-Tenant" && $0.value == "acme" }
             })
     }
+
+    @Test func grpcCallsCarryTheHeadersAsLowerCasedMetadata() async throws {
+        let directory = try TemporaryDirectory()
+        try await GRPCDaemonTests.enqueue(
+            (0..<60).map { #"{"method":"\#(GRPCDaemonTests.echo)","params":{"text":"job \#($0)"}}"# }, in: directory)
+        let (stub, port) = try await GRPCDaemonTests.startStub()
+        defer { Task { await stub.stop() } }
+        let result = try await DispatcherProcess.run(
+            [
+                "run", "--upstream", "grpc://svc:\(Self.password)@127.0.0.1:\(port)", "--workers", "2",
+                "--protoset", GRPCDaemonTests.protoset, "--header", "X-Partner-Token: ${env:PARTNER_TOKEN}",
+                "--exit-when-idle", "--log-level", "debug",
+            ], in: directory, environment: ["PARTNER_TOKEN": Self.token])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Rows(directory.database).count(.succeeded) == 60)
+        let basic = "Basic " + Data("svc:\(Self.password)".utf8).base64EncodedString()
+        let calls = stub.recentCalls
+        #expect(calls.count == 60)
+        for call in calls {
+            #expect(call.headers.contains { $0.name == "authorization" && $0.value == basic })
+            #expect(call.headers.contains { $0.name == "x-partner-token" && $0.value == Self.token })
+        }
+        for secret in [Self.password, Self.token, basic] {
+            #expect(!result.stderr.contains(secret) && !result.stdout.contains(secret))
+        }
+    }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRPCNIOTransportHTTP2Posix
 import Testing
 import UpstreamStub
 
@@ -55,6 +54,30 @@ struct GRPCDaemonTests {
         #expect(stub.connectionsAccepted == 4)
         #expect(stub.calls == 2000)
         #expect(stub.distinctKeys == 2000 && stub.maxTimesSeen == 1)
+    }
+
+    @Test func aServerRetiringConnectionsWithGoAwayCostsNoAttempt() async throws {
+        let directory = try TemporaryDirectory()
+        try await Self.enqueue(
+            (0..<5000).map { #"{"method":"\#(Self.raw)","params":{"@bytes":"AA=="},"key":"k\#($0)"}"# }, in: directory)
+        var options = GRPCUpstreamStub.Options()
+        options.goAwayEvery = 1000
+        options.pingAfterEveryResponse = true
+        let stub = GRPCUpstreamStub(methods: [Self.raw], options: options)
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+
+        let result = try await DispatcherProcess.run(
+            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try Rows(directory.database).all()
+        #expect(jobs.count == 5000)
+        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 }, "no attempt counted for a GOAWAY")
+        #expect(stub.calls == 5000 && stub.maxTimesSeen == 1, "each call executed once")
+        #expect(stub.goAwaysSent >= 4)
+        // Each GOAWAY retires one connection; its worker opens the next one unless the drain is over.
+        #expect(stub.connectionsAccepted <= 4 + stub.goAwaysSent)
+        #expect(stub.connectionsAccepted >= stub.goAwaysSent)
     }
 
     @Test func statusesAreRetriedOrFailedByTheMapping() async throws {
@@ -158,9 +181,9 @@ struct GRPCDaemonTests {
             (0..<200).map { #"{"method":"\#(Self.echo)","params":{"text":"secret \#($0)"}}"# }, in: directory)
         let stub = GRPCUpstreamStub(
             methods: [Self.echo],
-            tls: .tls(
-                certificateChain: [.file(path: tlsFolder.appendingPathComponent("server.pem").path, format: .pem)],
-                privateKey: .file(path: tlsFolder.appendingPathComponent("server-key.pem").path, format: .pem)))
+            tls: UpstreamStub.TLS(
+                certificateFile: tlsFolder.appendingPathComponent("server.pem").path,
+                keyFile: tlsFolder.appendingPathComponent("server-key.pem").path))
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
 

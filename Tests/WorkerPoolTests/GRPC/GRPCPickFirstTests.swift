@@ -1,5 +1,4 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+import NIOCore
 import Testing
 import UpstreamStub
 
@@ -35,7 +34,7 @@ struct GRPCPickFirstTests {
         defer { Task { await stub.stop() } }
         // The first address refuses (nothing listens on port 1), the second is the stub.
         let resolver = GRPCAddressResolver { _, _ in
-            [.ipv4(address: "127.0.0.1", port: 1), .ipv4(address: "127.0.0.1", port: port)]
+            [try SocketAddress(ipAddress: "127.0.0.1", port: 1), try SocketAddress(ipAddress: "127.0.0.1", port: port)]
         }
         let collector = OutcomeCollector()
         let pool = try Self.makePool(host: "upstream.test", port: port, collector: collector, resolver: resolver)
@@ -49,7 +48,7 @@ struct GRPCPickFirstTests {
 
     @Test func whenEveryAddressRefusesTheConnectFails() async throws {
         let resolver = GRPCAddressResolver { _, _ in
-            [.ipv4(address: "127.0.0.1", port: 1), .ipv4(address: "127.0.0.1", port: 1)]
+            [try SocketAddress(ipAddress: "127.0.0.1", port: 1), try SocketAddress(ipAddress: "127.0.0.1", port: 1)]
         }
         let collector = OutcomeCollector()
         let pool = try Self.makePool(host: "upstream.test", port: 1, collector: collector, resolver: resolver)

@@ -1,6 +1,4 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Testing
 import UpstreamStub
 
@@ -93,15 +91,15 @@ struct GRPCTransportTests {
     }
 
     @Test(arguments: [
-        (RPCError.Code.unavailable, true), (.deadlineExceeded, true), (.resourceExhausted, true), (.aborted, true),
+        (GRPCStatusCode.unavailable, true), (.deadlineExceeded, true), (.resourceExhausted, true), (.aborted, true),
         (.internalError, true), (.unknown, true), (.invalidArgument, false), (.notFound, false),
         (.permissionDenied, false), (.unimplemented, false), (.failedPrecondition, false), (.cancelled, false),
     ])
-    func classifiesStatuses(_ code: RPCError.Code, _ retryable: Bool) {
-        let failure = GRPCStatusClassifier.classify(RPCError(code: code, message: "why"))
+    func classifiesStatuses(_ code: GRPCStatusCode, _ retryable: Bool) {
+        let failure = GRPCStatusClassifier.classify(GRPCStatus(code: code, message: "why"))
         #expect(failure.isRetryable == retryable)
         #expect(failure.countsForBreaker == retryable)
-        #expect(failure.message == "gRPC \(GRPCStatusClassifier.name(of: code)): why")
+        #expect(failure.message == "gRPC \(code.name): why")
     }
 
     @Test func rawModeTakesBase64AndGivesBase64() throws {
@@ -119,9 +117,9 @@ struct GRPCTransportTests {
     }
 
     @Test func methodPathsNeedAServiceAndAMethod() {
-        #expect(GRPCConnection.descriptor("acc.v1.Echo/Say")?.fullyQualifiedMethod == "acc.v1.Echo/Say")
-        #expect(GRPCConnection.descriptor("/acc.v1.Echo/Say")?.fullyQualifiedMethod == "acc.v1.Echo/Say")
-        for bad in ["Say", "/Say", "acc.v1.Echo/", "a/b/c", ""] { #expect(GRPCConnection.descriptor(bad) == nil) }
+        #expect(GRPCConnection.method("acc.v1.Echo/Say") == "acc.v1.Echo/Say")
+        #expect(GRPCConnection.method("/acc.v1.Echo/Say") == "acc.v1.Echo/Say")
+        for bad in ["Say", "/Say", "acc.v1.Echo/", "a/b/c", ""] { #expect(GRPCConnection.method(bad) == nil) }
     }
 }
 
@@ -133,9 +131,8 @@ struct GRPCTLSTransportTests {
             .deletingLastPathComponent().appendingPathComponent("Fixtures/TLS/\(name)").path
     }
 
-    static let serverTLS = HTTP2ServerTransport.Posix.TransportSecurity.tls(
-        certificateChain: [.file(path: fixture("server.pem"), format: .pem)],
-        privateKey: .file(path: fixture("server-key.pem"), format: .pem))
+    static let serverTLS = UpstreamStub.TLS(
+        certificateFile: fixture("server.pem"), keyFile: fixture("server-key.pem"))
 
     static func makePool(
         port: Int, collector: OutcomeCollector, tls: UpstreamTLSConfiguration
@@ -166,13 +163,9 @@ struct GRPCTLSTransportTests {
     }
 
     @Test func mutualTLSPresentsTheClientCertificate() async throws {
-        let serverTLS = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
-            certificateChain: [.file(path: Self.fixture("server.pem"), format: .pem)],
-            privateKey: .file(path: Self.fixture("server-key.pem"), format: .pem)
-        ) { config in
-            config.trustRoots = .certificates([.file(path: Self.fixture("ca.pem"), format: .pem)])
-            config.clientCertificateVerification = .noHostnameVerification
-        }
+        let serverTLS = UpstreamStub.TLS(
+            certificateFile: Self.fixture("server.pem"), keyFile: Self.fixture("server-key.pem"),
+            clientCAFile: Self.fixture("ca.pem"))
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: serverTLS)
         let port = try await stub.start()
         defer { Task { await stub.stop() } }

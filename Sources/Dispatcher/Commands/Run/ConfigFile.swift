@@ -19,7 +19,7 @@
 ///          "rate": "200/s", "burst": 1, "retry_codes": [-32000, 1],
 ///          "headers": {"Authorization": "Bearer ${env:PARTNER_TOKEN}", "X-Api-Key": "${file:/run/secrets/key}"}},
 ///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset",
-///          "retain_succeeded": "1d", "retain_failed": "forever"}
+///          "grpc_keepalive": "30s", "retain_succeeded": "1d", "retain_failed": "forever"}
 ///       ]
 ///     }
 ///

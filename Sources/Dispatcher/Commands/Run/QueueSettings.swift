@@ -17,6 +17,7 @@ struct QueueSettings: Decodable {
     var rate: String?
     var burst: Int?
     var protoset: String?
+    var grpcKeepalive: String?
     var retainSucceeded: String?
     var retainFailed: String?
     var retainCancelled: String?
@@ -35,6 +36,7 @@ struct QueueSettings: Decodable {
         case maxResponseBytes = "max_response_bytes"
         case maxResultBytes = "max_result_bytes"
         case retryCodes = "retry_codes"
+        case grpcKeepalive = "grpc_keepalive"
     }
 
     struct TLS: Decodable {
@@ -88,6 +90,7 @@ struct QueueSettings: Decodable {
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
         burst = try container.decodeIfPresent(Int.self, forKey: .burst)
         protoset = try container.decodeIfPresent(String.self, forKey: .protoset)
+        grpcKeepalive = try container.decodeIfPresent(String.self, forKey: .grpcKeepalive)
         retainSucceeded = try container.decodeIfPresent(String.self, forKey: .retainSucceeded)
         retainFailed = try container.decodeIfPresent(String.self, forKey: .retainFailed)
         retainCancelled = try container.decodeIfPresent(String.self, forKey: .retainCancelled)
@@ -178,6 +181,15 @@ struct QueueSettings: Decodable {
                 throw DispatcherError("\(names.name("burst")) needs \(names.name("rate"))")
             }
             queue.protoset = protoset
+            if let value = try names.duration(grpcKeepalive, "grpc_keepalive") {
+                guard url.scheme == .grpc || url.scheme == .grpcs else {
+                    throw DispatcherError("\(names.name("grpc_keepalive")) is for grpc:// and grpcs:// upstreams")
+                }
+                guard value >= .seconds(1) else {
+                    throw DispatcherError("\(names.name("grpc_keepalive")) must be at least 1s")
+                }
+                queue.grpcKeepalive = value
+            }
             if retainSucceeded != nil || retainFailed != nil || retainCancelled != nil {
                 queue.retention = try DaemonSettings.retention(
                     daemon.retention, succeeded: retainSucceeded, failed: retainFailed,

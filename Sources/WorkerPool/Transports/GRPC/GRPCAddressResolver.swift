@@ -1,4 +1,3 @@
-import GRPCNIOTransportHTTP2Posix
 import NIOCore
 import NIOPosix
 
@@ -10,27 +9,21 @@ import NIOPosix
 
 /// Turns a gRPC upstream's host into the addresses a worker tries, in order.
 ///
-/// grpc-swift's own DNS target hands every address to one client, and a refused first address
-/// (`localhost` → `::1` when the server listens on `127.0.0.1` only) would end the connect. The
-/// transport instead resolves the name itself and gives each address in turn its own client with
-/// a single fixed target, so the worker still holds exactly one connection: the first one that
-/// opens.
+/// Pick-first: the transport tries each address in turn and keeps the first connection that
+/// opens, so a refused first address (`localhost` → `::1` when the server listens on
+/// `127.0.0.1` only) is passed over and the worker still holds exactly one connection.
 struct GRPCAddressResolver: Sendable {
     /// The addresses for `host`, in the resolver's order (RFC 6724, as `getaddrinfo` sorts them),
     /// without duplicates. An IP address is its own single target; a name is resolved off the
     /// event loops, on NIO's blocking-I/O pool.
-    var resolve: @Sendable (_ host: String, _ port: Int) async throws -> [any ResolvableTarget] = {
+    var resolve: @Sendable (_ host: String, _ port: Int) async throws -> [SocketAddress] = {
         try await GRPCAddressResolver.system(host: $0, port: $1)
     }
 
-    static func system(host: String, port: Int) async throws -> [any ResolvableTarget] {
-        if host.contains(":") { return [.ipv6(address: host, port: port)] }
-        if (try? SocketAddress(ipAddress: host, port: port)) != nil { return [.ipv4(address: host, port: port)] }
+    static func system(host: String, port: Int) async throws -> [SocketAddress] {
+        if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
         let addresses = try await NIOThreadPool.singleton.runIfActive { try lookUp(host: host, port: port) }
-        return addresses.map { address -> any ResolvableTarget in
-            if address.isIPv6 { return .ipv6(address: address.ip, port: port) }
-            return .ipv4(address: address.ip, port: port)
-        }
+        return try addresses.map { try SocketAddress(ipAddress: $0.ip, port: port) }
     }
 
     /// `getaddrinfo` for TCP: each distinct address once, in the order returned.

@@ -1,76 +1,131 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import NIOCore
 
-/// One worker's gRPC client and its single HTTP/2 connection.
+/// One worker's HTTP/2 connection to a gRPC upstream, carrying one unary call at a time.
 public struct GRPCConnection: UpstreamConnection {
-    let client: GRPCClient<HTTP2ClientTransport.Posix>
-    let watch: GRPCConnectionWatch
+    let channel: any Channel
+    /// The pipeline's last handler, which makes the calls; touched only on the channel's loop.
+    let handler: NIOLoopBound<GRPCClientHandler>
+    let flags: GRPCConnectionFlags
     let codec: GRPCMessageCodec
-    let maximumResponseBytes: Int
-    /// The configured metadata, names lower-cased, sent with every call.
-    let metadata: [(name: String, value: String)]
-    /// The connection's event loop: it times the calls' deadlines.
-    let eventLoop: any EventLoop
-    /// Runs each call on that event loop, as the worker runs.
-    let executor: any TaskExecutor
+    let host: String
+    let usesTLS: Bool
+    let openedAt = NIODeadline.now()
+    public private(set) var rejection: String?
+    /// Calls the server answered on this connection.
+    var answered = 0
+    /// Whether the last call on this connection was refused: two in a row are not free.
+    private var lastWasRefused = false
+    /// The last method's `:path`, kept because a worker's jobs mostly call one method.
+    private var lastMethod = ""
+    private var lastName = ""
+    private var lastPath = ""
 
-    public var isReusable: Bool { !watch.isBroken }
+    /// A call the server provably did not run (GOAWAY, REFUSED_STREAM, or closed before it was
+    /// sent) goes back to the queue without an attempt when the connection has proved itself:
+    /// it answered a call, or it is older than this. A refusal on a younger connection that
+    /// never answered, or two refusals in a row, count as a failed attempt instead, so a server
+    /// that refuses everything is backed off from as any failing upstream is, never retried in
+    /// a loop for free.
+    static let settledAfter = TimeAmount.seconds(1)
+
+    init(
+        channel: any Channel, handler: NIOLoopBound<GRPCClientHandler>, flags: GRPCConnectionFlags,
+        codec: GRPCMessageCodec, host: String, usesTLS: Bool
+    ) {
+        self.channel = channel
+        self.handler = handler
+        self.flags = flags
+        self.codec = codec
+        self.host = host
+        self.usesTLS = usesTLS
+    }
+
+    public var isReusable: Bool { rejection == nil && flags.isReusable }
 
     nonisolated(nonsending) public mutating func call(_ job: RPCJob) async -> CallOutcome {
-        guard let descriptor = Self.descriptor(job.method) else {
-            return .failed(.permanent("method must be package.Service/Method (got '\(job.method)')"))
+        if job.method != lastMethod {
+            guard let method = Self.method(job.method) else {
+                return .failed(.permanent("method must be package.Service/Method (got '\(job.method)')"))
+            }
+            lastMethod = job.method
+            lastName = method
+            lastPath = "/" + method
         }
-        let method = "\(descriptor.service.fullyQualifiedService)/\(descriptor.method)"
-        let request: [UInt8]
+        let method = lastName
+        let message: [UInt8]
         switch codec.encodeRequest(method: method, params: job.params) {
-        case .success(let message): request = message
+        case .success(let encoded): message = encoded
         case .failure(let failure): return .failed(failure)
         }
-        // A lost connection is never replaced inside the client; the worker opens a new one.
-        guard !watch.isBroken else { return .failed(.retryable("gRPC connection closed")) }
-        // The deadline is sent and enforced by GRPCCallDeadline, not by CallOptions.timeout.
-        var options = CallOptions.defaults
-        options.waitForReady = false
-        options.maxResponseMessageBytes = maximumResponseBytes
-        var metadata = Metadata()
-        for (name, value) in self.metadata { metadata.addString(value, forKey: name) }
-        metadata.addString(job.idempotencyKey, forKey: "idempotency-key")
-        metadata.addString(GRPCCallDeadline.header(for: job.timeout), forKey: "grpc-timeout")
-        let client = self.client
-        let call = ClientRequest(message: request, metadata: metadata)
-        let callOptions = options
-        let (outcome, expired) = await GRPCCallDeadline.run(timeout: job.timeout, on: eventLoop, executor: executor) {
-            try await client.unary(
-                request: call, descriptor: descriptor, serializer: RawMessageSerializer(),
-                deserializer: RawMessageDeserializer(), options: callOptions
-            ) { response in try response.message }
+        guard !job.idempotencyKey.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            return .failed(.permanent("idempotency key contains control characters"))
         }
-        if expired {
-            return .failed(
-                GRPCStatusClassifier.classify(
-                    RPCError(code: .deadlineExceeded, message: "no response within \(job.timeout)")))
-        }
-        switch outcome {
-        case .success(let response):
+        let request = GRPCClientHandler.Request(
+            path: lastPath, message: message, timeout: job.timeout, idempotencyKey: job.idempotencyKey)
+        let result = await exchange(request)
+        if case .refused = result {} else { lastWasRefused = false }
+        switch result {
+        case .answered(.message(let response)):
+            answered += 1
             switch codec.decodeResponse(method: method, message: response) {
             case .success(let result): return .succeeded(result: result)
             case .failure(let failure): return .failed(failure)
             }
-        case .failure(let error as RPCError):
-            if Task.isCancelled { return .failed(.retryable("call cancelled")) }
-            return .failed(GRPCStatusClassifier.classify(error))
-        case .failure(let error):
-            if Task.isCancelled { return .failed(.retryable("call cancelled")) }
-            return .failed(.retryable("gRPC call failed: \(error)"))
+        case .answered(.status(let status)):
+            answered += 1
+            return .failed(GRPCStatusClassifier.classify(status))
+        case .answered(.tooLarge(let limit)):
+            answered += 1
+            return .failed(
+                CallFailure(isRetryable: false, message: "response larger than \(limit) bytes", countsForBreaker: false)
+            )
+        case .refused(let reason):
+            let free = !lastWasRefused && (answered > 0 || NIODeadline.now() - openedAt >= Self.settledAfter)
+            lastWasRefused = true
+            if free { return .notAttempted(.init(reason: reason)) }
+            return .failed(GRPCStatusClassifier.classify(GRPCStatus(code: .unavailable, message: reason)))
+        case .deadlineExceeded(let timeout):
+            return .failed(
+                GRPCStatusClassifier.classify(
+                    GRPCStatus(code: .deadlineExceeded, message: "no response within \(timeout)")))
+        case .cancelled:
+            return .failed(.retryable("call cancelled"))
+        case .broken(let error):
+            // A TLS 1.3 server checks the client certificate after the client's side of the
+            // handshake is done, so a refusal arrives as an alert on the first call: the call
+            // never reached the application, and the connect, not the call, has failed.
+            if usesTLS, answered == 0, TLSFailure.isTLSRejection(error) {
+                let cause = TLSFailure.describe(error, host: host)
+                rejection = cause
+                return .notAttempted(.init(reason: cause))
+            }
+            if error is CancellationError { return .failed(.retryable("call cancelled")) }
+            return .failed(GRPCStatusClassifier.classify(GRPCStatus(code: .unavailable, message: "\(error)")))
         }
     }
 
-    /// `package.Service/Method`, with or without a leading `/`.
-    static func descriptor(_ method: String) -> MethodDescriptor? {
+    /// Makes the call on the channel's event loop. The worker runs there (see
+    /// `EventLoopTaskExecutor`), so the handler is called directly; the hop through `execute` is
+    /// only a fallback for a caller on another thread. Cancellation is watched for the whole
+    /// connection (see `GRPCTransport.connect`).
+    nonisolated(nonsending) private func exchange(_ request: GRPCClientHandler.Request) async -> GRPCCallResult {
+        let handler = self.handler
+        let eventLoop = channel.eventLoop
+        return await withUnsafeContinuation { continuation in
+            if eventLoop.inEventLoop {
+                handler.value.send(request, continuation: continuation)
+            } else {
+                eventLoop.execute { handler.value.send(request, continuation: continuation) }
+            }
+        }
+    }
+
+    /// `package.Service/Method` from a job's method, with or without a leading `/`; nil when it
+    /// is not of that form.
+    static func method(_ method: String) -> String? {
         let path = method.hasPrefix("/") ? method.dropFirst() : Substring(method)
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        return MethodDescriptor(fullyQualifiedService: String(parts[0]), method: String(parts[1]))
+        return String(path)
     }
 }

@@ -1,18 +1,16 @@
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import NIOCore
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
-/// gRPC over HTTP/2 (grpc-swift-2 with its NIO transport): one `GRPCClient` per worker, whose
-/// transport holds exactly one HTTP/2 connection.
+/// Unary gRPC over HTTP/2, on swift-nio-http2: one HTTP/2 connection per worker, carrying one
+/// call at a time (`GRPCClientHandler`).
 ///
-/// The client is set up so that our call layer keeps control: a single address (pick-first: the
-/// host's addresses are tried in order, one client each, until one connects; see
-/// `GRPCAddressResolver`), no idle timeout (the connection lives as long as the worker), no automatic
-/// retries (no retry policy in the service config), and calls that fail fast instead of
-/// waiting for a broken connection. When the connection closes the worker drops the client and
-/// opens a new one, so `connections_opened` counts TCP connections as it does for HTTP.
+/// The worker keeps control of everything a general gRPC client would do by itself: a host's
+/// addresses are tried in order until one connects (pick-first, see `GRPCAddressResolver`),
+/// there is no idle timeout, no retry and no reconnect inside the transport — a closed or
+/// retired (GOAWAY) connection is the worker's to replace, with the pool's backoff and the
+/// breaker, and `connections_opened` counts TCP connections as it does for HTTP.
 public struct GRPCTransport: UpstreamTransport {
     /// How to reach the upstream and how to convert messages.
     public struct Configuration: Sendable {
@@ -22,12 +20,18 @@ public struct GRPCTransport: UpstreamTransport {
         public var codec: GRPCMessageCodec = .raw
         /// TLS settings for `grpcs://` (the same as for `https://`; ignored for `grpc://`).
         public var tls = UpstreamTLSConfiguration()
-        /// How long opening the connection may take before the worker backs off and retries.
+        /// How long opening the connection (TCP, TLS, the server's HTTP/2 SETTINGS) may take.
         public var connectTimeout: Duration = .seconds(5)
         /// Responses with a larger message fail the call.
         public var maximumResponseBytes: Int = 1 << 20
         /// Metadata sent with every call (names sent lower-cased).
         public var metadata: [UpstreamHeader] = []
+        /// When set, a PING every this long on each connection; one not answered within
+        /// `keepaliveTimeout` closes the connection (the call in flight is retried). Off by
+        /// default: servers limit how often clients may ping (grpc-go: 5 minutes by default).
+        public var keepalive: Duration?
+        /// How long a keepalive PING may wait for its ACK.
+        public var keepaliveTimeout: Duration = .seconds(20)
 
         public init(url: UpstreamURL) {
             self.url = url
@@ -40,6 +44,11 @@ public struct GRPCTransport: UpstreamTransport {
     var resolver = GRPCAddressResolver()
     /// Built once from `configuration.tls` for `grpcs` upstreams (ALPN `h2`); nil for `grpc`.
     let tlsContext: NIOSSLContext?
+    /// Whether the upstream asked for a client certificate this client does not have.
+    let certificateRequests = ClientCertificateRequests()
+
+    /// The receive window kept open on each connection and each call's stream.
+    static let windowSize = 1 << 20
 
     /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
     /// - Throws: `UpstreamTLSError` when a `grpcs` upstream's PEM files are unreadable or
@@ -51,7 +60,7 @@ public struct GRPCTransport: UpstreamTransport {
         self.eventLoopGroup = eventLoopGroup
         self.tlsContext =
             configuration.url.scheme.usesTLS
-            ? try configuration.tls.makeContext(noticing: nil, applicationProtocols: ["h2"]) : nil
+            ? try configuration.tls.makeContext(noticing: certificateRequests, applicationProtocols: ["h2"]) : nil
     }
 
     public var name: String { configuration.url.description }
@@ -60,113 +69,130 @@ public struct GRPCTransport: UpstreamTransport {
         _ body: (inout GRPCConnection) async throws -> Result
     ) async throws -> Result {
         let eventLoop = eventLoopGroup.next()
-        let targets = try await resolver.resolve(configuration.url.host, configuration.url.port)
+        let addresses = try await resolver.resolve(configuration.url.host, configuration.url.port)
         // As for HTTP: the connection and the worker's code share one event loop thread.
-        let executor = EventLoopTaskExecutor(eventLoop: eventLoop)
-        return try await withTaskExecutorPreference(executor) {
-            // Pick-first: the addresses in order, each with its own client, until one connects.
-            // Only a failed connect moves on to the next address; a failure in `body` (a call
-            // on an open connection) ends the attempt as it is.
+        return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop: eventLoop)) {
+            // Pick-first: the addresses in order until one connects. Only a failed connect moves
+            // on to the next address; a failure in `body` ends the attempt as it is.
             var lastFailure: (any Error)?
-            for target in targets {
+            for address in addresses {
+                let opened: GRPCConnection
                 do {
-                    return try await connect(to: target, on: eventLoop, executor: executor, body)
-                } catch let failure as AddressFailed {
-                    lastFailure = failure.cause
+                    opened = try await connect(to: address, on: eventLoop)
+                } catch {
+                    if error is CancellationError || Task.isCancelled { throw error }
+                    lastFailure = error
+                    continue
                 }
+                return try await use(opened, body)
             }
             throw lastFailure ?? GRPCConnectError(message: "no address to connect to for \(name)")
         }
     }
 
-    /// The connect to one address failed (the caller may try the next one).
-    private struct AddressFailed: Error {
-        var cause: any Error
-    }
-
-    private func connect<Result: Sendable>(
-        to target: any ResolvableTarget, on eventLoop: any EventLoop, executor: any TaskExecutor,
-        _ body: (inout GRPCConnection) async throws -> Result
-    ) async throws -> Result {
-        let watch = GRPCConnectionWatch()
-        let client: GRPCClient<HTTP2ClientTransport.Posix>
-        do {
-            client = GRPCClient(transport: try makeTransport(to: target, on: eventLoop, watch: watch))
-        } catch {
-            throw AddressFailed(cause: error)
-        }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await client.runConnections() }
-            defer { client.beginGracefulShutdown() }
-            do {
-                try await waitForConnection(watch)
-            } catch {
-                client.beginGracefulShutdown()
-                group.cancelAll()
-                // Cancellation (shutdown) is not a reason to try another address.
-                if error is CancellationError || Task.isCancelled { throw error }
-                throw AddressFailed(cause: error)
-            }
-            var connection = GRPCConnection(
-                client: client, watch: watch, codec: configuration.codec,
-                maximumResponseBytes: configuration.maximumResponseBytes,
-                metadata: configuration.metadata.map { ($0.name.lowercased(), $0.value) }, eventLoop: eventLoop,
-                executor: executor)
-            let result = try await body(&connection)
-            client.beginGracefulShutdown()
-            try await group.waitForAll()
-            return result
-        }
-    }
-
-    /// Waits for the client's first TCP connection, at most `connectTimeout`.
-    private func waitForConnection(_ watch: GRPCConnectionWatch) async throws {
-        let timeout = configuration.connectTimeout
-        let name = name
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await watch.waitForConnection()
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return false
-            }
-            let connected = try await group.next() ?? false
-            group.cancelAll()
-            guard connected else { throw GRPCConnectError(message: "could not connect to \(name) within \(timeout)") }
-        }
-    }
-
-    private func makeTransport(
-        to target: any ResolvableTarget, on eventLoop: any EventLoop, watch: GRPCConnectionWatch
-    ) throws -> HTTP2ClientTransport.Posix {
+    /// Opens a connection to `address`: TCP, TLS for `grpcs`, and the server's SETTINGS.
+    private func connect(to address: SocketAddress, on eventLoop: any EventLoop) async throws -> GRPCConnection {
         let url = configuration.url
-        var config = HTTP2ClientTransport.Posix.Config.defaults
-        config.connection.maxIdleTime = nil
-        // A worker's calls are sequential: there is never a second write to coalesce with, so
-        // coalescing would only delay each request (measured: ~20 % fewer calls/s with it).
-        config.connection.flushCoalescing = nil
-        config.http2.authority = url.authority
-        // The client must not reconnect by itself (see GRPCConnectionWatch): a failed or lost
-        // connection is the worker's to replace, with the pool's backoff and the breaker.
-        config.backoff = .init(initial: .seconds(3600), max: .seconds(3600), multiplier: 1, jitter: 0)
-        // TLS is ours rather than grpc-swift's, so grpcs:// verifies exactly as https:// does
-        // (system roots plus --ca-file, hostname or IP SAN, TLS 1.2+), and a failed handshake is
-        // a failed connect (see GRPCConnectionWatch).
-        let tls = tlsContext.map { (context: $0, serverHostname: url.hostIsIPAddress ? nil : url.host) }
-        config.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
-            watch.connectionCreated(channel, host: url.host, tls: tls)
+        let tlsContext = self.tlsContext
+        let certificateRequests = self.certificateRequests
+        let connectTimeout = configuration.connectTimeout
+        let settings = GRPCClientHandler.Settings(
+            scheme: url.scheme.usesTLS ? "https" : "http", authority: url.authority,
+            metadata: configuration.metadata, maximumResponseBytes: configuration.maximumResponseBytes,
+            windowSize: Self.windowSize, connectTimeout: connectTimeout, keepalive: configuration.keepalive,
+            keepaliveTimeout: configuration.keepaliveTimeout)
+        let flags = GRPCConnectionFlags()
+        let (channel, handler, handshake, ready) = try await ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(to: address) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var handshake: EventLoopFuture<Void>?
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(
+                                context: tlsContext, serverHostname: url.hostIsIPAddress ? nil : url.host))
+                        let promise = channel.eventLoop.makePromise(of: Void.self)
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandshakeWaiter(
+                                handshake: promise, certificateRequests: certificateRequests,
+                                timeout: .nanoseconds(connectTimeout.nanoseconds)))
+                        handshake = promise.futureResult
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOHTTP2Handler(
+                            mode: .client, connectionConfiguration: Self.http2Configuration,
+                            streamConfiguration: .init()))
+                    let handler = GRPCClientHandler(
+                        settings: settings, flags: flags, ready: channel.eventLoop.makePromise())
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    return (
+                        channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake, handler.readyFuture
+                    )
+                }
+            }
+        do {
+            if let handshake {
+                do {
+                    try await handshake.get()
+                } catch {
+                    throw TLSConnectError(cause: TLSFailure.describe(error, host: url.host))
+                }
+            }
+            try await ready.get()
+        } catch {
+            try? await channel.close()
+            throw error
         }
-        let security: HTTP2ClientTransport.Posix.TransportSecurity = tls == nil ? .plaintext : .customSecure
-        return try HTTP2ClientTransport.Posix(
-            target: target, transportSecurity: security, config: config,
-            serviceConfig: ServiceConfig(loadBalancingConfig: [.pickFirst(shuffleAddressList: false)]),
-            eventLoopGroup: eventLoop)
+        return GRPCConnection(
+            channel: channel, handler: handler, flags: flags, codec: configuration.codec, host: url.host,
+            usesTLS: tlsContext != nil)
     }
+
+    /// Runs `body` with the open connection and closes it afterwards.
+    private func use<Result: Sendable>(
+        _ opened: GRPCConnection, _ body: (inout GRPCConnection) async throws -> Result
+    ) async throws -> Result {
+        var connection = opened
+        let channel = connection.channel
+        let handler = connection.handler
+        let result: Result
+        do {
+            // One cancellation handler for the connection's whole life, not one per call: a
+            // cancelled worker's call in flight ends and the connection closes.
+            result = try await withTaskCancellationHandler {
+                try await body(&connection)
+            } onCancel: {
+                let eventLoop = channel.eventLoop
+                if eventLoop.inEventLoop {
+                    handler.value.cancel()
+                } else {
+                    eventLoop.execute { handler.value.cancel() }
+                }
+            }
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        try? await channel.close()
+        return result
+    }
+
+    /// swift-nio-http2's settings for a client connection: this client's SETTINGS, and its
+    /// flood guard for PING and SETTINGS frames widened to a rate no server's ordinary pings
+    /// reach (its default, 200 per 30 s, closed a busy worker's connection to grpc-go every
+    /// couple of hundred calls); `HTTP2ControlFrameGuard` is the guard that matters.
+    static let http2Configuration: NIOHTTP2Handler.ConnectionConfiguration = {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = GRPCClientHandler.initialSettings(windowSize: windowSize)
+        // A sliding window of timestamps: the count is also the size of the buffer NIO keeps.
+        configuration.controlFrameRateLimit.maximumCount = 5000
+        configuration.controlFrameRateLimit.windowLength = .milliseconds(100)
+        return configuration
+    }()
 }
 
-/// The gRPC connection could not be opened in time.
+/// The gRPC connection could not be opened.
 struct GRPCConnectError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }

@@ -1,0 +1,472 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+
+/// What one call on the connection came to.
+enum GRPCCallResult: Sendable {
+    /// The server answered: a message, a status, or a message over the limit.
+    case answered(GRPCResponseParser.Outcome)
+    /// The server provably did not process the call: it was never sent (the connection had
+    /// closed or was going away), or the server refused its stream (GOAWAY's last stream id
+    /// below it, or RST_STREAM REFUSED_STREAM).
+    case refused(String)
+    /// No response within the call's timeout; the stream was reset.
+    case deadlineExceeded(Duration)
+    /// The connection or the stream broke during the call: whether the server ran it is unknown.
+    case broken(any Error)
+    /// The worker was cancelled (shutdown); the connection was closed.
+    case cancelled
+}
+
+/// A connection failure this handler found itself.
+struct GRPCConnectionError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Whether a connection may carry another call, readable from the worker without a hop to the
+/// event loop (a GOAWAY or a close arrives between calls).
+final class GRPCConnectionFlags: Sendable {
+    private let reusable = Atomic(true)
+
+    var isReusable: Bool { reusable.load(ordering: .relaxed) }
+
+    func markUnusable() { reusable.store(false, ordering: .relaxed) }
+}
+
+/// Makes one unary gRPC call at a time on its HTTP/2 connection, entirely on the connection's
+/// event loop: writes the call's HEADERS and its one DATA frame straight to swift-nio-http2's
+/// connection handler (which does HPACK, flow control on what we send, and answers PING and
+/// SETTINGS), reads the response's frames (`GRPCResponseParser`), and resumes the waiting worker.
+///
+/// A call is one continuation, resumed exactly once, by whichever comes first: the end of the
+/// response, a reset of its stream, a GOAWAY that excludes it, the connection closing or
+/// failing, the call's deadline, or the worker's cancellation. All of them run on the event
+/// loop, so this state needs no lock.
+///
+/// Why no stream channel per call (NIO's multiplexer): a child channel, its pipeline and its
+/// promises per call are what a general client needs for concurrent streams; a worker makes one
+/// call at a time, so the frames of that one stream are handled here directly. The same
+/// handler keeps the connection a good peer: it gives back receive window as responses are read
+/// (connection and stream), tells a server's ordinary pings from a flood
+/// (`HTTP2ControlFrameGuard`), honours GOAWAY, and sends keepalive pings when asked to.
+final class GRPCClientHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+    typealias Continuation = UnsafeContinuation<GRPCCallResult, Never>
+
+    /// One call to make.
+    struct Request: Sendable {
+        /// `/package.Service/Method`.
+        var path: String
+        /// The request message (without the length prefix).
+        var message: [UInt8]
+        var timeout: Duration
+        var idempotencyKey: String
+    }
+
+    /// What the connection was opened with.
+    struct Settings: Sendable {
+        /// `http` or `https`.
+        var scheme: String
+        var authority: String
+        /// Sent with every call after the fixed headers (names lower-cased).
+        var metadata: [UpstreamHeader]
+        var maximumResponseBytes: Int
+        /// The receive window kept open for the connection and for each call's stream.
+        var windowSize: Int
+        /// How long the server may take to send its SETTINGS once the TCP connection is up.
+        var connectTimeout: Duration
+        /// A PING every `keepalive`, when set; no ACK within `keepaliveTimeout` closes the
+        /// connection.
+        var keepalive: Duration?
+        var keepaliveTimeout: Duration
+    }
+
+    private struct Call {
+        var streamID: HTTP2StreamID
+        var continuation: Continuation
+        var parser: GRPCResponseParser
+        var deadline: NIODeadline
+        var timeout: Duration
+    }
+
+    let flags: GRPCConnectionFlags
+    private let settings: Settings
+    /// Every header of a call but `:method`, `:scheme`, `:path`, `grpc-timeout` and
+    /// `idempotency-key`: built once per connection.
+    private let fixedHeaders: HPACKHeaders
+    private let ready: EventLoopPromise<Void>
+    private var context: ChannelHandlerContext?
+    private var call: Call?
+    private var nextStreamID = HTTP2StreamID(1)
+    /// The first failure of the connection (or its close): no call is sent after it.
+    private var failure: (any Error)?
+    /// Set once the server sent GOAWAY: no new stream is opened.
+    private var goAwayLastStreamID: HTTP2StreamID?
+    private var isReady = false
+    private var readyTimer: Scheduled<Void>?
+    private var controlFrames = HTTP2ControlFrameGuard()
+    private var requestBuffer = ByteBuffer()
+    private var needsFlush = false
+    /// One deadline timer per connection, re-armed lazily (as `JSONRPCClientHandler` does).
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: NIODeadline?
+    private var keepaliveTimer: Scheduled<Void>?
+    private var pingSentAt: NIODeadline?
+    private var pingsSent: UInt64 = 0
+
+    /// The initial receive window HTTP/2 gives a connection.
+    static let defaultWindowSize = 65_535
+
+    init(settings: Settings, flags: GRPCConnectionFlags, ready: EventLoopPromise<Void>) {
+        self.settings = settings
+        self.flags = flags
+        self.ready = ready
+        var headers = HPACKHeaders()
+        headers.add(name: ":authority", value: settings.authority)
+        headers.add(name: "content-type", value: "application/grpc")
+        headers.add(name: "te", value: "trailers")
+        for header in settings.metadata {
+            headers.add(name: header.name.lowercased(), value: header.value)
+        }
+        self.fixedHeaders = headers
+    }
+
+    /// The HTTP/2 settings this client announces: no server push, and each stream's receive
+    /// window at `windowSize`.
+    static func initialSettings(windowSize: Int) -> HTTP2Settings {
+        [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            HTTP2Setting(parameter: .initialWindowSize, value: windowSize),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+        ]
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        requestBuffer = context.channel.allocator.buffer(capacity: 256)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        fail(GRPCConnectionError(message: "the connection closed"), close: false)
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // NIO's handler (before this one) has written the preface and SETTINGS by now. A
+        // connection's own window can only grow by WINDOW_UPDATE.
+        let increment = settings.windowSize - Self.defaultWindowSize
+        if increment > 0 {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment))),
+                promise: nil)
+        }
+        context.flush()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timeout = settings.connectTimeout
+        readyTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            bound.value.fail(
+                GRPCConnectionError(message: "no HTTP/2 SETTINGS from the server within \(timeout)"), close: true)
+        }
+        if let keepalive = settings.keepalive {
+            scheduleKeepalive(in: keepalive, context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    /// Succeeds once the server's first SETTINGS frame arrived: the connection speaks HTTP/2.
+    var readyFuture: EventLoopFuture<Void> { ready.futureResult }
+
+    // MARK: Calls
+
+    /// Sends `request` and resumes `continuation` with what it came to. Called on the event
+    /// loop, one call at a time.
+    func send(_ request: Request, continuation: Continuation) {
+        guard let context, failure == nil, context.channel.isActive else {
+            continuation.resume(returning: .refused("the connection closed before the call was sent"))
+            return
+        }
+        guard goAwayLastStreamID == nil else {
+            continuation.resume(returning: .refused("the upstream is closing the connection (GOAWAY)"))
+            return
+        }
+        precondition(call == nil, "a connection carries one call at a time")
+        let streamID = nextStreamID
+        let next = Int32(Int(streamID) + 2)
+        nextStreamID = HTTP2StreamID(next)
+        // Stream ids are never reused: a connection that used them up is replaced.
+        if next > Int32.max - 2 { flags.markUnusable() }
+
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(fixedHeaders.count + 5)
+        headers.add(name: ":method", value: "POST")
+        headers.add(name: ":scheme", value: settings.scheme)
+        headers.add(name: ":path", value: request.path)
+        headers.add(contentsOf: fixedHeaders)
+        headers.add(name: "grpc-timeout", value: GRPCCallDeadline.header(for: request.timeout))
+        headers.add(name: "idempotency-key", value: request.idempotencyKey)
+
+        requestBuffer.clear()
+        requestBuffer.reserveCapacity(5 + request.message.count)
+        requestBuffer.writeInteger(UInt8(0))
+        requestBuffer.writeInteger(UInt32(request.message.count))
+        requestBuffer.writeBytes(request.message)
+
+        // Set before writing: a failing write can end the call from inside `write`.
+        let deadline = NIODeadline.now() + .nanoseconds(request.timeout.nanoseconds)
+        call = Call(
+            streamID: streamID, continuation: continuation,
+            parser: GRPCResponseParser(maximumMessageBytes: settings.maximumResponseBytes), deadline: deadline,
+            timeout: request.timeout)
+        context.write(
+            wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers)))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(requestBuffer), endStream: true)))
+            ),
+            promise: nil)
+        if call != nil { armDeadline(deadline, context: context) }
+    }
+
+    /// Ends the call in flight as cancelled and closes the connection; later calls are not sent.
+    /// Called on the event loop.
+    func cancel() {
+        complete(.cancelled)
+        fail(CancellationError(), close: true)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            guard frame.streamID == call?.streamID else { return }
+            controlFrames.callFrameReceived()
+            if let outcome = call!.parser.headers(headers.headers, endStream: headers.endStream) {
+                finish(outcome, streamEnded: headers.endStream, context: context)
+            }
+        case .data(let data):
+            guard frame.streamID == call?.streamID, case .byteBuffer(let bytes) = data.data else { return }
+            controlFrames.callFrameReceived()
+            if let outcome = call!.parser.data(bytes, endStream: data.endStream) {
+                finish(outcome, streamEnded: data.endStream, context: context)
+            }
+        case .rstStream(let code):
+            guard frame.streamID == call?.streamID else { return }
+            if code == .refusedStream {
+                complete(.refused("the upstream refused the stream (REFUSED_STREAM)"))
+            } else {
+                complete(.broken(GRPCConnectionError(message: "the upstream reset the stream (\(code))")))
+            }
+        case .settings(.settings):
+            guard controlFrameAllowed(context: context) else { return }
+            if !isReady {
+                isReady = true
+                readyTimer?.cancel()
+                readyTimer = nil
+                ready.succeed()
+            }
+        case .ping(_, ack: false):
+            // NIO's handler has already answered it.
+            _ = controlFrameAllowed(context: context)
+        case .ping(let data, ack: true):
+            if pingSentAt != nil, data == HTTP2PingData(withInteger: pingsSent) {
+                pingSentAt = nil
+                keepaliveTimer?.cancel()
+                if let keepalive = settings.keepalive { scheduleKeepalive(in: keepalive, context: context) }
+            }
+        case .goAway(let lastStreamID, _, _):
+            goAway(lastStreamID: lastStreamID, context: context)
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let event as NIOHTTP2WindowUpdatedEvent:
+            // Give back receive window once half of it is used, so a long response never waits.
+            if let size = event.inboundWindowSize, size <= settings.windowSize / 2,
+                event.streamID == .rootStream || event.streamID == call?.streamID
+            {
+                context.write(
+                    wrapOutboundOut(
+                        HTTP2Frame(
+                            streamID: event.streamID,
+                            payload: .windowUpdate(windowSizeIncrement: settings.windowSize - size))),
+                    promise: nil)
+                needsFlush = true
+            }
+        case let event as StreamClosedEvent:
+            if event.streamID == call?.streamID {
+                if event.reason == .refusedStream {
+                    complete(.refused("the upstream refused the stream (REFUSED_STREAM)"))
+                } else {
+                    complete(.broken(GRPCConnectionError(message: "the stream closed before the response")))
+                }
+            }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            // An error on one stream (NIO has reset it): only the call on it, if still in
+            // flight, ends. The connection goes on.
+            guard streamError.streamID == call?.streamID else { return }
+            if streamError.baseError is NIOHTTP2Errors.CreatedStreamAfterGoaway {
+                complete(.refused("the upstream is closing the connection (GOAWAY)"))
+            } else {
+                complete(.broken(streamError.baseError))
+            }
+            return
+        }
+        fail(error, close: true)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(GRPCConnectionError(message: "the connection closed"), close: false)
+        context.fireChannelInactive()
+    }
+
+    // MARK: Connection events
+
+    /// The server will open no more streams: the call in flight runs to its end unless its
+    /// stream is above `lastStreamID` (then the server never processed it), and the connection
+    /// is not reused.
+    private func goAway(lastStreamID: HTTP2StreamID, context: ChannelHandlerContext) {
+        flags.markUnusable()
+        goAwayLastStreamID = lastStreamID
+        if let call, call.streamID > lastStreamID {
+            complete(.refused("the upstream refused the call (GOAWAY, last stream \(lastStreamID))"))
+        }
+        // Nothing left to wait for: close now rather than when the worker next looks.
+        if call == nil {
+            fail(GRPCConnectionError(message: "the upstream closed the connection (GOAWAY)"), close: true)
+        }
+    }
+
+    /// Counts a PING or SETTINGS frame; a flood closes the connection with ENHANCE_YOUR_CALM.
+    private func controlFrameAllowed(context: ChannelHandlerContext) -> Bool {
+        if controlFrames.controlFrameReceived(at: .now()) { return true }
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(
+                    streamID: .rootStream,
+                    payload: .goAway(lastStreamID: .rootStream, errorCode: .enhanceYourCalm, opaqueData: nil))),
+            promise: nil)
+        fail(GRPCConnectionError(message: "the upstream flooded the connection with PING/SETTINGS frames"), close: true)
+        return false
+    }
+
+    private func finish(_ outcome: GRPCResponseParser.Outcome, streamEnded: Bool, context: ChannelHandlerContext) {
+        guard let streamID = call?.streamID else { return }
+        // Completed before the reset: NIO reports the stream's close from inside the write.
+        complete(.answered(outcome))
+        if !streamEnded {
+            // The rest of the response is not wanted (too large, or not a gRPC response).
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .rstStream(.cancel))), promise: nil)
+            needsFlush = true
+        }
+    }
+
+    /// Ends the call in flight, if any, with `result`.
+    private func complete(_ result: GRPCCallResult) {
+        guard let call else { return }
+        self.call = nil
+        call.continuation.resume(returning: result)
+    }
+
+    /// Remembers the connection's first failure, ends the call in flight, and closes the
+    /// connection when asked.
+    private func fail(_ error: any Error, close: Bool) {
+        flags.markUnusable()
+        if failure == nil { failure = error }
+        readyTimer?.cancel()
+        readyTimer = nil
+        keepaliveTimer?.cancel()
+        keepaliveTimer = nil
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        if !isReady {
+            isReady = true
+            ready.fail(error)
+        }
+        complete(.broken(error))
+        if close, let context, context.channel.isActive {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Timers
+
+    /// Starts the clock on the call just written: a call costs a clock read; the connection's one
+    /// timer moves only when this deadline is earlier than the one it waits for.
+    private func armDeadline(_ deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timer?.cancel()
+        scheduleTimer(at: deadline, context: context)
+    }
+
+    private func scheduleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timerDeadline = deadline
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.timerFired(context: context)
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        timerDeadline = nil
+        guard let call else { return }
+        if call.deadline <= .now() {
+            // The stream is reset after the call ends (NIO reports the close from inside the
+            // write); the connection stays up for the next call.
+            complete(.deadlineExceeded(call.timeout))
+            context.writeAndFlush(
+                wrapOutboundOut(HTTP2Frame(streamID: call.streamID, payload: .rstStream(.cancel))), promise: nil)
+        } else {
+            scheduleTimer(at: call.deadline, context: context)
+        }
+    }
+
+    private func scheduleKeepalive(in delay: Duration, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        keepaliveTimer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) {
+            let (handler, context) = bound.value
+            handler.keepaliveFired(context: context)
+        }
+    }
+
+    private func keepaliveFired(context: ChannelHandlerContext) {
+        keepaliveTimer = nil
+        guard failure == nil else { return }
+        if pingSentAt != nil {
+            fail(
+                GRPCConnectionError(message: "no keepalive PING ACK within \(settings.keepaliveTimeout)"), close: true)
+            return
+        }
+        pingsSent += 1
+        pingSentAt = .now()
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: pingsSent), ack: false))),
+            promise: nil)
+        scheduleKeepalive(in: settings.keepaliveTimeout, context: context)
+    }
+}
