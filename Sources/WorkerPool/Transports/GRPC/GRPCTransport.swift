@@ -156,26 +156,7 @@ public struct GRPCTransport: UpstreamTransport {
         var connection = opened
         let channel = connection.channel
         let handler = connection.handler
-        let result: Result
-        do {
-            // One cancellation handler for the connection's whole life, not one per call: a
-            // cancelled worker's call in flight ends and the connection closes.
-            result = try await withTaskCancellationHandler {
-                try await body(&connection)
-            } onCancel: {
-                let eventLoop = channel.eventLoop
-                if eventLoop.inEventLoop {
-                    handler.value.cancel()
-                } else {
-                    eventLoop.execute { handler.value.cancel() }
-                }
-            }
-        } catch {
-            try? await channel.close()
-            throw error
-        }
-        try? await channel.close()
-        return result
+        return try await ConnectionLifetime.run(&connection, on: channel, cancel: { handler.value.cancel() }, body)
     }
 
     /// swift-nio-http2's settings for a client connection: this client's SETTINGS, and its

@@ -110,28 +110,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         var connection = HTTPJSONRPCConnection(
             channel: channel, handler: handler, classifier: configuration.classifier, host: url.host,
             usesTLS: tlsContext != nil)
-        let result: Result
-        do {
-            // One cancellation handler for the connection's whole life, not one per call (each
-            // registers and removes a task status record under a lock): a cancelled worker's
-            // call in flight fails with `CancellationError` and the connection closes, as its
-            // state is unknown; a call made after that fails at once.
-            result = try await withTaskCancellationHandler {
-                try await body(&connection)
-            } onCancel: {
-                let eventLoop = channel.eventLoop
-                if eventLoop.inEventLoop {
-                    handler.value.cancel()
-                } else {
-                    eventLoop.execute { handler.value.cancel() }
-                }
-            }
-        } catch {
-            try? await channel.close()
-            throw error
-        }
-        try? await channel.close()
-        return result
+        // A cancelled worker's call in flight fails with `CancellationError`.
+        return try await ConnectionLifetime.run(&connection, on: channel, cancel: { handler.value.cancel() }, body)
     }
 }
 
