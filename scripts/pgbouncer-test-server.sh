@@ -18,22 +18,8 @@ set -euo pipefail
 command=${1:?start or stop}
 dir=${2:?a directory}
 
-as_owner() {
-    if [[ $(id -u) -eq 0 ]]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-# As in postgres-test-server.sh: the daemon must not hold our caller's pipes open.
-close_inherited_fds() {
-    local fd
-    for fd in /proc/$$/fd/*; do
-        fd=${fd##*/}
-        if ((fd > 2 && fd != 255)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
-    done
-}
+# as_owner and close_inherited_fds.
+source "$(dirname "$0")/test-server-lib.sh"
 
 case "$command" in
 start)

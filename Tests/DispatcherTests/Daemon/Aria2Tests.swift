@@ -65,7 +65,7 @@ struct Aria2Tests {
             String(repeating: "{\"method\":\"aria2.getVersion\",\"params\":[]}\n", count: 40)
             + "{\"method\":\"aria2.noSuchMethod\",\"params\":[]}\n"
         #expect(try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
-        let ran: Void? = try await Self.withAria2(user: "svc", password: password, in: directory) { port in
+        _ = try await Self.withAria2(user: "svc", password: password, in: directory) { port in
             let result = try await DispatcherProcess.run(
                 [
                     "run", "--upstream", "http://svc:\(password)@127.0.0.1:\(port)/jsonrpc", "--workers", "4",
@@ -100,6 +100,5 @@ struct Aria2Tests {
             #expect(last.state == .failed && last.attempts == 1)
             #expect(last.lastError?.hasPrefix("HTTP 401") == true, "\(last.lastError ?? "nil")")
         }
-        _ = ran
     }
 }

@@ -110,9 +110,8 @@ final class GRPCClientHandler: ChannelInboundHandler {
     private var controlFrames = HTTP2ControlFrameGuard()
     private var requestBuffer = ByteBuffer()
     private var needsFlush = false
-    /// One deadline timer per connection, re-armed lazily (as `JSONRPCClientHandler` does).
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    /// One deadline timer per connection, re-armed lazily.
+    private var deadlineTimer = LazyDeadlineTimer()
     private var keepaliveTimer: Scheduled<Void>?
     private var pingSentAt: NIODeadline?
     private var pingsSent: UInt64 = 0
@@ -398,9 +397,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
         readyTimer = nil
         keepaliveTimer?.cancel()
         keepaliveTimer = nil
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        deadlineTimer.cancel()
         if !isReady {
             isReady = true
             ready.fail(error)
@@ -413,26 +410,21 @@ final class GRPCClientHandler: ChannelInboundHandler {
 
     // MARK: Timers
 
-    /// Starts the clock on the call just written: a call costs a clock read; the connection's one
-    /// timer moves only when this deadline is earlier than the one it waits for.
+    /// Starts the clock on the call just written (see `LazyDeadlineTimer`).
     private func armDeadline(_ deadline: NIODeadline, context: ChannelHandlerContext) {
-        if let timerDeadline, timerDeadline <= deadline { return }
-        timer?.cancel()
-        scheduleTimer(at: deadline, context: context)
+        deadlineTimer.arm(at: deadline, on: context.eventLoop) { timerCallback(context: context) }
     }
 
-    private func scheduleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        timerDeadline = deadline
+    private func timerCallback(context: ChannelHandlerContext) -> @Sendable () -> Void {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+        return {
             let (handler, context) = bound.value
             handler.timerFired(context: context)
         }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
-        timer = nil
-        timerDeadline = nil
+        deadlineTimer.fired()
         guard let call else { return }
         if call.deadline <= .now() {
             // The stream is reset after the call ends (NIO reports the close from inside the
@@ -441,7 +433,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
             context.writeAndFlush(
                 wrapOutboundOut(HTTP2Frame(streamID: call.streamID, payload: .rstStream(.cancel))), promise: nil)
         } else {
-            scheduleTimer(at: call.deadline, context: context)
+            deadlineTimer.schedule(at: call.deadline, on: context.eventLoop, fire: timerCallback(context: context))
         }
     }
 

@@ -107,17 +107,10 @@ public struct GRPCTransport: UpstreamTransport {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    var handshake: EventLoopFuture<Void>?
-                    if let tlsContext {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(
-                                context: tlsContext, serverHostname: url.hostIsIPAddress ? nil : url.host))
-                        let promise = channel.eventLoop.makePromise(of: Void.self)
-                        try channel.pipeline.syncOperations.addHandler(
-                            TLSHandshakeWaiter(
-                                handshake: promise, certificateRequests: certificateRequests,
-                                timeout: .nanoseconds(connectTimeout.nanoseconds)))
-                        handshake = promise.futureResult
+                    let handshake = try tlsContext.map { tlsContext in
+                        try UpstreamTLSHandlers.add(
+                            to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
+                            timeout: .nanoseconds(connectTimeout.nanoseconds))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         NIOHTTP2Handler(

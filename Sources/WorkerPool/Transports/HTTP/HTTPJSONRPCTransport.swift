@@ -78,19 +78,10 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    var handshake: EventLoopFuture<Void>?
-                    if let tlsContext {
-                        // SNI carries names only; an IP literal is verified against the IP SANs
-                        // (NIOSSL checks the peer address when no server name is given).
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(
-                                context: tlsContext, serverHostname: url.hostIsIPAddress ? nil : url.host))
-                        let promise = channel.eventLoop.makePromise(of: Void.self)
-                        try channel.pipeline.syncOperations.addHandler(
-                            TLSHandshakeWaiter(
-                                handshake: promise, certificateRequests: certificateRequests,
-                                timeout: .nanoseconds(connectTimeout)))
-                        handshake = promise.futureResult
+                    let handshake = try tlsContext.map { tlsContext in
+                        try UpstreamTLSHandlers.add(
+                            to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
+                            timeout: .nanoseconds(connectTimeout))
                     }
                     // The handler frames requests and parses responses itself: bytes in, bytes out.
                     let handler = JSONRPCClientHandler(

@@ -47,9 +47,8 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     /// The deadline of the call in flight, and its timeout for the error message.
     private var callDeadline: NIODeadline?
     private var callTimeout: Duration = .zero
-    /// One timer per connection, not one per call; see `armDeadline`.
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    /// One timer per connection, not one per call.
+    private var deadlineTimer = LazyDeadlineTimer()
 
     init(url: UpstreamURL, headers: [UpstreamHeader] = [], maximumResponseBytes: Int) {
         self.framing = JSONRPCRequestFraming(url: url, headers: headers)
@@ -119,9 +118,7 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        deadlineTimer.cancel()
         // A body without a length ends with the connection.
         if failure == nil, let response = parser.connectionClosed() {
             complete(response)
@@ -152,41 +149,32 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         }
     }
 
-    /// Starts the clock on the call just written.
-    ///
-    /// Calls are usually far shorter than their timeouts, so instead of scheduling (and
-    /// cancelling) a timer per call, one timer per connection is re-armed lazily: it is moved
-    /// only when the new deadline is earlier than the one it waits for, and when it fires for
-    /// an earlier call it re-arms for the current call's deadline. A call then costs a clock read.
+    /// Starts the clock on the call just written (see `LazyDeadlineTimer`).
     private func armDeadline(_ timeout: Duration, context: ChannelHandlerContext) {
         let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         callDeadline = deadline
         callTimeout = timeout
-        if let timerDeadline, timerDeadline <= deadline { return }
-        timer?.cancel()
-        scheduleTimer(at: deadline, context: context)
+        deadlineTimer.arm(at: deadline, on: context.eventLoop) { timerCallback(context: context) }
     }
 
-    private func scheduleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        timerDeadline = deadline
+    private func timerCallback(context: ChannelHandlerContext) -> @Sendable () -> Void {
         // The timer fires on this handler's event loop, so the loop-bound handler and context
         // are only touched on their own thread.
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+        return {
             let (handler, context) = bound.value
             handler.timerFired(context: context)
         }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
-        timer = nil
-        timerDeadline = nil
+        deadlineTimer.fired()
         // No call in flight: the next call arms the timer again.
         guard let callDeadline else { return }
         if callDeadline <= .now() {
             fail(JSONRPCClientError.deadlineExceeded(callTimeout), close: true)
         } else {
-            scheduleTimer(at: callDeadline, context: context)
+            deadlineTimer.schedule(at: callDeadline, on: context.eventLoop, fire: timerCallback(context: context))
         }
     }
 }
