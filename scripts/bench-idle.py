@@ -16,19 +16,12 @@ import sys
 import tempfile
 import time
 
-from benchlib import RELEASE, Stub, build, median, table
+from benchlib import RELEASE, Stub, build, cpu_seconds, median, table
 
 IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "10"))
 IDLE_ROUNDS = 3
 LATENCY_SAMPLES = 100
 WORKERS = 8
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import ROOT, Stub, binary, build, median, percentile, table, wrk
+from benchlib import ROOT, Stub, binary, build, cpu_seconds, median, percentile, table, wrk
 
 JOBS = 100_000
 WORKERS = 8
@@ -97,13 +97,6 @@ def drain(dispatcher, url, stub, daemons, server_dir, extra=()):
                            check=True).stdout
     done = int(re.search(r'"succeeded":(\d+)', stats).group(1))
     return JOBS / elapsed, done, max(rss), {name: seconds * 1e6 / JOBS for name, seconds in cpu.items()}
-
-
-def cpu_seconds(pid):
-    """User + system CPU time a process has used so far, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def idle_latency(dispatcher, url, samples, spacing, extra=()):

@@ -90,6 +90,13 @@ def table(rows):
     sys.stdout.flush()
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, fraction):
     """The value below which `fraction` of `values` lie (nearest rank)."""
     values = sorted(values)

@@ -8,7 +8,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             EnqueueCommand.self, RunCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self,
-            TopCommand.self,
+            TopCommand.self, SchedulesCommand.self,
             RetryCommand.self, CancelCommand.self, PurgeCommand.self, PauseCommand.self, ResumeCommand.self,
         ]
     )

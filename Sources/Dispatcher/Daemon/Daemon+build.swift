@@ -82,9 +82,21 @@ extension Daemon {
         let pruner = Pruner(
             database: database, rules: configuration.retentionRules, configuration: configuration.pruner,
             owner: configuration.owner, logger: logger, storeHealth: storeHealth)
+        let served = Set(configuration.queues.map(\.name))
+        for schedule in configuration.schedules where !served.contains(schedule.queue) {
+            logger.warning(
+                "schedule enqueues into a queue this daemon does not serve: another daemon must",
+                metadata: ["schedule": "\(schedule.name)", "queue": "\(schedule.queue)"])
+        }
+        let scheduler =
+            configuration.schedules.isEmpty
+            ? nil
+            : Scheduler(
+                schedules: configuration.schedules, database: database, clock: configuration.clock, logger: logger,
+                storeHealth: storeHealth)
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
-            leaseKeeper: leaseKeeper, pruner: pruner, gaugeSampler: gaugeSampler, health: health, fileGuard: fileGuard,
-            upstreamEventLoops: upstreamEventLoops, logger: logger)
+            leaseKeeper: leaseKeeper, pruner: pruner, scheduler: scheduler, gaugeSampler: gaugeSampler, health: health,
+            fileGuard: fileGuard, upstreamEventLoops: upstreamEventLoops, logger: logger)
     }
 }

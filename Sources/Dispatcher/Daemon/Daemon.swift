@@ -18,6 +18,8 @@ struct Daemon: Service, CustomStringConvertible {
     let leaseKeeper: LeaseKeeper
     /// Deletes finished jobs past their retention.
     let pruner: Pruner
+    /// Enqueues the jobs of the configured schedules (nil without any).
+    let scheduler: Scheduler?
     /// Present when metrics are exported.
     let gaugeSampler: GaugeSampler?
     let health: HealthState
@@ -37,6 +39,7 @@ struct Daemon: Service, CustomStringConvertible {
                 "db": "\(configuration.databasePath)", "owner": "\(configuration.owner)",
                 "queues": "\(configuration.queues.map(\.startupDescription))",
                 "retention": "\(configuration.retentionRules)",
+                "schedules": "\(configuration.schedules.map(\.name))",
             ])
         health.update { $0.poolsRunning = true }
         await withTaskGroup(of: Void.self) { group in
@@ -44,6 +47,9 @@ struct Daemon: Service, CustomStringConvertible {
             group.addTask { await completer.run() }
             group.addTask { await leaseKeeper.run() }
             group.addTask { await pruner.run() }
+            if let scheduler {
+                group.addTask { await scheduler.run() }
+            }
             if let gaugeSampler {
                 group.addTask { await gaugeSampler.run() }
             }

@@ -11,6 +11,9 @@ struct DaemonConfiguration: Sendable {
     var databasePath: String { store.displayName }
     /// The queues this daemon serves, each with its own upstream and workers.
     var queues: [QueueConfiguration] = []
+    /// The periodic jobs this daemon enqueues (the config file's `schedules`); any daemon on
+    /// the database may enqueue a slot, and only one job per slot is ever created.
+    var schedules: [Schedule] = []
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
     var drainTimeout: Duration = .seconds(30)
     /// Added to a job's timeout to form its lease; a crashed daemon's jobs return to pending

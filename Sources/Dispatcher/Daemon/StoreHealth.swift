@@ -14,6 +14,7 @@ final class StoreHealth: Sendable {
         case renewLeases = "renew leases"
         case reap = "reap expired leases"
         case prune = "prune finished jobs"
+        case fireSchedules = "enqueue scheduled jobs"
     }
 
     private let outage: Mutex<StoreOutage<ContinuousClock.Instant>>

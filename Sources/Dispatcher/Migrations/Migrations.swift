@@ -33,6 +33,7 @@ extension Migration {
         Migration(
             version: 5, name: "0005_finished_jobs_share_one_index.sql",
             bytes: PackageResources._005_finished_jobs_share_one_index_sql),
+        Migration(version: 6, name: "0006_schedules.sql", bytes: PackageResources._006_schedules_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
@@ -45,6 +46,8 @@ extension Migration {
         Migration(
             version: 3, name: "0003_job_counts_and_retention_postgres.sql",
             bytes: PackageResources._003_job_counts_and_retention_postgres_sql),
+        Migration(
+            version: 4, name: "0004_schedules_postgres.sql", bytes: PackageResources._004_schedules_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all

@@ -1,10 +1,10 @@
 /// What the daemon needs from a job store: leasing jobs, writing their outcomes, keeping leases
-/// alive, and knowing when to look again.
+/// alive, knowing when to look again, and the schedules' slots (`ScheduleStore`).
 ///
 /// Times are judged by the store's own clock (the process's on SQLite, the database server's on
 /// PostgreSQL), so daemons on hosts with skewed clocks still agree on who holds a job.
 /// Implementations must never block Swift's cooperative pool.
-protocol DaemonStore: Sendable {
+protocol DaemonStore: ScheduleStore {
     /// Leases up to `limit` due pending jobs of `queue` to `owner`, best first (priority, then
     /// due time, then id), counting an attempt for each. Two claimers never get the same job.
     /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms.

@@ -13,6 +13,12 @@ enum JobState: String, CaseIterable, Sendable {
 
     /// States a job never leaves on its own, which `purge` may delete.
     var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
+
+    /// The state shown to people for a stored `state` column: a pending job that has been
+    /// tried before is *retrying*.
+    static func displayName(stored state: String, attempts: Int64) -> String {
+        state == JobState.pending.rawValue && attempts > 0 ? "retrying" : state
+    }
 }
 
 /// A state filter for `list`: any stored state, or `retrying` (pending with attempts > 0).
@@ -61,7 +67,7 @@ struct Job: Equatable, Sendable {
 
     /// The state shown to people: a pending job that has been tried before is *retrying*.
     var displayState: String {
-        state == .pending && attempts > 0 ? "retrying" : state.rawValue
+        JobState.displayName(stored: state.rawValue, attempts: attempts)
     }
 }
 

@@ -40,6 +40,9 @@ protocol OperatorStore: Sendable {
     /// Pauses (no daemon claims the queue's jobs) or resumes `queue`; false when it already was.
     func setPaused(_ paused: Bool, queue: String, now: Int64) async throws -> Bool
 
+    /// Every schedule any daemon registered, by name, with its newest job.
+    func schedules() async throws -> [ScheduleRecord]
+
     /// Releases the connection.
     func close() async
 }

@@ -73,6 +73,37 @@ public struct JSONScanner {
         }
     }
 
+    /// Validates a JSON array and calls `element` with the byte range of each of its values.
+    public static func scanArray(
+        _ bytes: UnsafeRawBufferPointer, _ element: (_ value: Range<Int>) throws -> Void
+    ) throws {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        try scanner.expect(UInt8(ascii: "["))
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "]") {
+            scanner.index += 1
+        } else {
+            while true {
+                scanner.skipWhitespace()
+                let start = scanner.index
+                try scanner.skipValue(depth: 1)
+                try element(start..<scanner.index)
+                scanner.skipWhitespace()
+                if scanner.peek() == UInt8(ascii: ",") {
+                    scanner.index += 1
+                    continue
+                }
+                try scanner.expect(UInt8(ascii: "]"))
+                break
+            }
+        }
+        scanner.skipWhitespace()
+        guard scanner.index == bytes.count else {
+            throw scanner.error("unexpected data after the JSON array")
+        }
+    }
+
     // MARK: Reading values
 
     mutating func skipValue(depth: Int) throws(JSONError) {

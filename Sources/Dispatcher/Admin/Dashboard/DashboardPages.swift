@@ -17,7 +17,8 @@ struct DashboardPages {
         html.element("title", [], "\(title) · dispatcher")
         html.raw("<link rel=\"stylesheet\" href=\"/assets/dashboard.css\"></head><body><header>")
         html.raw("<span class=\"brand\">dispatcher</span><nav>")
-        html.raw("<a href=\"/\">Overview</a><a href=\"/failures\">Failures</a></nav>")
+        html.raw(
+            "<a href=\"/\">Overview</a><a href=\"/failures\">Failures</a><a href=\"/schedules\">Schedules</a></nav>")
         html.open("span", [("class", "meta")])
         html.text(storeName)
         html.raw("</span>")

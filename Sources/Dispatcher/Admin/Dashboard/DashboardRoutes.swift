@@ -43,6 +43,11 @@ struct DashboardRoutes: Sendable {
             return Self.html(.ok, pages.overviewTable(overview, live: live.snapshot))
         }
         protected.get("/failures") { request, _ in try await failures(request) }
+        protected.get("/schedules") { _, _ in
+            let now = WallClock.nowMilliseconds()
+            let report = ScheduleReport(records: try await store.schedules(), now: now)
+            return Self.html(.ok, pages.schedules(report, paused: try await store.statistics(now: now).paused))
+        }
         protected.get("/jobs/{id}") { request, context in
             guard let id = context.parameters.get("id", as: Int64.self) else {
                 return Self.html(.notFound, pages.message(title: "Not found", "No such job."))

@@ -1,3 +1,5 @@
+import WorkerPool
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -20,6 +22,11 @@
 ///          "headers": {"Authorization": "Bearer ${env:PARTNER_TOKEN}", "X-Api-Key": "${file:/run/secrets/key}"}},
 ///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset",
 ///          "grpc_keepalive": "30s", "retain_succeeded": "1d", "retain_failed": "forever"}
+///       ],
+///       "schedules": [
+///         {"name": "nightly-report", "cron": "0 3 * * *", "timezone": "Europe/Berlin", "queue": "default",
+///          "method": "report.run", "params": {"full": true}, "priority": 0, "max_attempts": 5,
+///          "timeout": "60s", "catch_up": "latest"}
 ///       ]
 ///     }
 ///
@@ -56,8 +63,39 @@ enum ConfigFile {
         guard settings.queues != nil else { throw DispatcherError("\(names.prefix)missing 'queues' at top level") }
         var configuration = base
         try settings.apply(to: &configuration, names: names)
+        configuration.schedules = try ScheduleSettings.validate(
+            settings.schedules ?? [], params: rawParams(bytes), names: names)
         return configuration
     }
+
+    /// Each schedule's `params` as the JSON text written in the file, by the schedule's index:
+    /// decoding it into a tree and encoding it again could round big numbers through `Double`.
+    static func rawParams(_ bytes: [UInt8]) -> [Int: String] {
+        var found = [Int: String]()
+        bytes.withUnsafeBytes { file in
+            func text(_ range: Range<Int>, in buffer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: buffer[range])
+            }
+            // The file was decoded already: a failure here only means there is nothing to cut.
+            try? JSONScanner.scanObject(file) { key, range in
+                guard key == "schedules" else { return }
+                var index = 0
+                try JSONScanner.scanArray(text(range, in: file)) { element in
+                    let entry = text(element.shifted(by: range.lowerBound), in: file)
+                    try? JSONScanner.scanObject(entry) { member, value in
+                        guard member == "params" else { return }
+                        found[index] = String(decoding: text(value, in: entry), as: UTF8.self)
+                    }
+                    index += 1
+                }
+            }
+        }
+        return found
+    }
+}
+
+extension Range<Int> {
+    fileprivate func shifted(by offset: Int) -> Range<Int> { (lowerBound + offset)..<(upperBound + offset) }
 }
 
 /// The keys the config file may hold, read from the settings' `CodingKeys`, so a new setting is
@@ -65,6 +103,8 @@ enum ConfigFile {
 enum ConfigKeys {
     private static let top = Set(DaemonSettings.CodingKeys.allCases.map(\.rawValue))
     private static let queue = Set(QueueSettings.CodingKeys.allCases.map(\.rawValue))
+    /// A schedule's keys; its `params` holds the user's own.
+    private static let schedule = Set(ScheduleSettings.CodingKeys.allCases.map(\.rawValue))
     /// Objects inside a queue whose keys are fixed; `headers` holds names of the user's choosing.
     private static let queueObjects: [String: Set<String>] = [
         "retry": Set(QueueSettings.Retry.CodingKeys.allCases.map(\.rawValue)),
@@ -119,6 +159,13 @@ enum ConfigKeys {
                 if let key = nested.keys.sorted().first(where: { !allowed.contains($0) }) {
                     return "\(path).\(name).\(key)"
                 }
+            }
+        }
+        guard case .array(let schedules) = object["schedules"] else { return nil }
+        for (index, entry) in schedules.enumerated() {
+            guard let entry = entry.object else { continue }
+            if let key = entry.keys.sorted().first(where: { !schedule.contains($0) }) {
+                return "schedules[\(index)].\(key)"
             }
         }
         return nil

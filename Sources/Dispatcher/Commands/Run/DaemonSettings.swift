@@ -16,9 +16,11 @@ struct DaemonSettings: Decodable {
     /// PostgreSQL: a direct or session-pooled URL to `LISTEN` on (see `listenDatabase`).
     var listenDb: String?
     var queues: [QueueSettings]?
+    /// Periodic jobs (config file only); see `ScheduleSettings`.
+    var schedules: [ScheduleSettings]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case queues
+        case queues, schedules
         case retainSucceeded = "retain_succeeded"
         case retainFailed = "retain_failed"
         case retainCancelled = "retain_cancelled"

@@ -67,7 +67,7 @@ extension PostgresStore: OperatorStore {
         return ids.map { EnqueueResult(id: $0, created: true) }
     }
 
-    private static func insertWithKey(
+    static func insertWithKey(
         _ job: NewJob, now: Int64, on connection: PostgresConnection, logger: Logger
     ) async throws -> EnqueueResult {
         let insert: PostgresQuery = """

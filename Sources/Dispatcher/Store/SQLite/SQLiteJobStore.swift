@@ -33,33 +33,36 @@ final class SQLiteJobStore {
     /// Inserts `jobs` in one transaction and returns, in order, each job's id and whether it was
     /// created (false: its idempotency key was already known in its queue).
     func enqueue(_ jobs: [NewJob], now: Int64) throws -> [EnqueueResult] {
-        try connection.writeTransaction {
-            // The counts are written once per queue for the whole transaction, not by the insert
-            // trigger once per job (see `JobCountMoves`).
-            try JobCountMoves.countingWithoutTriggers(on: connection) { moves in
-                var results = [EnqueueResult]()
-                results.reserveCapacity(jobs.count)
-                var index = 0
-                while index < jobs.count {
-                    if jobs[index].idempotencyKey != nil {
-                        let result = try insertWithKey(jobs[index], now: now)
-                        if result.created { moves.insert(queue: jobs[index].queue, into: JobState.pending.rawValue) }
-                        results.append(result)
-                        index += 1
-                        continue
-                    }
-                    // Runs of jobs without a key go in as multi-row INSERTs: one statement
-                    // execution per `rowsPerInsert` jobs instead of one per job.
-                    var end = index
-                    while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil {
-                        moves.insert(queue: jobs[end].queue, into: JobState.pending.rawValue)
-                        end += 1
-                    }
-                    results += try insertWithoutKeys(jobs[index..<end], now: now)
-                    index = end
+        try connection.writeTransaction { try insert(jobs, now: now) }
+    }
+
+    /// `enqueue`'s inserts, inside the caller's write transaction (the scheduler's too).
+    func insert(_ jobs: [NewJob], now: Int64) throws -> [EnqueueResult] {
+        // The counts are written once per queue for the whole transaction, not by the insert
+        // trigger once per job (see `JobCountMoves`).
+        try JobCountMoves.countingWithoutTriggers(on: connection) { moves in
+            var results = [EnqueueResult]()
+            results.reserveCapacity(jobs.count)
+            var index = 0
+            while index < jobs.count {
+                if jobs[index].idempotencyKey != nil {
+                    let result = try insertWithKey(jobs[index], now: now)
+                    if result.created { moves.insert(queue: jobs[index].queue, into: JobState.pending.rawValue) }
+                    results.append(result)
+                    index += 1
+                    continue
                 }
-                return results
+                // Runs of jobs without a key go in as multi-row INSERTs: one statement
+                // execution per `rowsPerInsert` jobs instead of one per job.
+                var end = index
+                while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil {
+                    moves.insert(queue: jobs[end].queue, into: JobState.pending.rawValue)
+                    end += 1
+                }
+                results += try insertWithoutKeys(jobs[index..<end], now: now)
+                index = end
             }
+            return results
         }
     }
 

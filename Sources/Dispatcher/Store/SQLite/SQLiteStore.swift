@@ -7,7 +7,7 @@ import NIOPosix
 /// not run on Swift's cooperative pool, which has only as many threads as cores (two here). The
 /// actor's executor is a one-thread NIO event loop that does nothing else; everything the
 /// feeders, the completer, the reaper or a command does with the database is serialized on it.
-actor SQLiteStore: DaemonStore, OperatorStore {
+actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
     private let thread: MultiThreadedEventLoopGroup
     private let eventLoop: any EventLoop
     private let store: SQLiteJobStore
@@ -214,6 +214,28 @@ actor SQLiteStore: DaemonStore, OperatorStore {
     func setPaused(_ paused: Bool, queue: String, now: Int64) throws -> Bool {
         localWrites += 1
         return try store.setPaused(paused, queue: queue, now: now)
+    }
+
+    func schedules() throws -> [ScheduleRecord] {
+        try store.schedules()
+    }
+
+    // MARK: ScheduleStore
+
+    func register(_ schedules: [ScheduleDefinition]) throws -> Int64 {
+        let now = WallClock.nowMilliseconds()
+        try store.register(schedules, now: now)
+        return now
+    }
+
+    func fireSchedules(
+        _ names: [String], plan: @escaping @Sendable (_ now: Int64, _ coveredUntil: [String: Int64]) -> [ScheduleFiring]
+    ) throws -> (now: Int64, fired: [ScheduleFired]) {
+        let now = WallClock.nowMilliseconds()
+        let fired = try store.fireSchedules(names, now: now, plan: plan)
+        // The feeders of this process learn of the new jobs from this count.
+        if fired.contains(where: { $0.results.contains(where: \.created) }) { localWrites += 1 }
+        return (now, fired)
     }
 }
 
