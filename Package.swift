@@ -105,11 +105,15 @@ let package = Package(
             ],
             path: "Benchmarks/PoolBenchmark"
         ),
+        // Helpers both test targets share: polling with a deadline, a locked box, a seeded
+        // generator.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "WorkerPoolTests",
             dependencies: [
                 "WorkerPool",
                 "UpstreamStub",
+                "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -128,6 +132,7 @@ let package = Package(
                 "Dispatcher",
                 "WorkerPool",
                 "UpstreamStub",
+                "TestSupport",
                 "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

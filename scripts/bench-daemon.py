@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import ROOT, Stub, binary, build, median, table, wrk
+from benchlib import ROOT, Stub, binary, build, enqueue_until_called, median, table, wrk
 
 JOBS = 100_000
 HEADERS = ("--header", "Authorization: Bearer 0123456789abcdef0123456789abcdef",
@@ -82,14 +82,7 @@ def idle_latency(directory, stub):
     try:
         time.sleep(1)
         for index in range(LATENCY_SAMPLES):
-            out = subprocess.run([dispatcher, "enqueue", "--db", db, "--method", "ping", "--params", f"[{index}]"],
-                                 capture_output=True, text=True, check=True).stdout
-            returned = time.time()
-            job_id = int(out)
-            while True:
-                arrived_id, arrived_at = stub.arrival()
-                if arrived_id == job_id:
-                    break
+            _, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
             latencies.append((arrived_at - returned) * 1000)
             time.sleep(0.03)
     finally:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import RELEASE, Stub, build, cpu_seconds, median, table
+from benchlib import RELEASE, Stub, build, cpu_seconds, enqueue_until_called, median, table
 
 IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "10"))
 IDLE_ROUNDS = 3
@@ -47,14 +47,7 @@ def main():
                 time.sleep(IDLE_SECONDS)
                 idle.append((cpu_seconds(daemon.pid) - before) / (time.monotonic() - start) * 100)
             for index in range(LATENCY_SAMPLES):
-                out = subprocess.run([dispatcher, "enqueue", "--db", db, "--method", "ping", "--params",
-                                      f"[{index}]"], capture_output=True, text=True, check=True).stdout
-                returned = time.time()
-                job_id = int(out)
-                while True:
-                    arrived_id, arrived_at = stub.arrival()
-                    if arrived_id == job_id:
-                        break
+                _, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
                 latencies.append((arrived_at - returned) * 1000)
                 time.sleep(0.03)
         finally:

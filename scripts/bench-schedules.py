@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import Stub, binary, build, cpu_seconds, median, percentile, table
+from benchlib import Stub, binary, build, cpu_seconds, enqueue_until_called, median, percentile, table
 
 SCHEDULES = 1000
 RUN_SECONDS = int(os.environ.get("RUN_SECONDS", "10"))
@@ -82,16 +82,8 @@ def main():
                 count_before, cpu_before, start = scheduled_jobs(db), cpu_seconds(daemon.pid), time.monotonic()
                 interval = RUN_SECONDS / LATENCY_SAMPLES
                 for index in range(LATENCY_SAMPLES):
-                    launched = time.time()
-                    out = subprocess.run([dispatcher, "enqueue", "--db", db, "--method", "ping", "--params",
-                                          f"[{index}]"], capture_output=True, text=True, check=True).stdout
-                    returned = time.time()
-                    job_id = int(out)
-                    while True:
-                        arrived_id, arrived_at = stub.arrival()
-                        if arrived_id == job_id:
-                            latencies.append(((arrived_at - returned) * 1000, (arrived_at - launched) * 1000))
-                            break
+                    launched, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
+                    latencies.append(((arrived_at - returned) * 1000, (arrived_at - launched) * 1000))
                     time.sleep(max(0.0, start + (index + 1) * interval - time.monotonic()))
                 elapsed = time.monotonic() - start
                 created = (scheduled_jobs(db) - count_before) / elapsed

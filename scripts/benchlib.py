@@ -90,6 +90,21 @@ def table(rows):
     sys.stdout.flush()
 
 
+def enqueue_until_called(dispatcher, db, stub, index):
+    """Enqueues job `ping [index]` with `dispatcher enqueue` and waits for the stub (started with
+    log_arrivals) to receive it; returns (launched, returned, arrived) wall-clock seconds: the
+    command's start, its exit (the job is durable) and the call's arrival."""
+    launched = time.time()
+    out = subprocess.run([dispatcher, "enqueue", "--db", db, "--method", "ping", "--params", f"[{index}]"],
+                         capture_output=True, text=True, check=True).stdout
+    returned = time.time()
+    job_id = int(out)
+    while True:
+        arrived_id, arrived_at = stub.arrival()
+        if arrived_id == job_id:
+            return launched, returned, arrived_at
+
+
 def cpu_seconds(pid):
     """User + system CPU time a process has used so far, from /proc."""
     with open(f"/proc/{pid}/stat") as f:

@@ -24,7 +24,7 @@ enum Main {
                 DispatcherCommand.exit(withError: error)
             }
             switch error {
-            case is DispatcherError, is SQLiteError, is UpstreamURLError:
+            case is any UserFacingError:
                 Output.error("error: \(error)")
             default:
                 Output.error("error: \(DispatcherCommand.message(for: error)) (see 'dispatcher help')")

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 @Suite("BoundedChannel", .timeLimit(.minutes(3)))
 struct BoundedChannelTests {

@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 @Suite("JSONScanner", .timeLimit(.minutes(3)))
 struct JSONScannerTests {

@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 /// A generator that always draws the same value, so a backoff is known in advance.
 struct FixedGenerator: RandomNumberGenerator {

@@ -2,7 +2,8 @@ import Logging
 import NIOPosix
 import Synchronization
 import UpstreamStub
-import WorkerPool
+
+@testable import WorkerPool
 
 /// Collects the outcomes a pool reports.
 final class OutcomeCollector: Sendable {
@@ -66,18 +67,5 @@ extension CallOutcome {
     var isNotAttempted: Bool {
         if case .notAttempted = self { return true }
         return false
-    }
-}
-
-/// A lock-protected value that closures can capture (a `Mutex` is not copyable).
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        mutex = Mutex(value)
-    }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { body(&$0) }
     }
 }

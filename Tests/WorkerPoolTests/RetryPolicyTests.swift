@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 @Suite("RetryPolicy", .timeLimit(.minutes(3)))
 struct RetryPolicyTests {

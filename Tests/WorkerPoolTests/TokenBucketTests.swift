@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 /// A clock reading the test sets by hand.
 struct ManualInstant: InstantProtocol {

@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 @Suite("UpstreamURL: the scheme picks the transport")
 struct UpstreamURLTests {

@@ -2,7 +2,8 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import UpstreamStub
-import WorkerPool
+
+@testable import WorkerPool
 
 @Suite("WorkerPool against a loopback upstream", .timeLimit(.minutes(3)))
 struct WorkerPoolTests {
@@ -282,17 +283,5 @@ struct WorkerPoolTests {
         #expect(outcomes.filter { $0.outcome.isNotAttempted }.count == 6 - calls)
         try await waitUntil { stub.openConnections == 0 }
         #expect(pool.currentStatistics.connectionsOpen == 0)
-    }
-}
-
-/// Polls `condition` every 10 ms for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
     }
 }

@@ -71,7 +71,7 @@ final class Completer: Sendable {
 
     /// Queues a release of a job that was claimed but never handed to a worker.
     func release(jobID: Int64, queue: String, reason: String) {
-        add(.release(id: jobID, runAt: clock.wallMilliseconds(), reason: reason), queue: queue)
+        add(.released(id: jobID, runAt: clock.wallMilliseconds(), reason: reason), queue: queue)
     }
 
     private func add(_ completion: Completion, queue: String) {
@@ -107,7 +107,7 @@ final class Completer: Sendable {
         case .failed(let error):
             return .failed(id: id, error: error)
         case .released(let runAt, let reason):
-            return .release(id: id, runAt: runAt, reason: reason)
+            return .released(id: id, runAt: runAt, reason: reason)
         }
     }
 
@@ -162,18 +162,16 @@ final class Completer: Sendable {
     }
 
     private func write(_ batch: [(completion: Completion, queue: String)]) async {
-        // One transaction per queue: its default max attempts, and the store counts the jobs
-        // moved per queue (usually one queue, one transaction).
+        // One transaction per queue: the store counts the jobs moved per queue (usually one
+        // queue, one transaction).
         var byQueue = [String: [Completion]]()
         for item in batch { byQueue[item.queue, default: []].append(item.completion) }
         for (queue, completions) in byQueue {
-            let maxAttempts = queues[queue]?.maxAttempts ?? JobLife.defaultMaxAttempts
             var attempt = 0
             while true {
                 let began = storeHealth.begin()
                 do {
-                    let counts = try await database.complete(
-                        completions, queue: queue, owner: owner, defaultMaxAttempts: maxAttempts)
+                    let counts = try await database.complete(completions, queue: queue, owner: owner)
                     storeHealth.succeeded(.complete, wrote: counts.stale < completions.count)
                     held.remove(completions.lazy.map(\.id))
                     metrics.recordCompletions(counts, queue: queue)

@@ -37,9 +37,9 @@ extension Daemon {
             throw error
         }
         // Right after opening: the identity of the file the store holds.
-        let fileGuard = DatabaseFileGuard(watching: configuration.store, health: health, logger: logger)
+        let fileGuard = DatabaseFileGuard(watching: database.guardedFile, health: health, logger: logger)
         let storeHealth = StoreHealth(
-            classifier: database as? any StoreFailureClassifying, health: health, clock: configuration.clock,
+            classifier: database, health: health, clock: configuration.clock,
             logger: logger)
         let metrics = DaemonMetrics(queues: configuration.queues.map(\.name))
         let completer = Completer(

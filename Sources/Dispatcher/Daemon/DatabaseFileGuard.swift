@@ -19,11 +19,11 @@ struct DatabaseFileGuard: Service {
     let health: HealthState
     let logger: Logger
 
-    /// A guard for the store at `location`, taking the identity of its file now (call it right
-    /// after the daemon opened the store); nil for PostgreSQL, or when the file cannot be found.
-    init?(watching location: StoreLocation, health: HealthState, logger: Logger) {
-        guard case .sqlite(let path) = location, case .success(let identity) = DatabaseFileIdentity.current(path: path)
-        else { return nil }
+    /// A guard for the store's file at `path` (`DaemonStore.guardedFile`), taking its identity
+    /// now (call it right after the daemon opened the store); nil for a store without a file,
+    /// or when the file cannot be found.
+    init?(watching path: String?, health: HealthState, logger: Logger) {
+        guard let path, case .success(let identity) = DatabaseFileIdentity.current(path: path) else { return nil }
         self.path = path
         self.opened = identity
         self.health = health

@@ -24,17 +24,17 @@ struct Feeder: Sendable {
     /// what it buffers; finishing it here instead would make the workers run those jobs.
     func run() async {
         let batchSize = pool.configuration.effectiveChannelCapacity
-        let defaultTimeout = queue.timeout.milliseconds
-        let leaseMargin = configuration.leaseMargin.milliseconds
+        let defaultTimeout = queue.timeout.wholeMilliseconds
+        let leaseMargin = configuration.leaseMargin.wholeMilliseconds
         let changes = database.changes
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard let limit = await admittedBatch(batchSize) else { continue }
-            // Taken before looking, so a change between the claim and the wait still wakes us.
-            let mark = await changes.mark()
-            let jobs: [ClaimedJob]
+            // The claim brings the notifier's mark from before it looked, so a change between the
+            // claim and the wait still wakes us.
+            let claimed: ClaimedBatch
             let began = storeHealth.begin()
             do {
-                jobs = try await database.claim(
+                claimed = try await database.claim(
                     queue: queue.name, limit: limit, owner: configuration.owner, defaultTimeout: defaultTimeout,
                     leaseMargin: leaseMargin)
             } catch {
@@ -42,6 +42,7 @@ struct Feeder: Sendable {
                 await sleep(.milliseconds(200))
                 continue
             }
+            let jobs = claimed.jobs
             storeHealth.succeeded(.claim, wrote: !jobs.isEmpty)
             if jobs.isEmpty {
                 if configuration.exitWhenIdle, await isIdle() {
@@ -49,7 +50,7 @@ struct Feeder: Sendable {
                     pool.finish()
                     return
                 }
-                await waitForWork(changes, after: mark)
+                await waitForWork(changes, after: claimed.mark)
                 continue
             }
             completer.held.insert(jobs.lazy.map(\.id))

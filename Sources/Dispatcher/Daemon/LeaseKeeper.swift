@@ -1,4 +1,5 @@
 import Logging
+import WorkerPool
 
 /// The daemon's heartbeat and reaper: renews the leases of the jobs this daemon holds, and
 /// returns jobs whose lease expired (their daemon died) to pending.
@@ -34,8 +35,8 @@ struct LeaseKeeper: Sendable {
                 do {
                     let ids = held.snapshot
                     let renewed = try await database.renewLeases(
-                        owner: configuration.owner, ids: ids, defaultTimeout: defaultTimeout.milliseconds,
-                        leaseMargin: configuration.leaseMargin.milliseconds)
+                        owner: configuration.owner, ids: ids, defaultTimeout: defaultTimeout.wholeMilliseconds,
+                        leaseMargin: configuration.leaseMargin.wholeMilliseconds)
                     // Renewing nothing proves nothing: no statement ran.
                     if !ids.isEmpty { storeHealth.succeeded(.renewLeases, wrote: renewed > 0) }
                     lastRenewal = clock.monotonic()

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import WorkerPool
 
 /// Deletes finished jobs past their retention (`--retain-succeeded` and friends), so the jobs
 /// table of a busy queue stops growing without bound.
@@ -81,7 +82,7 @@ struct Pruner: Sendable {
     /// queue and terminal state past its horizon, and releases the lease. Returns the number of
     /// jobs deleted.
     func pruneOnce() async throws -> Int {
-        let ttl = configuration.leaseDuration.milliseconds
+        let ttl = configuration.leaseDuration.wholeMilliseconds
         guard try await database.acquireMaintenanceLease(name: Self.leaseName, owner: owner, ttl: ttl) else {
             logger.debug("another daemon is pruning")
             return 0
@@ -95,7 +96,7 @@ struct Pruner: Sendable {
                     while true {
                         if Task.isCancelled { break rounds }
                         let deleted = try await database.prune(
-                            queue: queue, state: state, olderThan: horizon.milliseconds,
+                            queue: queue, state: state, olderThan: horizon.wholeMilliseconds,
                             limit: configuration.batchSize)
                         total += deleted
                         byState[state, default: 0] += deleted

@@ -1,3 +1,5 @@
+import WorkerPool
+
 /// How long finished jobs are kept before the daemon's pruner deletes them, per terminal state.
 ///
 /// The defaults keep a week of history for what went well or was cancelled, and a month of
@@ -66,7 +68,7 @@ struct RetentionPolicy: Sendable, Equatable, CustomStringConvertible {
 
     /// A horizon as it would be written: `7d`, `12h`, `90s`, or `forever`.
     static func format(_ value: Duration?) -> String {
-        guard let milliseconds = value?.milliseconds else { return "forever" }
+        guard let milliseconds = value?.wholeMilliseconds else { return "forever" }
         for (suffix, factor) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] as [(String, Int64)]
         where milliseconds % factor == 0 {
             return "\(milliseconds / factor)\(suffix)"

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import WorkerPool
 
 /// The one place that reports the store's outages: the feeders, the completer, the lease
 /// keeper and the pruner tell it how each store operation went, and it logs one error line when an outage
@@ -102,7 +103,7 @@ final class StoreHealth: Sendable {
 
     /// "12.4": seconds with one decimal.
     private static func seconds(_ duration: Duration) -> String {
-        let tenths = (duration.milliseconds + 50) / 100
+        let tenths = (duration.wholeMilliseconds + 50) / 100
         return "\(tenths / 10).\(tenths % 10)"
     }
 }

@@ -1,3 +1,5 @@
+import WorkerPool
+
 /// When a schedule fires: a five-field cron expression in a time zone, or a fixed interval.
 ///
 /// | form                          | slots                                                              |
@@ -113,7 +115,7 @@ struct CronFields: Sendable, Equatable {
     }
 }
 
-/// A civil date (proleptic Gregorian, `Timestamp.civilFromDays`) with its weekday.
+/// A civil date (proleptic Gregorian, `RFC3339.civilFromDays`) with its weekday.
 struct CivilDate: Equatable {
     var year: Int64
     /// 1–12.
@@ -124,7 +126,7 @@ struct CivilDate: Equatable {
     var weekday: Int
 
     init(daysSinceEpoch days: Int64) {
-        let (year, month, day) = Timestamp.civilFromDays(days)
+        let (year, month, day) = RFC3339.civilFromDays(days)
         self.year = year
         self.month = Int(month)
         self.day = Int(day)

@@ -14,20 +14,42 @@ struct ClaimedJob: Sendable {
     var maxAttempts: Int64? = nil
 }
 
+/// What one claim leased, and the change notifier's mark taken just before it looked: a feeder
+/// that got nothing waits for a change after this mark, so a commit between the claim and the
+/// wait still wakes it, and the look and the mark cost one trip to the store.
+struct ClaimedBatch: Sendable {
+    var jobs: [ClaimedJob]
+    var mark: ChangeMark
+}
+
 /// What the completer writes for one finished job.
 enum Completion: Sendable {
     /// The call returned a result (stored when it fits the cap).
     case succeeded(id: Int64, result: [UInt8]?, note: String?)
-    /// The call failed and may be retried at `runAt`, unless attempts are exhausted.
+    /// The call failed and is tried again at `runAt` (`JobLife` found attempts left).
     case retry(id: Int64, error: String, runAt: Int64)
     /// The call failed for good.
     case failed(id: Int64, error: String)
     /// The call was never made: back to pending at `runAt`, the attempt not counted.
-    case release(id: Int64, runAt: Int64, reason: String?)
+    case released(id: Int64, runAt: Int64, reason: String?)
+
+    /// The outcome's name, as the PostgreSQL batch carries it.
+    enum Kind: String, Sendable {
+        case succeeded, retry, failed, released
+    }
+
+    var kind: Kind {
+        switch self {
+        case .succeeded: .succeeded
+        case .retry: .retry
+        case .failed: .failed
+        case .released: .released
+        }
+    }
 
     var id: Int64 {
         switch self {
-        case .succeeded(let id, _, _), .retry(let id, _, _), .failed(let id, _), .release(let id, _, _): id
+        case .succeeded(let id, _, _), .retry(let id, _, _), .failed(let id, _), .released(let id, _, _): id
         }
     }
 }

@@ -4,21 +4,21 @@
 /// Times are judged by the store's own clock (the process's on SQLite, the database server's on
 /// PostgreSQL), so daemons on hosts with skewed clocks still agree on who holds a job.
 /// Implementations must never block Swift's cooperative pool.
-protocol DaemonStore: ScheduleStore {
+protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
     /// Leases up to `limit` due pending jobs of `queue` to `owner`, best first (priority, then
     /// due time, then id), counting an attempt for each. Two claimers never get the same job.
-    /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms.
+    /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms. The
+    /// batch carries `changes`' mark from just before the look.
     func claim(
         queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) async throws
-        -> [ClaimedJob]
+        -> ClaimedBatch
 
     /// Applies a batch of outcomes of `queue`'s jobs at once, each only while its job is still
-    /// `running` under `owner`'s lease (others, and jobs of another queue, are counted stale). A
-    /// `.retry` of an exhausted job (see `JobRules.isExhausted`, with `defaultMaxAttempts`)
-    /// fails it for good.
+    /// `running` under `owner`'s lease (others, and jobs of another queue, are counted stale).
+    /// Each is written as it is: whether a job is exhausted was decided once, by `JobLife`.
     func complete(
-        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String
     ) async throws
         -> CompletionCounts
 
@@ -56,6 +56,10 @@ protocol DaemonStore: ScheduleStore {
     /// `age` milliseconds ago (by the store's clock), oldest first, in one short transaction;
     /// returns how many. The retention index finds them without reading other rows.
     func prune(queue: String, state: JobState, olderThan age: Int64, limit: Int) async throws -> Int
+
+    /// The file whose identity must not change under the running daemon (SQLite's database
+    /// file, watched by `DatabaseFileGuard`); nil for a store without one (PostgreSQL).
+    var guardedFile: String? { get }
 
     /// The daemon's one source of wake-ups for all its feeders.
     var changes: any ChangeNotifier { get }

@@ -65,6 +65,9 @@ struct Job: Equatable, Sendable {
     /// The upstream's `result` as JSON text, for succeeded jobs.
     var result: String?
 
+    /// Pending, and tried before: shown as *retrying* (in SQL, `JobSQL.isRetrying`).
+    var isRetrying: Bool { state == .pending && attempts > 0 }
+
     /// The state shown to people: a pending job that has been tried before is *retrying*.
     var displayState: String {
         JobState.displayName(stored: state.rawValue, attempts: attempts)
@@ -81,6 +84,39 @@ struct NewJob: Sendable {
     var runAt: Int64
     var maxAttempts: Int64?
     var timeoutMilliseconds: Int64?
+}
+
+extension NewJob {
+    /// How enqueue writes a batch, in order: a job with an idempotency key alone (an insert
+    /// that does nothing on a known key, then a lookup of the existing id), and runs of jobs
+    /// without one together, at most `limit` a run.
+    enum Run: Equatable {
+        case keyed(Int)
+        case unkeyed(Range<Int>)
+    }
+
+    static func runs(_ jobs: [NewJob], limit: Int = .max) -> [Run] {
+        var runs = [Run]()
+        var index = 0
+        while index < jobs.count {
+            if jobs[index].idempotencyKey != nil {
+                runs.append(.keyed(index))
+                index += 1
+                continue
+            }
+            var end = index
+            while end < jobs.count, end - index < limit, jobs[end].idempotencyKey == nil { end += 1 }
+            runs.append(.unkeyed(index..<end))
+            index = end
+        }
+        return runs
+    }
+
+    /// The error when a key's insert did nothing and its lookup found no job either (deleted in
+    /// between by another connection).
+    static func vanished(_ job: NewJob) -> DispatcherError {
+        DispatcherError("job with key '\(job.idempotencyKey ?? "")' vanished during enqueue")
+    }
 }
 
 /// What enqueuing one job did.

@@ -8,8 +8,8 @@
 /// |-----------|---------------------------|-----------------------------|----------|
 /// | pending   | claimed (due)             | running, leased             | +1       |
 /// | running   | succeeded                 | succeeded                   |          |
-/// | running   | retryable failure         | pending at run_at, or failed when exhausted |   |
-/// | running   | permanent failure         | failed                      |          |
+/// | running   | retryable failure, attempts left (`JobLife`) | pending at run_at |        |
+/// | running   | permanent failure, or none left | failed                |          |
 /// | running   | released (never called)   | pending at run_at           | −1       |
 /// | running   | lease expired (reaped)    | pending                     | kept     |
 /// | failed, cancelled | `retry`           | pending, due now            | = 0      |
@@ -19,17 +19,6 @@
 /// Every outcome is applied only while the job is still `running` under the completing daemon's
 /// lease; otherwise it is counted stale and changes nothing.
 enum JobRules {
-    /// Whether a job that has used `attempts` may not be tried again: its own limit, or the
-    /// queue's default when it sets none. Attempts are counted at claim time.
-    static func isExhausted(attempts: Int64, maxAttempts: Int64?, defaultMaxAttempts: Int64) -> Bool {
-        attempts >= (maxAttempts ?? defaultMaxAttempts)
-    }
-
-    /// The lease a claim or a renewal grants: the job's timeout plus the daemon's margin.
-    static func leaseUntil(now: Int64, timeout: Int64, margin: Int64) -> Int64 {
-        now + timeout + margin
-    }
-
     /// What the reaper records on a job whose daemon stopped holding it.
     static let leaseExpiredError = "lease expired: the daemon running it stopped"
 

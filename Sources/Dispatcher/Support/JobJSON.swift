@@ -18,7 +18,7 @@ enum JobJSON {
             ("state", JSONEscaping.quoted(job.state.rawValue)),
         ]
         fields += [
-            ("retrying", job.state == .pending && job.attempts > 0 ? "true" : "false"),
+            ("retrying", job.isRetrying ? "true" : "false"),
             ("attempts", String(job.attempts)),
             ("max_attempts", number(job.maxAttempts)),
             ("timeout_ms", number(job.timeoutMilliseconds)),

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Nothing in NIO or swift-async-algorithms does exactly this (`AsyncChannel` is unbuffered,
 /// `.buffer` is per-iterator and `AsyncStream` has one consumer), hence this small type.
-public final class BoundedChannel<Element: Sendable>: Sendable {
+final class BoundedChannel<Element: Sendable>: Sendable {
     typealias SendContinuation = CheckedContinuation<Void, any Error>
     typealias ReceiveContinuation = CheckedContinuation<Element?, any Error>
     typealias Machine = StateMachine<SendContinuation, ReceiveContinuation>
@@ -23,21 +23,21 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     private let state: Mutex<Locked>
 
     /// The most elements buffered at once.
-    public let capacity: Int
+    let capacity: Int
 
     /// Creates a channel that buffers up to `capacity` elements.
-    public init(capacity: Int) {
+    init(capacity: Int) {
         self.capacity = capacity
         self.state = Mutex(Locked(machine: Machine(capacity: capacity)))
     }
 
     /// Elements buffered now (not counting suspended senders).
-    public var count: Int {
+    var count: Int {
         state.withLock { $0.machine.buffer.count }
     }
 
     /// Whether `finish()` or `close()` was called.
-    public var isFinished: Bool {
+    var isFinished: Bool {
         state.withLock { $0.machine.isFinished }
     }
 
@@ -46,7 +46,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// - Throws: `BoundedChannelError` with code `.finished` when the channel is finished
     ///   (before or while waiting), `CancellationError` when the task is cancelled while waiting.
     ///   In both cases the element was not accepted.
-    public func send(_ element: Element) async throws {
+    func send(_ element: Element) async throws {
         // Fast path: room in the buffer (or a receiver waiting) needs no continuation at all.
         let (immediate, id) = state.withLock { locked -> (Machine.SendAction, UInt64) in
             locked.nextID += 1
@@ -92,7 +92,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     ///
     /// - Returns: how many of the first elements were accepted. Fewer than `elements.count`
     ///   means the channel was finished or the task cancelled: the rest were not accepted.
-    public func send(contentsOf elements: some Collection<Element>) async -> Int {
+    func send(contentsOf elements: some Collection<Element>) async -> Int {
         var accepted = 0
         var rest = elements[...]
         while !rest.isEmpty {
@@ -130,7 +130,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     }
 
     /// Sends `element` only if it is accepted at once; returns whether it was.
-    public func trySend(_ element: Element) -> Bool {
+    func trySend(_ element: Element) -> Bool {
         let action = state.withLock { $0.machine.trySend(element) }
         switch action {
         case .done: return true
@@ -150,7 +150,7 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
     /// connection's `call`, `onOutcome`): it runs on the caller's executor, the worker's event
     /// loop, instead of hopping to the generic executor and back on every job (some 200
     /// instructions a hop, under a lock, for a task with an executor preference).
-    nonisolated(nonsending) public func receive() async throws -> Element? {
+    nonisolated(nonsending) func receive() async throws -> Element? {
         let (immediate, id) = state.withLock { locked -> (Machine.ReceiveAction, UInt64) in
             locked.nextID += 1
             return (locked.machine.tryReceive(), locked.nextID)
@@ -184,14 +184,14 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
 
     /// Ends the channel: waiting and later senders are rejected; receivers drain what is
     /// buffered, then get nil.
-    public func finish() {
+    func finish() {
         let action = state.withLock { $0.machine.finish() }
         resume(action)
     }
 
     /// Ends the channel and takes out everything buffered, returning it in FIFO order, so the
     /// owner can hand unstarted work back. Receivers get nil; waiting senders are rejected.
-    public func close() -> [Element] {
+    func close() -> [Element] {
         let action = state.withLock { $0.machine.close() }
         resume(action)
         return action.removed
@@ -205,17 +205,17 @@ public final class BoundedChannel<Element: Sendable>: Sendable {
 }
 
 /// An error from `BoundedChannel`.
-public struct BoundedChannelError: Error, Hashable, CustomStringConvertible {
+struct BoundedChannelError: Error, Hashable, CustomStringConvertible {
     /// What went wrong.
-    public struct Code: Hashable, Sendable {
+    struct Code: Hashable, Sendable {
         fileprivate enum Value { case finished }
         fileprivate let value: Value
         /// The channel was finished or closed; the element was not accepted.
-        public static let finished = Code(value: .finished)
+        static let finished = Code(value: .finished)
     }
 
     /// What went wrong.
-    public let code: Code
+    let code: Code
 
-    public var description: String { "the channel is finished" }
+    var description: String { "the channel is finished" }
 }

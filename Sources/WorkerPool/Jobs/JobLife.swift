@@ -66,15 +66,3 @@ public struct JobLife: Sendable, Equatable {
         }
     }
 }
-
-extension Duration {
-    /// The duration in whole milliseconds, rounded up so a wait is never cut short, saturating.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        let fraction = attoseconds / 1_000_000_000_000_000
-        let remainder = attoseconds % 1_000_000_000_000_000
-        return scaled + fraction + (remainder > 0 ? 1 : 0)
-    }
-}

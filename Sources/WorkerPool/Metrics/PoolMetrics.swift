@@ -1,4 +1,5 @@
 import CoreMetrics
+import NIOCore
 
 /// The pool's swift-metrics instruments, created once per pool (the factory lookup and label
 /// hashing stay off the per-call path). The library never bootstraps a metrics backend: with
@@ -35,6 +36,6 @@ struct PoolMetrics: Sendable {
         case .notAttempted: notAttempted.increment()
         }
         if case .notAttempted = outcome { return }
-        callDuration.recordNanoseconds(latency.nanoseconds)
+        callDuration.recordNanoseconds(TimeAmount(latency).nanoseconds)
     }
 }

@@ -14,19 +14,11 @@ public protocol QueuePool: Service, Sendable {
     /// asks it before claiming.
     var breaker: UpstreamBreaker { get }
 
-    /// Hands a job to the workers, suspending while the channel is full.
-    ///
-    /// - Throws: when the pool is finishing or shutting down; the caller still owns the job.
-    func submit(_ job: RPCJob) async throws
-
     /// Hands jobs to the workers in order, suspending while the channel is full.
     ///
     /// - Returns: how many of the first jobs were accepted; the caller still owns the rest
     ///   (the pool is finishing or shutting down).
     func submit(contentsOf jobs: [RPCJob]) async -> Int
-
-    /// Jobs the channel can take now without suspending the producer.
-    var freeCapacity: Int { get }
 
     /// Jobs waiting in the channel.
     var bufferedCount: Int { get }

@@ -63,7 +63,7 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     ///
     /// - Throws: `BoundedChannelError` (`.finished`) once the pool is finishing or shutting
     ///   down, or `CancellationError`; the job was then not accepted and the caller still owns it.
-    public func submit(_ job: RPCJob) async throws {
+    func submit(_ job: RPCJob) async throws {
         try await channel.send(job)
     }
 
@@ -75,11 +75,6 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     ///   the rest.
     public func submit(contentsOf jobs: [RPCJob]) async -> Int {
         await channel.send(contentsOf: jobs)
-    }
-
-    /// Jobs the channel can take now without suspending the producer.
-    public var freeCapacity: Int {
-        max(0, channel.capacity - channel.count)
     }
 
     /// Jobs waiting in the channel.

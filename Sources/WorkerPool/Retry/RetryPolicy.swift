@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Exponential backoff with full jitter and a cap.
 ///
 /// The delay before retry `n` (the first retry is `n = 1`) is drawn uniformly from
@@ -33,7 +35,7 @@ public struct RetryPolicy: Sendable, Equatable {
     public static let none = RetryPolicy(base: .zero, cap: .zero, minimum: .zero)
 
     /// The upper bound of the delay before retry `n` (1-based).
-    public func ceiling(retry n: Int) -> Duration {
+    func ceiling(retry n: Int) -> Duration {
         guard base > .zero else { return .zero }
         let doublings = max(0, min(n - 1, 62))
         let baseNanoseconds = Double(base.components.seconds) * 1e9 + Double(base.components.attoseconds) / 1e9
@@ -45,8 +47,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// A delay before retry `n` (1-based), drawn with `generator`.
     public func delay(retry n: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(retry: n)
-        let nanoseconds =
-            Int64(ceiling.components.seconds) * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
+        let nanoseconds = TimeAmount(ceiling).nanoseconds
         let drawn: Duration =
             nanoseconds > 0 ? .nanoseconds(Int64.random(in: 0...nanoseconds, using: &generator)) : .zero
         return max(minimum, drawn)

@@ -32,6 +32,19 @@ struct LazyDeadlineTimer {
         deadline = nil
     }
 
+    /// A timer callback that hands `handler` and `context` to `fired` on their event loop: the
+    /// timer fires there, so the loop-bound values are only touched on their own thread.
+    static func callback<Handler: AnyObject>(
+        for handler: Handler, context: ChannelHandlerContext,
+        _ fired: @escaping (Handler, ChannelHandlerContext) -> Void
+    ) -> @Sendable () -> Void {
+        let bound = NIOLoopBound((handler: handler, context: context, fired: fired), eventLoop: context.eventLoop)
+        return {
+            let (handler, context, fired) = bound.value
+            fired(handler, context)
+        }
+    }
+
     /// Cancels the timer (the connection is gone).
     mutating func cancel() {
         scheduled?.cancel()

@@ -273,15 +273,3 @@ struct DaemonTests {
         }
     }
 }
-
-/// Polls `condition` every 10 ms for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}

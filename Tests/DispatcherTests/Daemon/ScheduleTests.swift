@@ -145,7 +145,7 @@ struct ScheduleTests {
 
         let second = try DispatcherProcess.start(Self.daemonArguments(database, config: config), in: directory)
         defer { if second.isRunning { second.signal(SIGKILL) } }
-        try await Self.waitFor { ((try? await database.jobs()) ?? []).count >= 12 }
+        try await waitUntil(timeout: .seconds(20)) { ((try? await database.jobs()) ?? []).count >= 12 }
         second.signal(SIGTERM)
         let result = try await second.wait(timeout: .seconds(30))
         #expect(result.status == 0, "\(result.stderr)")
@@ -162,23 +162,11 @@ struct ScheduleTests {
     /// Waits until the store lists `count` schedules; returns how many it lists.
     private func waitForSchedules(_ count: Int, _ database: TestDatabase) async throws -> Int {
         var listed = 0
-        try await Self.waitFor {
+        try await waitUntil(timeout: .seconds(20)) {
             listed = (try? await database.location.withOperatorStore { try await $0.schedules() })?.count ?? 0
             return listed == count
         }
         return listed
-    }
-
-    /// Polls an asynchronous condition every 50 ms for at most 20 s.
-    static func waitFor(_ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !(await condition()) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 20 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
     }
 
     @Test func aConfigFileIsCheckedAndListedBeforeDeploying() async throws {

@@ -25,7 +25,7 @@ struct RetentionConformanceTests {
         #expect(claimed.count == 2)
         _ = try await store.complete(
             [.succeeded(id: ids[0], result: nil, note: nil), .failed(id: ids[1], error: "bad")], queue: queue,
-            owner: StoreConformanceTests.owner, defaultMaxAttempts: 3)
+            owner: StoreConformanceTests.owner)
         return [.succeeded: ids[0], .failed: ids[1], .cancelled: ids[2]]
     }
 
@@ -252,7 +252,8 @@ struct RandomOperations {
             let queue = queues.randomElement(using: &generator)!
             let claimed = try await store.claim(
                 queue: queue, limit: Int.random(in: 1...4, using: &generator), owner: owner, defaultTimeout: timeout,
-                leaseMargin: 0)
+                leaseMargin: 0
+            ).jobs
             for job in claimed { held[job.id] = (owner, queue) }
             return "claim"
         case 42..<64:
@@ -265,7 +266,7 @@ struct RandomOperations {
                 case 0: completions.append(.succeeded(id: id, result: nil, note: nil))
                 case 1: completions.append(.retry(id: id, error: "503", runAt: now - 1))
                 case 2: completions.append(.failed(id: id, error: "bad"))
-                default: completions.append(.release(id: id, runAt: now - 1, reason: "breaker"))
+                default: completions.append(.released(id: id, runAt: now - 1, reason: "breaker"))
                 }
             }
             let mine = completions.filter { held[$0.id]?.owner == owner }
@@ -275,7 +276,7 @@ struct RandomOperations {
             for queue in queues {
                 let ofQueue = mine.filter { held[$0.id]?.queue == queue }
                 guard !ofQueue.isEmpty else { continue }
-                _ = try await store.complete(ofQueue + extra, queue: queue, owner: owner, defaultMaxAttempts: 2)
+                _ = try await store.complete(ofQueue + extra, queue: queue, owner: owner)
             }
             for completion in mine { held[completion.id] = nil }
             return "complete"
@@ -314,22 +315,5 @@ struct RandomOperations {
                 limit: Int.random(in: 1...3, using: &generator))
             return "prune"
         }
-    }
-}
-
-/// A small seeded generator, so a failing seed can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -35,17 +35,3 @@ func jsonObject(_ line: String) throws -> [String: Any] {
 func ndjson(_ count: Int, start: Int = 0, extra: String = "") -> String {
     (start..<(start + count)).map { "{\"method\":\"work\",\"params\":[\($0)]\(extra)}\n" }.joined()
 }
-
-/// A lock-protected value that closures can capture.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.withLock { body(&value) }
-    }
-}

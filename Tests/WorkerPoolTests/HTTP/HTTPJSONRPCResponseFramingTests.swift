@@ -1,5 +1,6 @@
 import Testing
-import WorkerPool
+
+@testable import WorkerPool
 
 /// The transport against an upstream whose answers arrive in pieces and in every framing the
 /// parser reads: what the worker sees is the same, and the connection is reused exactly when the

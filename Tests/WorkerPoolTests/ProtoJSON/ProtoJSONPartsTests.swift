@@ -25,8 +25,8 @@ struct ProtoJSONPartsTests {
 
     @Test func roundTripsTimestampsAtTheEdgesOfTheirRange() throws {
         for (text, seconds, nanos) in [
-            ("0001-01-01T00:00:00Z", ProtoTime.minimumTimestampSeconds, Int32(0)),
-            ("9999-12-31T23:59:59.999999999Z", ProtoTime.maximumTimestampSeconds, Int32(999_999_999)),
+            ("0001-01-01T00:00:00Z", RFC3339.minimumSeconds, Int32(0)),
+            ("9999-12-31T23:59:59.999999999Z", RFC3339.maximumSeconds, Int32(999_999_999)),
             ("1969-12-31T23:59:59.100Z", Int64(-1), Int32(100_000_000)),
             ("2000-02-29T00:00:00.000001Z", Int64(951_782_400), Int32(1000)),
         ] {

@@ -230,7 +230,7 @@ struct DashboardPages {
         switch job.state {
         case .succeeded: "ok"
         case .failed: "bad"
-        case .pending where job.attempts > 0: "warn"
+        case .pending where job.isRetrying: "warn"
         default: "muted"
         }
     }

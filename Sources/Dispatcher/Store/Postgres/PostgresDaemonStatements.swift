@@ -31,7 +31,7 @@ enum PostgresDaemonStatements {
                 SELECT id FROM jobs
                 WHERE queue = $4 AND state = 'pending' AND run_at <= dispatcher_now_ms()
                     AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = $4)
-                ORDER BY priority DESC, run_at, id LIMIT $5
+                ORDER BY \(JobSQL.claimOrder) LIMIT $5
                 FOR UPDATE SKIP LOCKED) picked
             WHERE jobs.id = picked.id
             RETURNING jobs.id, jobs.method, jobs.params, jobs.idempotency_key, jobs.priority, jobs.attempts,
@@ -64,50 +64,43 @@ enum PostgresDaemonStatements {
     /// Applies a batch of outcomes of one queue's jobs, each only while its job is still leased
     /// to `owner` (see `PostgresStore.complete`).
     struct Complete: PostgresPreparedStatement {
-        static let name = "dispatcher_complete_v3"
+        static let name = "dispatcher_complete_v4"
+        // Each outcome is written as `JobLife` decided it: a retry is pending again, whatever
+        // the job's limit (that was looked at once, before).
         static let sql = """
             WITH completed AS (
             UPDATE jobs SET
-                state = CASE i.kind
-                    WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' WHEN 'release' THEN 'pending'
-                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, $6)
-                        THEN 'failed' ELSE 'pending' END END,
+                state = CASE i.kind WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
                 result = CASE WHEN i.kind = 'succeeded' THEN i.result ELSE jobs.result END,
-                last_error = CASE WHEN i.kind = 'release' THEN jobs.last_error ELSE i.error END,
-                finished_at = CASE i.kind
-                    WHEN 'succeeded' THEN dispatcher_now_ms() WHEN 'failed' THEN dispatcher_now_ms()
-                    WHEN 'release' THEN NULL
-                    ELSE CASE WHEN jobs.attempts >= COALESCE(jobs.max_attempts, $6)
-                        THEN dispatcher_now_ms() END END,
-                run_at = CASE WHEN i.kind IN ('retry', 'release')
-                    THEN dispatcher_now_ms() + (i.run_at - $7) ELSE jobs.run_at END,
-                attempts = CASE WHEN i.kind = 'release' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
+                last_error = CASE WHEN i.kind = '\(Completion.Kind.released.rawValue)' THEN jobs.last_error ELSE i.error END,
+                finished_at = CASE WHEN i.kind IN ('succeeded', 'failed') THEN dispatcher_now_ms() END,
+                run_at = CASE WHEN i.kind IN ('retry', '\(Completion.Kind.released.rawValue)')
+                    THEN dispatcher_now_ms() + (i.run_at - $6) ELSE jobs.run_at END,
+                attempts = CASE WHEN i.kind = '\(Completion.Kind.released.rawValue)' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
                 lease_owner = NULL, lease_until = NULL
             FROM unnest($1, $2, $3, $4, $5) AS i(id, kind, result, error, run_at)
-            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $8 AND jobs.queue = $9
-            RETURNING i.kind, jobs.state)
+            WHERE jobs.id = i.id AND jobs.state = 'running' AND jobs.lease_owner = $7 AND jobs.queue = $8
+            RETURNING i.kind)
             SELECT completed.* FROM completed, \(asynchronousCommit)
             """
-        typealias Row = (String, String)
+        typealias Row = String
 
         var ids: [Int64]
         var kinds: [String]
         var results: [String?]
         var errors: [String?]
         var runAts: [Int64?]
-        var defaultMaxAttempts: Int64
         var localNow: Int64
         var owner: String
         var queue: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 9)
+            var bindings = PostgresBindings(capacity: 8)
             bindings.append(ids)
             bindings.append(kinds)
             bindings.append(PostgresNullableArray(results))
             bindings.append(PostgresNullableArray(errors))
             bindings.append(PostgresNullableArray(runAts))
-            bindings.append(defaultMaxAttempts)
             bindings.append(localNow)
             bindings.append(owner)
             bindings.append(queue)
@@ -115,7 +108,7 @@ enum PostgresDaemonStatements {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row {
-            try row.decode(Row.self)
+            try row.decode(String.self)
         }
     }
 }

@@ -18,11 +18,22 @@ enum PostgresErrors {
         return DispatcherError("cannot open database \(url.redacted) at \(url.endpoint): \(cause(of: error))")
     }
 
-    /// An error while running a statement.
+    /// An error while running a statement, with its SQLSTATE when the server gave one.
     static func describe(_ error: any Error, url: PostgresURL) -> any Error {
         let error = unwrapped(error)
-        if error is DispatcherError || error is CancellationError { return error }
-        return DispatcherError("PostgreSQL at \(url.endpoint): \(cause(of: error))")
+        if error is DispatcherError || error is CancellationError || error is StoreError { return error }
+        return StoreError(
+            code: sqlState(of: error).map(StoreError.Code.sqlState) ?? .none,
+            description: "PostgreSQL at \(url.endpoint): \(cause(of: error))")
+    }
+
+    /// The SQLSTATE of the first thing that went wrong, as `cause(of:)` finds it.
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PostgresTransactionError {
+            return (error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError)
+                .flatMap(sqlState(of:))
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     /// The error a transaction's body threw (ours, or a cancellation), else `error` itself.

@@ -3,7 +3,8 @@ import PostgresNIO
 extension PostgresStore: DaemonStore {
     func claim(
         queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
-    ) async throws -> [ClaimedJob] {
+    ) async throws -> ClaimedBatch {
+        let mark = await changes.mark()
         // SKIP LOCKED: concurrent claimers (other daemons) pass over rows being leased rather
         // than wait for them, and never lease the same row twice.
         let statement = PostgresDaemonStatements.Claim(
@@ -23,11 +24,11 @@ extension PostgresStore: DaemonStore {
         }
         // RETURNING gives no order; hand jobs to workers in claim order.
         jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
-        return jobs
+        return ClaimedBatch(jobs: jobs, mark: mark)
     }
 
     func complete(
-        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String
     ) async throws
         -> CompletionCounts
     {
@@ -45,24 +46,21 @@ extension PostgresStore: DaemonStore {
         var seen = Set<Int64>()
         for completion in completions where seen.insert(completion.id).inserted {
             ids.append(completion.id)
+            kinds.append(completion.kind.rawValue)
             switch completion {
             case .succeeded(_, let result, let note):
-                kinds.append("succeeded")
                 results.append(result.map { String(decoding: $0, as: UTF8.self) })
                 errors.append(note)
                 runAts.append(nil)
             case .retry(_, let error, let runAt):
-                kinds.append("retry")
                 results.append(nil)
                 errors.append(error)
                 runAts.append(runAt)
             case .failed(_, let error):
-                kinds.append("failed")
                 results.append(nil)
                 errors.append(error)
                 runAts.append(nil)
-            case .release(_, let runAt, _):
-                kinds.append("release")
+            case .released(_, let runAt, _):
                 results.append(nil)
                 errors.append(nil)
                 runAts.append(runAt)
@@ -72,18 +70,18 @@ extension PostgresStore: DaemonStore {
         // kept, added to the database's clock, so a skewed host neither hurries nor delays them.
         let statement = PostgresDaemonStatements.Complete(
             ids: ids, kinds: kinds, results: results, errors: errors, runAts: runAts,
-            defaultMaxAttempts: defaultMaxAttempts, localNow: WallClock.nowMilliseconds(), owner: owner,
+            localNow: WallClock.nowMilliseconds(), owner: owner,
             queue: queue)
         let counts = try await withConnection { connection in
             var counts = CompletionCounts()
             var applied = 0
-            for (kind, state) in try await self.run(statement, on: connection) {
+            for kind in try await self.run(statement, on: connection) {
                 applied += 1
-                switch kind {
-                case "succeeded": counts.succeeded += 1
-                case "failed": counts.failed += 1
-                case "release": counts.released += 1
-                default: if state == "failed" { counts.failed += 1 } else { counts.retried += 1 }
+                switch Completion.Kind(rawValue: kind) {
+                case .succeeded?: counts.succeeded += 1
+                case .failed?: counts.failed += 1
+                case .released?: counts.released += 1
+                case .retry?, nil: counts.retried += 1
                 }
             }
             counts.stale = completions.count - applied
@@ -156,6 +154,9 @@ extension PostgresStore: DaemonStore {
     }
 
     var changes: any ChangeNotifier { PostgresChangeNotifier(broadcast: broadcast) }
+
+    /// No file: the server keeps the data.
+    var guardedFile: String? { nil }
 
     /// Runs one of the daemon's hot statements and returns its rows: as a named prepared
     /// statement (prepared on first use on each connection), or unnamed where names do not

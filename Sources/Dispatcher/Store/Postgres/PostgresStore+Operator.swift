@@ -1,10 +1,7 @@
 import PostgresNIO
 
 extension PostgresStore: OperatorStore {
-    static let columns = """
-        id, queue, method, params, idempotency_key, priority, state, attempts, max_attempts, run_at, timeout_ms,
-        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result
-        """
+    static let columns = JobSQL.columns
 
     /// Wakes every listening daemon; inside a transaction it is delivered at commit.
     func notify(on connection: PostgresConnection? = nil) async throws {
@@ -23,17 +20,13 @@ extension PostgresStore: OperatorStore {
         return try await withTransaction { connection in
             var results = [EnqueueResult]()
             results.reserveCapacity(jobs.count)
-            var index = 0
-            while index < jobs.count {
-                if jobs[index].idempotencyKey != nil {
+            for run in NewJob.runs(jobs) {
+                switch run {
+                case .keyed(let index):
                     results.append(try await Self.insertWithKey(jobs[index], now: now, on: connection, logger: logger))
-                    index += 1
-                    continue
+                case .unkeyed(let range):
+                    results += try await Self.insertWithoutKeys(jobs[range], now: now, on: connection, logger: logger)
                 }
-                var end = index
-                while end < jobs.count, jobs[end].idempotencyKey == nil { end += 1 }
-                results += try await Self.insertWithoutKeys(jobs[index..<end], now: now, on: connection, logger: logger)
-                index = end
             }
             try await self.notify(on: connection)
             return results
@@ -85,7 +78,7 @@ extension PostgresStore: OperatorStore {
         let lookup: PostgresQuery =
             "SELECT id FROM jobs WHERE queue = \(job.queue) AND idempotency_key = \(job.idempotencyKey)"
         guard let row = try await connection.rows(lookup, logger: logger).first else {
-            throw DispatcherError("job with key '\(job.idempotencyKey ?? "")' vanished during enqueue")
+            throw NewJob.vanished(job)
         }
         return EnqueueResult(id: try row.decode(Int64.self), created: false)
     }
@@ -99,12 +92,7 @@ extension PostgresStore: OperatorStore {
     }
 
     func list(state: JobStateFilter?, queue: String?, limit: Int) async throws -> [Job] {
-        var conditions = [String]()
-        switch state {
-        case .state(let state)?: conditions.append("state = '\(state.rawValue)'")
-        case .retrying?: conditions.append("state = 'pending' AND attempts > 0")
-        case nil: break
-        }
+        var conditions = state.map { [JobSQL.condition($0)] } ?? []
         var bindings = PostgresBindings()
         if let queue {
             bindings.append(queue)

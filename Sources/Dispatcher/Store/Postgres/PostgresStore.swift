@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import Synchronization
+import WorkerPool
 
 /// The PostgreSQL store: many daemons on many hosts share one database.
 ///
@@ -110,7 +111,7 @@ final class PostgresStore: Sendable {
             listener = PostgresListener(url: listenURL, safetyPoll: safetyPoll, logger: logger)
         } else if url.poolsTransactions {
             logger.notice(
-                "no LISTEN through a transaction pooler: new jobs are found by polling every \(pooledSafetyPoll.milliseconds) ms; give --listen-db a direct or session-pooled URL for instant wake-ups",
+                "no LISTEN through a transaction pooler: new jobs are found by polling every \(pooledSafetyPoll.wholeMilliseconds) ms; give --listen-db a direct or session-pooled URL for instant wake-ups",
                 metadata: ["db": "\(url.redacted)"])
             listener = PostgresListener(url: nil, safetyPoll: pooledSafetyPoll, logger: logger)
         } else {
@@ -206,7 +207,7 @@ final class PostgresStore: Sendable {
     /// A connect or login that did not finish within `connectTimeout`.
     struct LoginTimeout: Error, CustomStringConvertible {
         var description: String {
-            "no answer within \(PostgresStore.connectTimeout.milliseconds / 1000) s (a host dropping packets, or a pooler that cannot reach its server)"
+            "no answer within \(PostgresStore.connectTimeout.wholeMilliseconds / 1000) s (a host dropping packets, or a pooler that cannot reach its server)"
         }
     }
 

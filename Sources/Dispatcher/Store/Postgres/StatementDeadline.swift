@@ -40,7 +40,7 @@ enum StatementDeadline {
             // The timer is armed first so the statement's task can cancel it; the task reaches
             // the timer through `race`, since the timer may fire before the task exists.
             let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(
-                in: .nanoseconds(Int64(deadline.components.seconds * 1_000_000_000))
+                in: TimeAmount(deadline)
             ) {
                 if race.claim() {
                     race.work.withLock { $0 }?.cancel()

@@ -7,9 +7,7 @@ struct SQLiteChangeNotifier: ChangeNotifier {
     let store: SQLiteStore
 
     func mark() async -> ChangeMark {
-        store.watcher.startIfNeeded()
-        return ChangeMark(
-            generation: store.watcher.broadcast.generation, detail: (try? await store.changeCounter()) ?? 0)
+        (try? await store.changeMark()) ?? ChangeMark(generation: store.watcher.broadcast.generation)
     }
 
     func wait(after mark: ChangeMark) async {

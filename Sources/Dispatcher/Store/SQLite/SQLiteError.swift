@@ -4,7 +4,7 @@ import CSQLite
 ///
 /// The message is what users see on stderr, so it is SQLite's text verbatim (for example
 /// "file is not a database"), prefixed with what dispatcher was doing when it happened.
-struct SQLiteError: Error, CustomStringConvertible {
+struct SQLiteError: UserFacingError {
     /// SQLite's extended result code (`SQLITE_BUSY`, `SQLITE_CONSTRAINT_UNIQUE`, ...).
     var code: Int32
     /// SQLite's error message.

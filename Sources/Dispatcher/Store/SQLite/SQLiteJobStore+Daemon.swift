@@ -13,21 +13,17 @@ extension SQLiteJobStore {
                 WHERE id IN (
                     SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
                         AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?5)
-                    ORDER BY priority DESC, run_at, id LIMIT ?6)
+                    ORDER BY \(JobSQL.claimOrder) LIMIT ?6)
                 RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at,
                     max_attempts
                 """
             case .retry:
                 // ?1 is the job, ?2 the owner and ?7 the queue in each of the three statements.
-                // Attempts were counted at claim time, so exhaustion is decided here, in SQL,
-                // against the job's own limit or the queue's default.
+                // `JobLife` decided the job has attempts left: no limit is looked at here.
                 """
-                UPDATE jobs SET
-                    state = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN 'failed' ELSE 'pending' END,
-                    finished_at = CASE WHEN attempts >= COALESCE(max_attempts, ?3) THEN ?4 ELSE NULL END,
-                    run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
+                UPDATE jobs SET state = 'pending', run_at = ?5, last_error = ?6, lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2 AND queue = ?7
-                RETURNING CASE WHEN state = 'pending' AND attempts > 0 THEN 'retrying' ELSE state END
+                RETURNING \(JobSQL.bucket)
                 """
             case .failed:
                 """
@@ -131,7 +127,7 @@ extension SQLiteJobStore {
     /// Completions apply in order, and the first completion of a job wins (as on PostgreSQL).
     /// Runs of successes go in `successRows` at a time; retries, failures and releases one by one.
     func complete(
-        _ completions: [Completion], queue: String, owner: String, now: Int64, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String, now: Int64
     ) throws
         -> CompletionCounts
     {
@@ -178,8 +174,7 @@ extension SQLiteJobStore {
                     }
                     try writeSuccesses()
                     try apply(
-                        completion, queue: queue, owner: owner, now: now, defaultMaxAttempts: defaultMaxAttempts,
-                        to: &counts, moves: &moves)
+                        completion, queue: queue, owner: owner, now: now, to: &counts, moves: &moves)
                 }
                 try writeSuccesses()
                 return counts
@@ -189,7 +184,7 @@ extension SQLiteJobStore {
 
     /// Writes one retry, failure or release.
     private func apply(
-        _ completion: Completion, queue: String, owner: String, now: Int64, defaultMaxAttempts: Int64,
+        _ completion: Completion, queue: String, owner: String, now: Int64,
         to counts: inout CompletionCounts, moves: inout JobCountMoves
     ) throws {
         let statement: SQLiteStatement
@@ -199,8 +194,6 @@ extension SQLiteJobStore {
         case .retry(let id, let error, let runAt):
             statement = try self.statement(.retry)
             statement.bind(id, at: 1)
-            statement.bind(defaultMaxAttempts, at: 3)
-            statement.bind(now, at: 4)
             statement.bind(runAt, at: 5)
             statement.bind(error, at: 6)
         case .failed(let id, let error):
@@ -208,7 +201,7 @@ extension SQLiteJobStore {
             statement.bind(id, at: 1)
             statement.bind(error, at: 3)
             statement.bind(now, at: 4)
-        case .release(let id, let runAt, _):
+        case .released(let id, let runAt, _):
             statement = try self.statement(.release)
             statement.bind(id, at: 1)
             statement.bind(runAt, at: 3)
@@ -225,9 +218,9 @@ extension SQLiteJobStore {
         moves.move(queue: queue, from: JobState.running.rawValue, to: bucket)
         try statement.run()
         switch completion {
-        case .retry where bucket == JobState.failed.rawValue, .failed: counts.failed += 1
+        case .failed: counts.failed += 1
         case .retry: counts.retried += 1
-        case .release: counts.released += 1
+        case .released: counts.released += 1
         case .succeeded: break
         }
     }

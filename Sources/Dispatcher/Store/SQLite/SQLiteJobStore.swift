@@ -23,10 +23,7 @@ final class SQLiteJobStore {
         try connection.execute("PRAGMA ignore_check_constraints=ON")
     }
 
-    static let columns = """
-        id, queue, method, params, idempotency_key, priority, state, attempts, max_attempts, run_at, timeout_ms,
-        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result
-        """
+    static let columns = JobSQL.columns
 
     // MARK: Enqueue
 
@@ -43,24 +40,18 @@ final class SQLiteJobStore {
         try JobCountMoves.countingWithoutTriggers(on: connection) { moves in
             var results = [EnqueueResult]()
             results.reserveCapacity(jobs.count)
-            var index = 0
-            while index < jobs.count {
-                if jobs[index].idempotencyKey != nil {
+            // Runs of jobs without a key go in as multi-row INSERTs: one statement execution
+            // per `rowsPerInsert` jobs instead of one per job.
+            for run in NewJob.runs(jobs, limit: Self.rowsPerInsert) {
+                switch run {
+                case .keyed(let index):
                     let result = try insertWithKey(jobs[index], now: now)
                     if result.created { moves.insert(queue: jobs[index].queue, into: JobState.pending.rawValue) }
                     results.append(result)
-                    index += 1
-                    continue
+                case .unkeyed(let range):
+                    for job in jobs[range] { moves.insert(queue: job.queue, into: JobState.pending.rawValue) }
+                    results += try insertWithoutKeys(jobs[range], now: now)
                 }
-                // Runs of jobs without a key go in as multi-row INSERTs: one statement
-                // execution per `rowsPerInsert` jobs instead of one per job.
-                var end = index
-                while end < jobs.count, end - index < Self.rowsPerInsert, jobs[end].idempotencyKey == nil {
-                    moves.insert(queue: jobs[end].queue, into: JobState.pending.rawValue)
-                    end += 1
-                }
-                results += try insertWithoutKeys(jobs[index..<end], now: now)
-                index = end
             }
             return results
         }
@@ -129,7 +120,7 @@ final class SQLiteJobStore {
         lookup.bind(job.queue, at: 1)
         lookup.bind(job.idempotencyKey, at: 2)
         guard let id = try lookup.singleRow({ $0.int64(0) }) else {
-            throw DispatcherError("job with key '\(job.idempotencyKey ?? "")' vanished during enqueue")
+            throw NewJob.vanished(job)
         }
         return EnqueueResult(id: id, created: false)
     }
@@ -145,12 +136,7 @@ final class SQLiteJobStore {
 
     /// Lists jobs, oldest first, optionally filtered by state and queue.
     func list(state: JobStateFilter?, queue: String?, limit: Int) throws -> [Job] {
-        var conditions = [String]()
-        switch state {
-        case .state(let state)?: conditions.append("state = '\(state.rawValue)'")
-        case .retrying?: conditions.append("state = 'pending' AND attempts > 0")
-        case nil: break
-        }
+        var conditions = state.map { [JobSQL.condition($0)] } ?? []
         if queue != nil { conditions.append("queue = ?1") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let statement = try connection.statement(

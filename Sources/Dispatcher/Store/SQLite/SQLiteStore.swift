@@ -11,6 +11,8 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
     private let thread: MultiThreadedEventLoopGroup
     private let eventLoop: any EventLoop
     private let store: SQLiteJobStore
+    /// The database file.
+    nonisolated let path: String
     /// Watches the `-wal` file for the daemon's feeders; its thread starts on first use.
     nonisolated let watcher: WALWatcher
     /// The daemon's checkpoints, off this thread (nil for commands: SQLite checkpoints inline).
@@ -24,9 +26,10 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
     }
 
     private init(
-        thread: MultiThreadedEventLoopGroup, store: SQLiteJobStore, watcher: WALWatcher,
+        thread: MultiThreadedEventLoopGroup, store: SQLiteJobStore, path: String, watcher: WALWatcher,
         checkpointer: SQLiteCheckpointer?
     ) {
+        self.path = path
         self.thread = thread
         self.eventLoop = thread.next()
         self.store = store
@@ -58,7 +61,8 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
             }.get()
             let checkpointer = forDaemon ? try await SQLiteCheckpointer.open(path: path) : nil
             return SQLiteStore(
-                thread: thread, store: opened.value, watcher: WALWatcher(databasePath: path, interval: pollInterval),
+                thread: thread, store: opened.value, path: path,
+                watcher: WALWatcher(databasePath: path, interval: pollInterval),
                 checkpointer: checkpointer)
         } catch {
             try? await thread.shutdownGracefully()
@@ -93,20 +97,22 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
     func claim(
         queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) throws
-        -> [ClaimedJob]
+        -> ClaimedBatch
     {
-        try store.claim(
+        // The mark on the same trip to this thread, before the look.
+        let mark = try changeMark()
+        let jobs = try store.claim(
             queue: queue, limit: limit, owner: owner, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout,
             leaseMargin: leaseMargin)
+        return ClaimedBatch(jobs: jobs, mark: mark)
     }
 
     func complete(
-        _ completions: [Completion], queue: String, owner: String, defaultMaxAttempts: Int64
+        _ completions: [Completion], queue: String, owner: String
     ) throws -> CompletionCounts {
         localWrites += 1
         return try store.complete(
-            completions, queue: queue, owner: owner, now: WallClock.nowMilliseconds(),
-            defaultMaxAttempts: defaultMaxAttempts)
+            completions, queue: queue, owner: owner, now: WallClock.nowMilliseconds())
     }
 
     func reapExpiredLeases() throws -> Int {
@@ -153,9 +159,17 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
 
     nonisolated var changes: any ChangeNotifier { SQLiteChangeNotifier(store: self) }
 
+    nonisolated var guardedFile: String? { path }
+
     /// A value that changes whenever anyone, this process included, commits.
     func changeCounter() throws -> Int64 {
         try store.dataVersion() &+ localWrites
+    }
+
+    /// "Now" for `SQLiteChangeNotifier`: the watcher's generation and the change counter.
+    func changeMark() throws -> ChangeMark {
+        watcher.startIfNeeded()
+        return ChangeMark(generation: watcher.broadcast.generation, detail: try changeCounter())
     }
 
     // MARK: OperatorStore

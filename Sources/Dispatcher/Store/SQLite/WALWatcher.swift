@@ -1,4 +1,5 @@
 import Synchronization
+import WorkerPool
 
 #if canImport(Glibc)
     import Glibc
@@ -97,7 +98,7 @@ final class WALWatcher: Sendable {
                 var deadline = lastSignal + safetyInterval
                 if echoed < Self.echoes.count { deadline = min(deadline, changed + Self.echoes[echoed]) }
                 let now = clock.now
-                let timeout = deadline > now ? (deadline - now).milliseconds + 1 : 0
+                let timeout = deadline > now ? (deadline - now).wholeMilliseconds : 0
                 let sawChange = events.wait(timeoutMilliseconds: Int32(clamping: timeout))
                 let woke = clock.now
                 if sawChange {
@@ -119,7 +120,7 @@ final class WALWatcher: Sendable {
         var last = stamp()
         var polls = 0
         var echoes = 0
-        let safetyPolls = max(1, Int(safetyInterval.milliseconds / max(1, interval.milliseconds)))
+        let safetyPolls = max(1, Int(safetyInterval.wholeMilliseconds / max(1, interval.wholeMilliseconds)))
         let (seconds, attoseconds) = interval.components
         var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         while !stopped.load(ordering: .relaxed) {

@@ -1,39 +1,6 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
-import Synchronization
-
-/// What one call on the connection came to.
-enum GRPCCallResult: Sendable {
-    /// The server answered: a message, a status, or a message over the limit.
-    case answered(GRPCResponseParser.Outcome)
-    /// The server provably did not process the call: it was never sent (the connection had
-    /// closed or was going away), or the server refused its stream (GOAWAY's last stream id
-    /// below it, or RST_STREAM REFUSED_STREAM).
-    case refused(String)
-    /// No response within the call's timeout; the stream was reset.
-    case deadlineExceeded(Duration)
-    /// The connection or the stream broke during the call: whether the server ran it is unknown.
-    case broken(any Error)
-    /// The worker was cancelled (shutdown); the connection was closed.
-    case cancelled
-}
-
-/// A connection failure this handler found itself.
-struct GRPCConnectionError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// Whether a connection may carry another call, readable from the worker without a hop to the
-/// event loop (a GOAWAY or a close arrives between calls).
-final class GRPCConnectionFlags: Sendable {
-    private let reusable = Atomic(true)
-
-    var isReusable: Bool { reusable.load(ordering: .relaxed) }
-
-    func markUnusable() { reusable.store(false, ordering: .relaxed) }
-}
 
 /// Makes one unary gRPC call at a time on its HTTP/2 connection, entirely on the connection's
 /// event loop: writes the call's HEADERS and its one DATA frame straight to swift-nio-http2's
@@ -55,34 +22,6 @@ final class GRPCClientHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
     typealias Continuation = UnsafeContinuation<GRPCCallResult, Never>
-
-    /// One call to make.
-    struct Request: Sendable {
-        /// `/package.Service/Method`.
-        var path: String
-        /// The request message (without the length prefix).
-        var message: [UInt8]
-        var timeout: Duration
-        var idempotencyKey: String
-    }
-
-    /// What the connection was opened with.
-    struct Settings: Sendable {
-        /// `http` or `https`.
-        var scheme: String
-        var authority: String
-        /// Sent with every call after the fixed headers (names lower-cased).
-        var metadata: [UpstreamHeader]
-        var maximumResponseBytes: Int
-        /// The receive window kept open for the connection and for each call's stream.
-        var windowSize: Int
-        /// How long the server may take to send its SETTINGS once the TCP connection is up.
-        var connectTimeout: Duration
-        /// A PING every `keepalive`, when set; no ACK within `keepaliveTimeout` closes the
-        /// connection.
-        var keepalive: Duration?
-        var keepaliveTimeout: Duration
-    }
 
     private struct Call {
         var streamID: HTTP2StreamID
@@ -116,9 +55,6 @@ final class GRPCClientHandler: ChannelInboundHandler {
     private var pingSentAt: NIODeadline?
     private var pingsSent: UInt64 = 0
 
-    /// The initial receive window HTTP/2 gives a connection.
-    static let defaultWindowSize = 65_535
-
     init(settings: Settings, flags: GRPCConnectionFlags, ready: EventLoopPromise<Void>) {
         self.settings = settings
         self.flags = flags
@@ -131,16 +67,6 @@ final class GRPCClientHandler: ChannelInboundHandler {
             headers.add(name: header.name.lowercased(), value: header.value)
         }
         self.fixedHeaders = headers
-    }
-
-    /// The HTTP/2 settings this client announces: no server push, and each stream's receive
-    /// window at `windowSize`.
-    static func initialSettings(windowSize: Int) -> HTTP2Settings {
-        [
-            HTTP2Setting(parameter: .enablePush, value: 0),
-            HTTP2Setting(parameter: .initialWindowSize, value: windowSize),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
-        ]
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -166,7 +92,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
         context.flush()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let timeout = settings.connectTimeout
-        readyTimer = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+        readyTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             bound.value.fail(
                 GRPCConnectionError(message: "no HTTP/2 SETTINGS from the server within \(timeout)"), close: true)
         }
@@ -215,7 +141,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
         requestBuffer.writeBytes(request.message)
 
         // Set before writing: a failing write can end the call from inside `write`.
-        let deadline = NIODeadline.now() + .nanoseconds(request.timeout.nanoseconds)
+        let deadline = NIODeadline.now() + TimeAmount(request.timeout)
         call = Call(
             streamID: streamID, continuation: continuation,
             parser: GRPCResponseParser(maximumMessageBytes: settings.maximumResponseBytes), deadline: deadline,
@@ -416,11 +342,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
     }
 
     private func timerCallback(context: ChannelHandlerContext) -> @Sendable () -> Void {
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        return {
-            let (handler, context) = bound.value
-            handler.timerFired(context: context)
-        }
+        LazyDeadlineTimer.callback(for: self, context: context) { $0.timerFired(context: $1) }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
@@ -439,7 +361,7 @@ final class GRPCClientHandler: ChannelInboundHandler {
 
     private func scheduleKeepalive(in delay: Duration, context: ChannelHandlerContext) {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        keepaliveTimer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) {
+        keepaliveTimer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
             let (handler, context) = bound.value
             handler.keepaliveFired(context: context)
         }

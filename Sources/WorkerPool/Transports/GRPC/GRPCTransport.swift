@@ -103,14 +103,14 @@ public struct GRPCTransport: UpstreamTransport {
             keepaliveTimeout: configuration.keepaliveTimeout)
         let flags = GRPCConnectionFlags()
         let (channel, handler, handshake, ready) = try await ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
+            .connectTimeout(TimeAmount(connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handshake = try tlsContext.map { tlsContext in
                         try UpstreamTLSHandlers.add(
                             to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
-                            timeout: .nanoseconds(connectTimeout.nanoseconds))
+                            timeout: TimeAmount(connectTimeout))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         NIOHTTP2Handler(

@@ -72,16 +72,16 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     ) async throws -> Result {
         let tlsContext = self.tlsContext
         let certificateRequests = self.certificateRequests
-        let connectTimeout = configuration.connectTimeout.nanoseconds
+        let connectTimeout = TimeAmount(configuration.connectTimeout)
         let (channel, handler, handshake) = try await ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(configuration.connectTimeout.nanoseconds))
+            .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handshake = try tlsContext.map { tlsContext in
                         try UpstreamTLSHandlers.add(
                             to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
-                            timeout: .nanoseconds(connectTimeout))
+                            timeout: connectTimeout)
                     }
                     // The handler frames requests and parses responses itself: bytes in, bytes out.
                     let handler = JSONRPCClientHandler(

@@ -151,20 +151,14 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
 
     /// Starts the clock on the call just written (see `LazyDeadlineTimer`).
     private func armDeadline(_ timeout: Duration, context: ChannelHandlerContext) {
-        let deadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         callDeadline = deadline
         callTimeout = timeout
         deadlineTimer.arm(at: deadline, on: context.eventLoop) { timerCallback(context: context) }
     }
 
     private func timerCallback(context: ChannelHandlerContext) -> @Sendable () -> Void {
-        // The timer fires on this handler's event loop, so the loop-bound handler and context
-        // are only touched on their own thread.
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        return {
-            let (handler, context) = bound.value
-            handler.timerFired(context: context)
-        }
+        LazyDeadlineTimer.callback(for: self, context: context) { $0.timerFired(context: $1) }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
@@ -176,14 +170,5 @@ final class JSONRPCClientHandler: ChannelInboundHandler {
         } else {
             deadlineTimer.schedule(at: callDeadline, on: context.eventLoop, fire: timerCallback(context: context))
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : scaled + attoseconds / 1_000_000_000
     }
 }

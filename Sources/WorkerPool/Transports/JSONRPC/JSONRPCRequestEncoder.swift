@@ -7,9 +7,9 @@ import NIOCore
 ///
 /// `params` are the job's raw JSON bytes, copied as they are (checked at enqueue); the id is the
 /// job id, so the response can be matched to the job.
-public enum JSONRPCRequestEncoder {
+enum JSONRPCRequestEncoder {
     /// Appends the request object for `job` to `buffer`.
-    public static func encode(_ job: RPCJob, into buffer: inout ByteBuffer) {
+    static func encode(_ job: RPCJob, into buffer: inout ByteBuffer) {
         let request = Measured(job)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: request.length) { destination in
             var writer = RawBytesWriter(destination)

@@ -1,0 +1,26 @@
+/// The SQL both dialects share, so a rule written in SQL has one home above the seam: the jobs'
+/// columns, the claim order, and what "retrying" means (`Job.isRetrying` in SQL).
+enum JobSQL {
+    /// Every column of `jobs`, in the order the stores read a `Job` from a row.
+    static let columns = """
+        id, queue, method, params, idempotency_key, priority, state, attempts, max_attempts, run_at, timeout_ms,
+        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result
+        """
+
+    /// The order claims take due jobs in: highest priority, then earliest due, then oldest.
+    static let claimOrder = "priority DESC, run_at, id"
+
+    /// `Job.isRetrying`: pending, and tried before.
+    static let isRetrying = "state = 'pending' AND attempts > 0"
+
+    /// The job-count bucket of a row: its state, with retrying jobs counted apart.
+    static let bucket = "CASE WHEN \(isRetrying) THEN 'retrying' ELSE state END"
+
+    /// The condition `list --state` filters with (states are literals, never user text).
+    static func condition(_ filter: JobStateFilter) -> String {
+        switch filter {
+        case .state(let state): "state = '\(state.rawValue)'"
+        case .retrying: isRetrying
+        }
+    }
+}

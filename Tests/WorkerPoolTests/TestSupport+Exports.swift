@@ -1,0 +1,2 @@
+// Every test file sees the shared helpers (`waitUntil`, `Locked`, `SplitMix64`).
+@_exported import TestSupport
