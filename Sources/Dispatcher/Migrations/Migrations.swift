@@ -34,6 +34,9 @@ extension Migration {
             version: 5, name: "0005_finished_jobs_share_one_index.sql",
             bytes: PackageResources._005_finished_jobs_share_one_index_sql),
         Migration(version: 6, name: "0006_schedules.sql", bytes: PackageResources._006_schedules_sql),
+        Migration(
+            version: 7, name: "0007_enqueue_from_any_program.sql",
+            bytes: PackageResources._007_enqueue_from_any_program_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
@@ -48,6 +51,9 @@ extension Migration {
             bytes: PackageResources._003_job_counts_and_retention_postgres_sql),
         Migration(
             version: 4, name: "0004_schedules_postgres.sql", bytes: PackageResources._004_schedules_postgres_sql),
+        Migration(
+            version: 5, name: "0005_enqueue_function_postgres.sql",
+            bytes: PackageResources._005_enqueue_function_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all

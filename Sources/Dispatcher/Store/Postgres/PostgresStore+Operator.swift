@@ -28,7 +28,7 @@ extension PostgresStore: OperatorStore {
                     results += try await Self.insertWithoutKeys(jobs[range], now: now, on: connection, logger: logger)
                 }
             }
-            try await self.notify(on: connection)
+            // No NOTIFY of our own: the jobs' insert trigger sends it, for every writer.
             return results
         }
     }

@@ -59,10 +59,7 @@ extension PostgresStore: ScheduleStore {
                 try await connection.query(update, logger: logger)
                 fired.append(ScheduleFired(name: firing.name, slots: firing.jobs.map(\.slot), results: results))
             }
-            // Idle daemons hear of the new jobs at commit.
-            if fired.contains(where: { $0.results.contains(where: \.created) }) {
-                try await self.notify(on: connection)
-            }
+            // Idle daemons hear of the new jobs at commit, from the jobs' insert trigger.
             return (now, fired)
         }
     }

@@ -16,7 +16,8 @@ import WorkerPool
 /// lease and due time is judged by the database's clock (`dispatcher_now_ms()`), so clock skew
 /// between hosts can never let two daemons hold one job.
 final class PostgresStore: Sendable {
-    /// The channel enqueue, retry and release notify, and daemons listen on.
+    /// The channel daemons listen on: every insert into jobs notifies it (a trigger), and so do
+    /// retry, release and resume.
     static let channel = "dispatcher_jobs"
 
     enum Backend: Sendable {
