@@ -15,6 +15,7 @@ struct Scheduler: Sendable {
     static let longestSleep: Int64 = 60_000
     /// The pause before trying again after the store failed.
     static let retryDelay: Duration = .seconds(1)
+    /// Milliseconds slept past a slot before evaluating it (see `run`).
     static let wakeMargin: Int64 = 2
 
     let schedules: [Schedule]
@@ -116,7 +117,7 @@ struct Scheduler: Sendable {
                         metadata: [
                             "schedule": "\(name)", "catch_up": "\(schedule.catchUp.rawValue)",
                             "since": "\(Timestamp.format(until))",
-                            "skipped": "\(plan.skippedMissed.map(String.init) ?? "more than \(Schedule.catchUpLimit)")",
+                            "skipped": "\(plan.skippedMissed.map(String.init) ?? "uncounted (a long gap)")",
                         ])
                 }
                 return ScheduleFiring(

@@ -36,7 +36,7 @@ struct Schedule: Sendable {
     static let maximumNameLength = 200
 
     /// A slot is on time while it is at most this late (Quartz's misfire threshold): a daemon
-    /// that was running enqueues it even when it ran slow (a long GC-free stall, a store outage
+    /// that was running enqueues it even when it ran slow (a stalled machine, a store outage
     /// shorter than this). Older slots were missed by every daemon and follow `catchUp`.
     static let misfireThreshold: Int64 = 60_000
 
