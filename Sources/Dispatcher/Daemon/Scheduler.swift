@@ -25,6 +25,9 @@ struct Scheduler: Sendable {
     /// Where failures are reported (one line per outage for the whole daemon); nil in tests.
     let storeHealth: StoreHealth?
     private let enqueued: [String: Counter]
+    /// What to write for the schedules the store locked for an evaluation: built once, with the
+    /// schedules by name, and handed to every evaluation.
+    private let plan: @Sendable (Int64, [String: Int64]) -> [ScheduleFiring]
 
     init(
         schedules: [Schedule], database: any ScheduleStore, clock: DaemonClock, logger: Logger,
@@ -39,6 +42,7 @@ struct Scheduler: Sendable {
             uniqueKeysWithValues: schedules.map {
                 ($0.name, Counter(label: "dispatcher_schedule_jobs_total", dimensions: [("schedule", $0.name)]))
             })
+        plan = Self.planner(schedules, logger: logger)
     }
 
     /// Runs until cancelled.
@@ -103,10 +107,11 @@ struct Scheduler: Sendable {
         return (earliest == .max ? now + longestSleep : earliest, due)
     }
 
-    /// What to write for the schedules the store locked for this evaluation.
-    private var plan: @Sendable (Int64, [String: Int64]) -> [ScheduleFiring] {
+    /// The slot plans of the schedules the store locked, as jobs to write.
+    private static func planner(
+        _ schedules: [Schedule], logger: Logger
+    ) -> @Sendable (Int64, [String: Int64]) -> [ScheduleFiring] {
         let byName = Dictionary(uniqueKeysWithValues: schedules.map { ($0.name, $0) })
-        let logger = self.logger
         return { now, covered in
             covered.keys.sorted().compactMap { name -> ScheduleFiring? in
                 guard let schedule = byName[name], let until = covered[name] else { return nil }

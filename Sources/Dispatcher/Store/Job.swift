@@ -14,10 +14,14 @@ enum JobState: String, CaseIterable, Sendable {
     /// States a job never leaves on its own, which `purge` may delete.
     var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
 
-    /// The state shown to people for a stored `state` column: a pending job that has been
-    /// tried before is *retrying*.
+    /// Pending, and tried before: the rule of *retrying* (in SQL, `JobSQL.isRetrying`).
+    static func isRetrying(stored state: String, attempts: Int64) -> Bool {
+        state == JobState.pending.rawValue && attempts > 0
+    }
+
+    /// The state shown to people for a stored `state` column: `retrying` where `isRetrying`.
     static func displayName(stored state: String, attempts: Int64) -> String {
-        state == JobState.pending.rawValue && attempts > 0 ? "retrying" : state
+        isRetrying(stored: state, attempts: attempts) ? "retrying" : state
     }
 }
 
@@ -65,8 +69,8 @@ struct Job: Equatable, Sendable {
     /// The upstream's `result` as JSON text, for succeeded jobs.
     var result: String?
 
-    /// Pending, and tried before: shown as *retrying* (in SQL, `JobSQL.isRetrying`).
-    var isRetrying: Bool { state == .pending && attempts > 0 }
+    /// Pending, and tried before: shown as *retrying*.
+    var isRetrying: Bool { JobState.isRetrying(stored: state.rawValue, attempts: attempts) }
 
     /// The state shown to people: a pending job that has been tried before is *retrying*.
     var displayState: String {

@@ -16,6 +16,6 @@ enum Timestamp {
     static func format(_ milliseconds: Int64) -> String {
         let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let nanos = Int32((milliseconds - seconds * 1000) * 1_000_000)
-        return RFC3339.format(seconds: seconds, nanos: nanos, fractionDigits: { _ in 3 }) ?? String(milliseconds)
+        return RFC3339.format(seconds: seconds, nanos: nanos, fractionDigits: 3) ?? String(milliseconds)
     }
 }

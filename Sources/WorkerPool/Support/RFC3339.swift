@@ -65,9 +65,9 @@ public enum RFC3339 {
         return (seconds, Int32(nanos))
     }
 
-    /// `seconds` and `nanos` as `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the fraction as `fractionDigits`
-    /// says (given the nanos), or nil outside the range.
-    public static func format(seconds: Int64, nanos: Int32, fractionDigits: (Int32) -> Int) -> String? {
+    /// `seconds` and `nanos` as `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with `fractionDigits` (0-9) of
+    /// the fraction, or nil outside the range.
+    public static func format(seconds: Int64, nanos: Int32, fractionDigits: Int) -> String? {
         guard seconds >= minimumSeconds, seconds <= maximumSeconds,
             (0..<1_000_000_000).contains(nanos)
         else { return nil }
@@ -76,7 +76,7 @@ public enum RFC3339 {
         let (year, month, day) = civilFromDays(days)
         var text = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
         text += pad(secondOfDay / 3600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":" + pad(secondOfDay % 60, 2)
-        return text + fraction(nanos, digits: fractionDigits(nanos)) + "Z"
+        return text + fraction(nanos, digits: fractionDigits) + "Z"
     }
 
     /// `.` and the first `digits` digits of `nanos` (nothing for 0 digits).

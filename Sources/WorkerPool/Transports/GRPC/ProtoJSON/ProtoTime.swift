@@ -13,7 +13,7 @@ enum ProtoTime {
     }
 
     static func formatTimestamp(seconds: Int64, nanos: Int32) -> String? {
-        RFC3339.format(seconds: seconds, nanos: nanos, fractionDigits: fractionDigits)
+        RFC3339.format(seconds: seconds, nanos: nanos, fractionDigits: fractionDigits(nanos))
     }
 
     // MARK: Duration
