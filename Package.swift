@@ -70,7 +70,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            resources: migrationFiles.map { .embedInCode("Migrations/SQL/\($0)") }
+            resources: migrationFiles.map { .embedInCode("Migrations/SQL/\($0)") } + [.embedInCode("API/openapi.json")]
         ),
         // A scriptable JSON-RPC upstream on loopback, shared by the tests and the benchmarks.
         .target(

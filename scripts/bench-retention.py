@@ -175,14 +175,14 @@ def stats(directory, dispatcher, postgres, sizes):
             start = time.perf_counter()
             now = now_ms()
             subprocess.run(["psql", db, "-q", "-v", "ON_ERROR_STOP=1", "-c", """
-                INSERT INTO jobs (queue, method, state, attempts, priority, run_at, created_at, started_at, finished_at)
+                INSERT INTO dispatcher.jobs (queue, method, state, attempts, priority, run_at, created_at, started_at, finished_at)
                 SELECT CASE i %% 3 WHEN 0 THEN 'default' WHEN 1 THEN 'mail' ELSE 'chain' END, 'm',
                     CASE WHEN i %% 200 = 0 THEN 'pending' WHEN i %% 200 = 1 THEN 'failed' ELSE 'succeeded' END,
                     CASE WHEN i %% 200 = 0 THEN 0 ELSE 1 END, (i / 3) %% 3 - 1,
                     %d - (%d - i) * 60, %d - (%d - i) * 60, %d - (%d - i) * 60 + 5,
                     CASE WHEN i %% 200 = 0 THEN NULL ELSE %d - (%d - i) * 60 + 20 END
                 FROM generate_series(1, %d) AS i""" % (now, jobs, now, jobs, now, jobs, now, jobs, jobs)], check=True)
-            subprocess.run(["psql", db, "-q", "-c", "VACUUM ANALYZE jobs"], check=True)
+            subprocess.run(["psql", db, "-q", "-c", "VACUUM ANALYZE dispatcher.jobs"], check=True)
             made = time.perf_counter() - start
             rows.append(("postgres stats, %d jobs (made in %.0f s)" % (jobs, made), time_stats(dispatcher, db),
                          "≤ 50 ms", ""))

@@ -68,13 +68,16 @@ class Stub:
             self.process.wait()
 
 
-def wrk(port, connections=8, seconds=5):
-    """Requests/s of wrk with the dispatcher's JSON-RPC POST on keep-alive connections."""
+def wrk(port, connections=8, seconds=5, script="wrk-jsonrpc.lua", path="/"):
+    """Requests/s of wrk POSTing `script`'s request on keep-alive connections (by default the
+    dispatcher's JSON-RPC POST); fails when any answer was not a success."""
     if subprocess.run(["which", "wrk"], stdout=subprocess.DEVNULL).returncode != 0:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], stdout=subprocess.DEVNULL, check=True)
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", os.path.join(ROOT, "scripts", "wrk-jsonrpc.lua"),
-         f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", os.path.join(ROOT, "scripts", script),
+         f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError("wrk saw failed requests:\n" + output)
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])

@@ -4,8 +4,6 @@
 -- daemons hear of it at that commit (the trigger below), not at their next safety poll.
 -- The same rules as `dispatcher enqueue`: a known key in the queue returns the existing job's id
 -- and creates nothing; a bad argument raises invalid_parameter_value (22023) naming it.
-CREATE SCHEMA IF NOT EXISTS dispatcher;
-
 CREATE FUNCTION dispatcher.enqueue(
     method text, params jsonb DEFAULT NULL, queue text DEFAULT 'default', key text DEFAULT NULL,
     priority int DEFAULT 0, run_at timestamptz DEFAULT now(), max_attempts int DEFAULT NULL,

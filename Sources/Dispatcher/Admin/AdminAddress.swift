@@ -9,19 +9,7 @@ struct AdminAddress: Equatable, Sendable {
     var port: Int
 
     init(parsing text: String, allowPublic: Bool, hasToken: Bool = false) throws {
-        var host = "127.0.0.1"
-        var portText = Substring(text)
-        if let colon = text.lastIndex(of: ":") {
-            let named = text[..<colon]
-            portText = text[text.index(after: colon)...]
-            if !named.isEmpty {
-                host =
-                    named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : String(named)
-            }
-        }
-        guard let port = Int(portText), (0...65535).contains(port) else {
-            throw DispatcherError("invalid --admin '\(text)'; expected PORT or HOST:PORT, e.g. 127.0.0.1:9464")
-        }
+        let (host, port) = try Self.hostAndPort(text, flag: "--admin", example: "127.0.0.1:9464")
         if !Self.isLoopback(host) && !allowPublic {
             throw DispatcherError(
                 "refusing to serve the admin endpoint on non-loopback address \(host); pass --admin-public to allow it")
@@ -44,6 +32,25 @@ struct AdminAddress: Equatable, Sendable {
     var hostHeaders: Set<String>? {
         guard Self.isLoopback(host) else { return nil }
         return ["127.0.0.1", "localhost", "[::1]", host.contains(":") ? "[\(host)]" : host]
+    }
+
+    /// `PORT`, `:PORT`, `HOST:PORT` or `[IPv6]:PORT` as a listener flag takes it; the host is
+    /// 127.0.0.1 when none is named.
+    static func hostAndPort(_ text: String, flag: String, example: String) throws -> (host: String, port: Int) {
+        var host = "127.0.0.1"
+        var portText = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            let named = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if !named.isEmpty {
+                host =
+                    named.hasPrefix("[") && named.hasSuffix("]") ? String(named.dropFirst().dropLast()) : String(named)
+            }
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw DispatcherError("invalid \(flag) '\(text)'; expected PORT or HOST:PORT, e.g. \(example)")
+        }
+        return (host, port)
     }
 
     static func isLoopback(_ host: String) -> Bool {

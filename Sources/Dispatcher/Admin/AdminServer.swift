@@ -17,6 +17,8 @@ struct AdminServer: Service, CustomStringConvertible {
     let health: HealthState
     /// Nil serves only metrics and health.
     let dashboard: DashboardRoutes?
+    /// The enqueue API, when `--api` names this same address.
+    var api: EnqueueAPI? = nil
     let logger: Logger
 
     var description: String { "AdminServer(\(address.host):\(address.port))" }
@@ -25,23 +27,20 @@ struct AdminServer: Service, CustomStringConvertible {
         let router = Router(context: BasicRequestContext.self)
         registerProbes(on: router)
         dashboard?.register(on: router)
-        let logger = self.logger
-        let host = address.host
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: address.port), serverName: nil),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                logger.info("admin endpoint listening", metadata: ["address": "\(host):\(port)"])
-            },
-            logger: logger)
+        api?.register(on: router)
         do {
-            try await application.run()
+            try await HTTPListener.serve(
+                router, host: address.host, port: address.port, what: "admin endpoint", logger: logger)
         } catch {
-            await dashboard?.store.close()
+            await close()
             throw error
         }
+        await close()
+    }
+
+    private func close() async {
         await dashboard?.store.close()
+        await api?.close()
     }
 
     private func registerProbes(on router: Router<BasicRequestContext>) {

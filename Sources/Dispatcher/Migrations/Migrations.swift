@@ -54,6 +54,8 @@ extension Migration {
         Migration(
             version: 5, name: "0005_enqueue_function_postgres.sql",
             bytes: PackageResources._005_enqueue_function_postgres_sql),
+        Migration(
+            version: 6, name: "0006_own_schema_postgres.sql", bytes: PackageResources._006_own_schema_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all

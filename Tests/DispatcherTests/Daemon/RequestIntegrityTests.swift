@@ -32,7 +32,7 @@ struct RequestIntegrityTests {
             try connection.execute("UPDATE jobs SET params = \(quoted) WHERE id = last_insert_rowid()")
         case .postgres(let url):
             let connection = try await PostgresStore.connect(url: url, logger: StoreLocation.silent)
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: StoreLocation.silent)
+            try await connection.query(PostgresQuery(unsafeSQL: sql.qualifiedForTests), logger: StoreLocation.silent)
             try? await connection.close()
         }
     }

@@ -44,7 +44,8 @@ struct ScheduleTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
-    /// Runs SQL on the test database directly (to stand for a gap no daemon saw).
+    /// Runs SQL on the test database directly (to stand for a gap no daemon saw); on PostgreSQL
+    /// its table names are the dispatcher schema's.
     static func execute(_ sql: String, on database: TestDatabase) async throws {
         switch try database.location {
         case .sqlite(let path):
@@ -53,7 +54,9 @@ struct ScheduleTests {
             var direct = url
             direct.pooling = .session
             let connection = try await PostgresStore.connect(url: direct, logger: StoreLocation.silent)
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: StoreLocation.silent)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: PostgresSchema.rewrite(sql.qualifiedForTests, into: url.schema)),
+                logger: StoreLocation.silent)
             try? await connection.close()
         }
     }

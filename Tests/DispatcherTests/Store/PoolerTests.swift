@@ -84,9 +84,9 @@ struct PoolerTests {
         #expect(jobs.map(\.method).sorted() == ["first", "first", "first", "first", "later"])
         let direct = try PostgresURL(parsing: try #require(StoreKind.postgresURL))
         let connection = try await PostgresStore.connect(url: direct, logger: StoreLocation.silent)
-        let held = try await connection.rows(
+        let held = try await connection.query(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", logger: StoreLocation.silent
-        ).first?.decode(Int64.self)
+        ).collect().first?.decode(Int64.self)
         try? await connection.close()
         #expect(held == 0, "advisory locks left held: \(held ?? -1)")
     }

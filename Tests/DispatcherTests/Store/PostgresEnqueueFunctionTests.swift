@@ -7,7 +7,7 @@ import UpstreamStub
 @testable import Dispatcher
 
 /// Enqueueing from the application's own PostgreSQL transaction: `dispatcher.enqueue(…)` and a
-/// plain `INSERT INTO jobs`, woken by the database's own NOTIFY at commit.
+/// plain `INSERT INTO dispatcher.jobs`, woken by the database's own NOTIFY at commit.
 @Suite("enqueue in the application's transaction (PostgreSQL)", .serialized, .timeLimit(.minutes(2)))
 struct PostgresEnqueueFunctionTests {
     static var kinds: [StoreKind] { StoreKind.available.filter(\.isPostgres) }
@@ -53,7 +53,7 @@ struct PostgresEnqueueFunctionTests {
         _ = try await Self.run("ROLLBACK", on: app)
         // A plain INSERT by a program that knows only the table.
         _ = try await Self.run(
-            "INSERT INTO jobs (queue, method, params, run_at, created_at) VALUES ('default', 'app.plain', '[1]', dispatcher_now_ms(), dispatcher_now_ms())",
+            "INSERT INTO dispatcher.jobs (queue, method, params, run_at, created_at) VALUES ('default', 'app.plain', '[1]', dispatcher.dispatcher_now_ms(), dispatcher.dispatcher_now_ms())",
             on: app)
         // The same key again returns the same job.
         let again = try await Self.run("SELECT dispatcher.enqueue('app.call', '[2]', key => 'order-7')", on: app)
@@ -77,7 +77,7 @@ struct PostgresEnqueueFunctionTests {
             ["stats", "--json", "--db", database.argument], in: database.directory)
         let line = try #require(stats.lines.first)
         let counts = try #require(try jsonObject(line)["counts"] as? [String: Any])
-        let stored = try await Self.run("SELECT count(*) FROM jobs WHERE state = 'succeeded'", on: app)
+        let stored = try await Self.run("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app)
         #expect((counts["succeeded"] as? NSNumber)?.int64Value == (try stored.first?.decode(Int64.self)))
         daemon.signal(SIGTERM)
         #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
@@ -114,9 +114,9 @@ struct PostgresEnqueueFunctionTests {
         try await waitUntil(timeout: .seconds(10)) { heard.withLock { $0 } >= 1 }
         let afterCommit = heard.withLock { $0 }
         _ = try await Self.run("BEGIN", on: app)
-        _ = try await Self.run("INSERT INTO jobs (method, run_at, created_at) VALUES ('m', 0, 0)", on: app)
+        _ = try await Self.run("INSERT INTO dispatcher.jobs (method, run_at, created_at) VALUES ('m', 0, 0)", on: app)
         _ = try await Self.run("ROLLBACK", on: app)
-        _ = try await Self.run("INSERT INTO jobs (method, run_at, created_at) VALUES ('m', 0, 0)", on: app)
+        _ = try await Self.run("INSERT INTO dispatcher.jobs (method, run_at, created_at) VALUES ('m', 0, 0)", on: app)
         try await waitUntil(timeout: .seconds(10)) { heard.withLock { $0 } > afterCommit }
         try await Task.sleep(for: .milliseconds(300))
         #expect(
@@ -153,6 +153,6 @@ struct PostgresEnqueueFunctionTests {
                 #expect(PostgresErrors.sqlState(of: error) == "22023", "\(call)")
             }
         }
-        #expect(try await Self.run("SELECT count(*) FROM jobs", on: app).first?.decode(Int64.self) == 0)
+        #expect(try await Self.run("SELECT count(*) FROM dispatcher.jobs", on: app).first?.decode(Int64.self) == 0)
     }
 }

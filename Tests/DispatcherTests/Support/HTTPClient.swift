@@ -2,7 +2,8 @@ import Foundation
 
 /// A minimal blocking HTTP/1.1 client over loopback for the dashboard and WebDriver tests:
 /// any method, request headers and body; response status, headers and body (read to EOF on a
-/// `Connection: close` exchange, bounded by a 30 s receive timeout).
+/// `Connection: close` exchange, bounded by a 30 s receive timeout), one request per connection
+/// or several on one (`Connection`).
 enum HTTPClient {
     struct Response {
         var status: Int
@@ -18,42 +19,70 @@ enum HTTPClient {
     static func request(
         port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
     ) throws -> Response {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw DispatcherTestError("socket failed") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        try Connection(port: port).send(method, path, headers: headers, body: body, close: true)
+    }
+
+    /// One connection, for several requests on it (keep-alive) or one with `Connection: close`.
+    final class Connection {
+        let port: Int
+        private let descriptor: Int32
+
+        init(port: Int) throws {
+            self.port = port
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw DispatcherTestError("socket failed") }
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(descriptor)
+                throw DispatcherTestError("connect to \(port) failed")
             }
         }
-        guard connected == 0 else { throw DispatcherTestError("connect to \(port) failed") }
-        var head = "\(method) \(path) HTTP/1.1\r\nConnection: close\r\n"
-        if !headers.contains(where: { $0.0.lowercased() == "host" }) { head += "Host: 127.0.0.1:\(port)\r\n" }
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        let bodyBytes = Array((body ?? "").utf8)
-        if body != nil { head += "Content-Length: \(bodyBytes.count)\r\n" }
-        let request = Array((head + "\r\n").utf8) + bodyBytes
-        var sent = 0
-        while sent < request.count {
-            let count = request[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { throw DispatcherTestError("send to \(port) failed") }
-            sent += count
+
+        deinit { close(descriptor) }
+
+        func send(
+            _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil, close: Bool = false
+        ) throws -> Response {
+            var head = "\(method) \(path) HTTP/1.1\r\n" + (close ? "Connection: close\r\n" : "")
+            if !headers.contains(where: { $0.0.lowercased() == "host" }) { head += "Host: 127.0.0.1:\(port)\r\n" }
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            let bodyBytes = Array((body ?? "").utf8)
+            if body != nil { head += "Content-Length: \(bodyBytes.count)\r\n" }
+            let request = Array((head + "\r\n").utf8) + bodyBytes
+            var sent = 0
+            while sent < request.count {
+                let count = request[sent...].withUnsafeBytes {
+                    Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                // A server may answer (413) and close before the whole body is sent.
+                guard count > 0 else { break }
+                sent += count
+            }
+            var data = [UInt8]()
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            // Some peers (chromedriver) keep the connection open despite `Connection: close`:
+            // stop reading once the response is complete rather than wait for EOF.
+            while !HTTPClient.isComplete(data) {
+                let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                data += chunk[0..<count]
+            }
+            return try HTTPClient.parse(data)
         }
-        var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        // Some peers (chromedriver) keep the connection open despite `Connection: close`: stop
-        // reading once the response is complete rather than wait for EOF.
-        while !isComplete(data) {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-        }
+    }
+
+    private static func parse(_ data: [UInt8]) throws -> Response {
         let text = String(decoding: data, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else {
             throw DispatcherTestError("malformed HTTP response: \(text.prefix(200))")

@@ -160,5 +160,16 @@ extension PostgresURL {
         let credentials = user + (password.map { ":" + $0 } ?? "")
         return "postgres://\(credentials)@\(endpoint)/\(database)?sslmode=\(sslMode.rawValue)"
             + (pooling == .none ? "" : "&pooling=\(pooling.rawValue)")
+            + (schema == PostgresURL.standardSchema ? "" : "&schema=\(schema)")
+    }
+}
+
+extension String {
+    /// SQL a test writes for both stores, its table names qualified with the dispatcher's
+    /// PostgreSQL schema (which `PostgresSchema.rewrite` can then move to another).
+    var qualifiedForTests: String {
+        replacing(
+            /\b(FROM|INTO|UPDATE) (jobs|job_counts|schedules|paused_queues)\b/,
+            with: { "\($0.output.1) dispatcher.\($0.output.2)" })
     }
 }

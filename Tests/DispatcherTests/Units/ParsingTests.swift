@@ -34,7 +34,7 @@ struct ParsingTests {
         #expect(jobs[0].runAt == 1500 && jobs[0].priority == -2)
         #expect(jobs[1].params == "[1]")
         let cases: [(String, String)] = [
-            ("{\"method\":\"a\"}\n{\"params\":[]}", "line 2: missing required field 'method'"),
+            ("{\"method\":\"a\"}\n{\"params\":[]}", "line 2: method: required"),
             ("{\"method\":\"a\",\"colour\":1}", "unknown field 'colour'"),
             ("{\"method\":\"a\",\"delay_ms\":-1}", "must not be negative"),
             ("{\"method\":5}", "method must be a string"),

@@ -38,30 +38,48 @@ struct BatchParser {
         }
         defer { if descriptor != 0 { close(descriptor) } }
         let blockSize = 1 << 18
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(blockSize * 2)
-        var lineNumber = 0
+        var block = [UInt8](repeating: 0, count: blockSize)
+        var stream = Stream(parser: self)
         while true {
-            let start = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: blockSize))
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + start, blockSize) }
-            buffer.removeSubrange((start + max(0, count))...)
+            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, blockSize) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw DispatcherError("cannot read \(path): \(String(cString: strerror(errno)))")
             }
-            let isEnd = count == 0
-            let consumed = try buffer.withUnsafeBytes { bytes in
-                try parseLines(bytes, isEnd: isEnd, lineNumber: &lineNumber, each: each)
+            if count == 0 { return try stream.finish(each: each) }
+            try block.withUnsafeBytes { try stream.feed(UnsafeRawBufferPointer(rebasing: $0[..<count]), each: each) }
+        }
+    }
+
+    /// NDJSON arriving in blocks of any size (a file read, a request body): each complete line
+    /// is parsed as soon as it is in, so only an unfinished line is ever held.
+    struct Stream {
+        let parser: BatchParser
+        private var pending = [UInt8]()
+        private var lineNumber = 0
+
+        init(parser: BatchParser) { self.parser = parser }
+
+        mutating func feed(_ block: UnsafeRawBufferPointer, each: (NewJob) throws -> Void) throws {
+            pending.append(contentsOf: block)
+            let consumed = try pending.withUnsafeBytes { bytes in
+                try parser.parseLines(bytes, isEnd: false, lineNumber: &lineNumber, each: each)
             }
-            buffer.removeSubrange(0..<consumed)
-            if isEnd { return }
+            pending.removeSubrange(0..<consumed)
+        }
+
+        /// Parses the last line, which needs no newline.
+        mutating func finish(each: (NewJob) throws -> Void) throws {
+            _ = try pending.withUnsafeBytes { bytes in
+                try parser.parseLines(bytes, isEnd: true, lineNumber: &lineNumber, each: each)
+            }
+            pending.removeAll()
         }
     }
 
     /// Parses the complete lines of `bytes` (with `isEnd`, the unterminated last one too) and
     /// returns how many bytes they took.
-    private func parseLines(
+    fileprivate func parseLines(
         _ bytes: UnsafeRawBufferPointer, isEnd: Bool, lineNumber: inout Int, each: (NewJob) throws -> Void
     ) throws -> Int {
         var start = 0
@@ -102,28 +120,36 @@ struct BatchParser {
             }
             return try JobInput.validateName(JSONScanner.decodeString(line, range), field: field)
         }
+        func field(_ key: String, _ range: Range<Int>) throws {
+            switch key {
+            case "method": method = try string(range, "method")
+            case "queue": job.queue = try string(range, "queue")
+            case "key": job.idempotencyKey = try string(range, "key")
+            case "params":
+                job.params = try JobInput.params(validJSON: UnsafeRawBufferPointer(rebasing: line[range]))
+            case "priority": job.priority = try JobInput.validatePriority(integer(range, "priority"))
+            case "delay_ms": delay = try JobInput.validateDelay(integer(range, "delay_ms"))
+            case "max_attempts": job.maxAttempts = try JobInput.validateMaxAttempts(integer(range, "max_attempts"))
+            case "timeout_ms": job.timeoutMilliseconds = try JobInput.validateTimeout(integer(range, "timeout_ms"))
+            default:
+                throw DispatcherError(
+                    "unknown field '\(key)'; expected: \(Self.knownFields.sorted().joined(separator: ", "))")
+            }
+        }
         do {
             try JSONScanner.scanObject(line) { key, range in
                 guard !JSONScanner.isNull(line, range) else { return }
-                switch key {
-                case "method": method = try string(range, "method")
-                case "queue": job.queue = try string(range, "queue")
-                case "key": job.idempotencyKey = try string(range, "key")
-                case "params":
-                    job.params = try JobInput.params(validJSON: UnsafeRawBufferPointer(rebasing: line[range]))
-                case "priority": job.priority = try JobInput.validatePriority(integer(range, "priority"))
-                case "delay_ms": delay = try JobInput.validateDelay(integer(range, "delay_ms"))
-                case "max_attempts": job.maxAttempts = try JobInput.validateMaxAttempts(integer(range, "max_attempts"))
-                case "timeout_ms": job.timeoutMilliseconds = try JobInput.validateTimeout(integer(range, "timeout_ms"))
-                default:
-                    throw DispatcherError(
-                        "unknown field '\(key)'; expected: \(Self.knownFields.sorted().joined(separator: ", "))")
+                do {
+                    try field(key, range)
+                } catch let error as DispatcherError where Self.knownFields.contains(key) {
+                    // Named by the field as written, so `max_attempts: …` points at the member.
+                    throw error.description.hasPrefix(key) ? error : DispatcherError("\(key): \(error.description)")
                 }
             }
         } catch let error as JSONError {
             throw DispatcherError("invalid JSON: \(error)")
         }
-        guard let method else { throw DispatcherError("missing required field 'method'") }
+        guard let method else { throw DispatcherError("method: required") }
         job.method = method
         job.runAt = now + delay
         return job

@@ -71,6 +71,13 @@ struct RunCommand: AsyncParsableCommand {
         help:
             "Require this token for the dashboard (default: $DISPATCHER_ADMIN_TOKEN); /metrics and /healthz stay open.")
     var adminToken: String?
+    @Option(
+        help:
+            "Serve the HTTP enqueue API on PORT or HOST:PORT (loopback unless a host is named; the same as --admin shares its port)."
+    )
+    var api: String?
+    @Option(help: "Require this bearer token for the enqueue API (default: $DISPATCHER_API_TOKEN).")
+    var apiToken: String?
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -80,10 +87,14 @@ struct RunCommand: AsyncParsableCommand {
         guard let format = LogFormat(rawValue: logFormat) else {
             throw DispatcherError("unknown log format '\(logFormat)'; expected text or json")
         }
-        let token = try resolvedAdminToken()
+        let token = try Self.token(
+            adminToken, flag: "--admin-token", environment: "DISPATCHER_ADMIN_TOKEN", for: admin, "--admin")
         let adminAddress = try admin.map {
             try AdminAddress(parsing: $0, allowPublic: adminPublic, hasToken: token != nil)
         }
+        let apiToken = try Self.token(
+            self.apiToken, flag: "--api-token", environment: "DISPATCHER_API_TOKEN", for: api, "--api")
+        let apiAddress = try api.map { try APIAddress(parsing: $0, hasToken: apiToken != nil) }
         var configuration = try makeConfiguration()
         configuration.sampleGauges = adminAddress != nil
         MallocTuning.applyForDaemon()
@@ -98,6 +109,8 @@ struct RunCommand: AsyncParsableCommand {
         // is built before anything else touches the store.
         let daemon = try await Daemon.build(
             configuration: configuration, logger: logger, health: health, liveQueues: liveQueues)
+        var enqueueAPI: EnqueueAPI?
+        if apiAddress != nil { enqueueAPI = try await EnqueueAPI.open(configuration.store, token: apiToken) }
         if let adminAddress, let registry {
             let dashboard = DashboardRoutes(
                 store: try await configuration.store.openOperatorStore(), live: liveQueues,
@@ -108,7 +121,10 @@ struct RunCommand: AsyncParsableCommand {
                 .init(
                     service: AdminServer(
                         address: adminAddress, registry: registry, health: health, dashboard: dashboard,
-                        logger: logger)))
+                        api: apiAddress?.isShared(with: adminAddress) == true ? enqueueAPI : nil, logger: logger)))
+        }
+        if let apiAddress, let enqueueAPI, !apiAddress.isShared(with: adminAddress) {
+            services.append(.init(service: APIServer(address: apiAddress, api: enqueueAPI, logger: logger)))
         }
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         if let fileGuard = daemon.fileGuard {
@@ -134,20 +150,19 @@ struct RunCommand: AsyncParsableCommand {
         return registry
     }
 
-    /// `--admin-token`, else `DISPATCHER_ADMIN_TOKEN`; nil when neither is set.
-    func resolvedAdminToken() throws -> String? {
-        if let adminToken {
-            guard admin != nil else { throw DispatcherError("--admin-token needs --admin") }
-            guard adminToken.utf8.count >= 16 else {
-                throw DispatcherError("--admin-token must be at least 16 characters")
-            }
-            return adminToken
+    /// A listener's token: its flag, else its environment variable; nil when neither is set. A
+    /// token must be at least 16 characters, and its flag needs the listener's.
+    static func token(
+        _ value: String?, flag: String, environment name: String, for listener: String?, _ listenerFlag: String
+    ) throws -> String? {
+        if let value {
+            guard listener != nil else { throw DispatcherError("\(flag) needs \(listenerFlag)") }
+            guard value.utf8.count >= 16 else { throw DispatcherError("\(flag) must be at least 16 characters") }
+            return value
         }
-        guard let environment = getenv("DISPATCHER_ADMIN_TOKEN"), environment.pointee != 0 else { return nil }
+        guard let environment = getenv(name), environment.pointee != 0 else { return nil }
         let token = String(cString: environment)
-        guard token.utf8.count >= 16 else {
-            throw DispatcherError("DISPATCHER_ADMIN_TOKEN must be at least 16 characters")
-        }
+        guard token.utf8.count >= 16 else { throw DispatcherError("\(name) must be at least 16 characters") }
         return token
     }
 

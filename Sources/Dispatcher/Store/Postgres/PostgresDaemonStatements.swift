@@ -21,16 +21,16 @@ enum PostgresDaemonStatements {
 
     /// Leases up to `limit` due jobs of `queue` to `owner` (see `PostgresStore.claim`).
     struct Claim: PostgresPreparedStatement {
-        static let name = "dispatcher_claim_v2"
+        static let name = "dispatcher_claim_v3"
         static let sql = """
             WITH claimed AS (
-            UPDATE jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
-                lease_until = dispatcher_now_ms() + COALESCE(jobs.timeout_ms, $2) + $3,
-                started_at = dispatcher_now_ms()
+            UPDATE dispatcher.jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
+                lease_until = dispatcher.dispatcher_now_ms() + COALESCE(jobs.timeout_ms, $2) + $3,
+                started_at = dispatcher.dispatcher_now_ms()
             FROM (
-                SELECT id FROM jobs
-                WHERE queue = $4 AND state = 'pending' AND run_at <= dispatcher_now_ms()
-                    AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = $4)
+                SELECT id FROM dispatcher.jobs
+                WHERE queue = $4 AND state = 'pending' AND run_at <= dispatcher.dispatcher_now_ms()
+                    AND NOT EXISTS (SELECT 1 FROM dispatcher.paused_queues WHERE paused_queues.queue = $4)
                 ORDER BY \(JobSQL.claimOrder) LIMIT $5
                 FOR UPDATE SKIP LOCKED) picked
             WHERE jobs.id = picked.id
@@ -64,18 +64,18 @@ enum PostgresDaemonStatements {
     /// Applies a batch of outcomes of one queue's jobs, each only while its job is still leased
     /// to `owner` (see `PostgresStore.complete`).
     struct Complete: PostgresPreparedStatement {
-        static let name = "dispatcher_complete_v4"
+        static let name = "dispatcher_complete_v5"
         // Each outcome is written as `JobLife` decided it: a retry is pending again, whatever
         // the job's limit (that was looked at once, before).
         static let sql = """
             WITH completed AS (
-            UPDATE jobs SET
+            UPDATE dispatcher.jobs SET
                 state = CASE i.kind WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
                 result = CASE WHEN i.kind = 'succeeded' THEN i.result ELSE jobs.result END,
                 last_error = CASE WHEN i.kind = '\(Completion.Kind.released.rawValue)' THEN jobs.last_error ELSE i.error END,
-                finished_at = CASE WHEN i.kind IN ('succeeded', 'failed') THEN dispatcher_now_ms() END,
+                finished_at = CASE WHEN i.kind IN ('succeeded', 'failed') THEN dispatcher.dispatcher_now_ms() END,
                 run_at = CASE WHEN i.kind IN ('retry', '\(Completion.Kind.released.rawValue)')
-                    THEN dispatcher_now_ms() + (i.run_at - $6) ELSE jobs.run_at END,
+                    THEN dispatcher.dispatcher_now_ms() + (i.run_at - $6) ELSE jobs.run_at END,
                 attempts = CASE WHEN i.kind = '\(Completion.Kind.released.rawValue)' THEN greatest(jobs.attempts - 1, 0) ELSE jobs.attempts END,
                 lease_owner = NULL, lease_until = NULL
             FROM unnest($1, $2, $3, $4, $5) AS i(id, kind, result, error, run_at)

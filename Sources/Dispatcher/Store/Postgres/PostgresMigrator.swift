@@ -11,6 +11,11 @@ import PostgresNIO
 /// a connection pooler's shared server connections too, where a session lock taken by one
 /// statement may be unlocked by a statement running on another connection (and so never be).
 /// The migrations apply in that same transaction, statement by statement: all or nothing.
+///
+/// Everything lives in the URL's schema (`dispatcher` unless `?schema=` names another): the
+/// transaction creates it, moves an install that predates it out of `public`, and puts it alone
+/// on its search_path (for this transaction only, so a pooler's server connection keeps nothing
+/// of it), so the migrations' unqualified names create and find their objects there.
 struct PostgresMigrator {
     var migrations: [Migration] = Migration.postgres
     /// An arbitrary, fixed key for `pg_advisory_xact_lock`.
@@ -18,14 +23,20 @@ struct PostgresMigrator {
 
     var latestVersion: Int { migrations.last?.version ?? 0 }
 
-    func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+    func migrate(_ connection: PostgresConnection, schema: String, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-            try await migrateLocked(connection, logger: logger)
+            let name = PostgresSchema.quoted(schema)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(name)"), logger: logger)
+            try await connection.query("SELECT set_config('search_path', \(name), true)", logger: logger)
+            if schema != "public" {
+                try await PostgresLegacyInstall.move(into: schema, on: connection, logger: logger)
+            }
+            try await migrateLocked(PostgresSession(connection: connection, schema: schema), logger: logger)
         }
     }
 
-    private func migrateLocked(_ connection: PostgresConnection, logger: Logger) async throws {
+    private func migrateLocked(_ connection: PostgresSession, logger: Logger) async throws {
         try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -53,7 +64,9 @@ struct PostgresMigrator {
                 INSERT INTO schema_migrations (version, name, applied_at)
                 VALUES (\(version), \(name), (extract(epoch FROM now()) * 1000)::bigint)
                 """, logger: logger)
-            logger.info("migrated the database", metadata: ["version": "\(version)", "name": "\(name)"])
+            logger.info(
+                "migrated the database",
+                metadata: ["version": "\(version)", "name": "\(name)", "schema": "\(connection.schema)"])
         }
     }
 }

@@ -97,9 +97,9 @@ extension PostgresStore: DaemonStore {
     func reapExpiredLeases() async throws -> Int {
         let query: PostgresQuery = """
             WITH reaped AS (
-                UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
+                UPDATE dispatcher.jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL,
                     last_error = COALESCE(last_error, \(JobRules.leaseExpiredError))
-                WHERE state = 'running' AND lease_until < dispatcher_now_ms()
+                WHERE state = 'running' AND lease_until < dispatcher.dispatcher_now_ms()
                 RETURNING 1)
             SELECT count(*) FROM reaped
             """
@@ -115,7 +115,7 @@ extension PostgresStore: DaemonStore {
         guard !ids.isEmpty else { return 0 }
         let query: PostgresQuery = """
             WITH renewed AS (
-                UPDATE jobs SET lease_until = dispatcher_now_ms() + COALESCE(timeout_ms, \(defaultTimeout)) + \(leaseMargin)
+                UPDATE dispatcher.jobs SET lease_until = dispatcher.dispatcher_now_ms() + COALESCE(timeout_ms, \(defaultTimeout)) + \(leaseMargin)
                 WHERE state = 'running' AND lease_owner = \(owner) AND id = ANY(\(ids))
                 RETURNING 1)
             SELECT count(*) FROM renewed
@@ -127,8 +127,8 @@ extension PostgresStore: DaemonStore {
         let query: PostgresQuery =
             // A paused queue has nothing due: its feeders wait for the NOTIFY of the resume.
             """
-            SELECT min(run_at) - dispatcher_now_ms() FROM jobs WHERE queue = \(queue) AND state = 'pending'
-                AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = \(queue))
+            SELECT min(run_at) - dispatcher.dispatcher_now_ms() FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending'
+                AND NOT EXISTS (SELECT 1 FROM dispatcher.paused_queues WHERE paused_queues.queue = \(queue))
             """
         let logger = self.logger
         let delay = try await withConnection { connection -> Int64? in
@@ -144,7 +144,7 @@ extension PostgresStore: DaemonStore {
 
     func pendingAndRunning(queue: String) async throws -> (pending: Int64, running: Int64) {
         let query: PostgresQuery = """
-            SELECT bucket, sum(count)::bigint FROM job_counts WHERE queue = \(queue) GROUP BY bucket
+            SELECT bucket, sum(count)::bigint FROM dispatcher.job_counts WHERE queue = \(queue) GROUP BY bucket
             """
         let logger = self.logger
         let rows = try await withConnection { connection in
@@ -164,12 +164,14 @@ extension PostgresStore: DaemonStore {
     /// server shows by missing a statement prepared on this connection. Then the statement is
     /// sent again unnamed at once (it failed before doing anything), and every later one is too.
     func run<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, on connection: PostgresConnection
+        _ statement: Statement, on connection: PostgresSession
     ) async throws -> [Statement.Row] {
         if namedStatements.load(ordering: .relaxed) {
             do {
                 var rows = [Statement.Row]()
-                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                for try await row in try await connection.connection.execute(statement, logger: logger) {
+                    rows.append(row)
+                }
                 return rows
             } catch let error as PSQLError where Self.lostPreparedStatement(error) {
                 if namedStatements.exchange(false, ordering: .relaxed) {

@@ -3,7 +3,7 @@ import PostgresNIO
 extension PostgresStore {
     func failedJobs(queue: String?, offset: Int, limit: Int) async throws -> [Job] {
         let query: PostgresQuery = """
-            SELECT \(unescaped: Self.columns) FROM jobs
+            SELECT \(unescaped: Self.columns) FROM dispatcher.jobs
             WHERE state = 'failed' AND (\(queue)::text IS NULL OR queue = \(queue))
             ORDER BY id DESC LIMIT \(Int64(max(0, limit))) OFFSET \(Int64(max(0, offset)))
             """
@@ -16,7 +16,7 @@ extension PostgresStore {
     func finishedPerMinute(now: Int64, minutes: Int) async throws -> [String: [Int64]] {
         let start = now - Int64(minutes) * 60_000
         let query: PostgresQuery = """
-            SELECT queue, (finished_at - \(start)) / 60000, count(*) FROM jobs
+            SELECT queue, (finished_at - \(start)) / 60000, count(*) FROM dispatcher.jobs
             WHERE finished_at > \(start) AND finished_at <= \(now) AND state IN ('succeeded', 'failed')
             GROUP BY 1, 2
             """
@@ -37,12 +37,12 @@ extension PostgresStore {
             paused
             ? """
             WITH changed AS (
-                INSERT INTO paused_queues (queue, paused_at) VALUES (\(queue), dispatcher_now_ms())
+                INSERT INTO dispatcher.paused_queues (queue, paused_at) VALUES (\(queue), dispatcher.dispatcher_now_ms())
                 ON CONFLICT (queue) DO NOTHING RETURNING 1)
             SELECT count(*) FROM changed
             """
             : """
-            WITH changed AS (DELETE FROM paused_queues WHERE queue = \(queue) RETURNING 1)
+            WITH changed AS (DELETE FROM dispatcher.paused_queues WHERE queue = \(queue) RETURNING 1)
             SELECT count(*) FROM changed
             """
         let logger = self.logger

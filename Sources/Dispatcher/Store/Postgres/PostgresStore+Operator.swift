@@ -4,7 +4,7 @@ extension PostgresStore: OperatorStore {
     static let columns = JobSQL.columns
 
     /// Wakes every listening daemon; inside a transaction it is delivered at commit.
-    func notify(on connection: PostgresConnection? = nil) async throws {
+    func notify(on connection: PostgresSession? = nil) async throws {
         let query: PostgresQuery = "SELECT pg_notify('dispatcher_jobs', '')"
         if let connection {
             try await connection.query(query, logger: logger)
@@ -38,11 +38,11 @@ extension PostgresStore: OperatorStore {
     // advances its jobs.
 
     private static func insertWithoutKeys(
-        _ jobs: ArraySlice<NewJob>, now: Int64, on connection: PostgresConnection, logger: Logger
+        _ jobs: ArraySlice<NewJob>, now: Int64, on connection: PostgresSession, logger: Logger
     ) async throws -> [EnqueueResult] {
         let query: PostgresQuery = """
-            INSERT INTO jobs (queue, method, params, priority, max_attempts, run_at, timeout_ms, created_at)
-            SELECT q, m, p, pr, ma, dispatcher_now_ms() + (r - \(now)), t, dispatcher_now_ms()
+            INSERT INTO dispatcher.jobs (queue, method, params, priority, max_attempts, run_at, timeout_ms, created_at)
+            SELECT q, m, p, pr, ma, dispatcher.dispatcher_now_ms() + (r - \(now)), t, dispatcher.dispatcher_now_ms()
             FROM unnest(\(jobs.map(\.queue)), \(jobs.map(\.method)), \(PostgresNullableArray(jobs.map(\.params))),
                 \(jobs.map(\.priority)), \(PostgresNullableArray(jobs.map(\.maxAttempts))), \(jobs.map(\.runAt)),
                 \(PostgresNullableArray(jobs.map(\.timeoutMilliseconds))))
@@ -61,14 +61,14 @@ extension PostgresStore: OperatorStore {
     }
 
     static func insertWithKey(
-        _ job: NewJob, now: Int64, on connection: PostgresConnection, logger: Logger
+        _ job: NewJob, now: Int64, on connection: PostgresSession, logger: Logger
     ) async throws -> EnqueueResult {
         let insert: PostgresQuery = """
-            INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms,
+            INSERT INTO dispatcher.jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms,
                 created_at)
             VALUES (\(job.queue), \(job.method), \(job.params), \(job.idempotencyKey), \(job.priority),
-                \(job.maxAttempts), dispatcher_now_ms() + (\(job.runAt)::bigint - \(now)::bigint), \(job.timeoutMilliseconds),
-                dispatcher_now_ms())
+                \(job.maxAttempts), dispatcher.dispatcher_now_ms() + (\(job.runAt)::bigint - \(now)::bigint), \(job.timeoutMilliseconds),
+                dispatcher.dispatcher_now_ms())
             ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
             """
@@ -76,7 +76,7 @@ extension PostgresStore: OperatorStore {
             return EnqueueResult(id: try row.decode(Int64.self), created: true)
         }
         let lookup: PostgresQuery =
-            "SELECT id FROM jobs WHERE queue = \(job.queue) AND idempotency_key = \(job.idempotencyKey)"
+            "SELECT id FROM dispatcher.jobs WHERE queue = \(job.queue) AND idempotency_key = \(job.idempotencyKey)"
         guard let row = try await connection.rows(lookup, logger: logger).first else {
             throw NewJob.vanished(job)
         }
@@ -84,7 +84,8 @@ extension PostgresStore: OperatorStore {
     }
 
     func job(id: Int64) async throws -> Job? {
-        let query = PostgresQuery(unsafeSQL: "SELECT \(Self.columns) FROM jobs WHERE id = $1", binds: try binds(id))
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT \(Self.columns) FROM dispatcher.jobs WHERE id = $1", binds: try binds(id))
         let logger = self.logger
         return try await withConnection { connection in
             try await connection.rows(query, logger: logger).first.map { try Self.job(from: $0) }
@@ -100,7 +101,8 @@ extension PostgresStore: OperatorStore {
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let query = PostgresQuery(
-            unsafeSQL: "SELECT \(Self.columns) FROM jobs \(filter) ORDER BY id LIMIT \(max(0, limit))", binds: bindings)
+            unsafeSQL: "SELECT \(Self.columns) FROM dispatcher.jobs \(filter) ORDER BY id LIMIT \(max(0, limit))",
+            binds: bindings)
         let logger = self.logger
         return try await withConnection { connection in
             try await connection.rows(query, logger: logger).map { try Self.job(from: $0) }
@@ -124,11 +126,11 @@ extension PostgresStore: OperatorStore {
         let logger = self.logger
         let since = now - QueueActivity.window
         let countsQuery: PostgresQuery = """
-            SELECT queue, state, count(*) FROM jobs
+            SELECT queue, state, count(*) FROM dispatcher.jobs
             WHERE finished_at >= \(since) AND state IN ('succeeded', 'failed') GROUP BY queue, state
             """
         let samplesQuery: PostgresQuery = """
-            SELECT queue, started_at - run_at, finished_at - started_at FROM jobs
+            SELECT queue, started_at - run_at, finished_at - started_at FROM dispatcher.jobs
             WHERE finished_at >= \(since) AND state IN ('succeeded', 'failed') AND started_at IS NOT NULL
             ORDER BY finished_at DESC LIMIT \(Int64(QueueActivity.sampleLimit))
             """
@@ -161,7 +163,7 @@ extension PostgresStore: OperatorStore {
                     samples.append((queue, wait, run))
                 }
                 var paused = Set<String>()
-                for row in try await connection.rows("SELECT queue FROM paused_queues", logger: logger) {
+                for row in try await connection.rows("SELECT queue FROM dispatcher.paused_queues", logger: logger) {
                     paused.insert(try row.decode(String.self))
                 }
                 try await connection.query("COMMIT", logger: logger)
@@ -177,7 +179,7 @@ extension PostgresStore: OperatorStore {
 
     func recentFailures(limit: Int) async throws -> [RecentFailure] {
         let query: PostgresQuery = """
-            SELECT id, queue, method, COALESCE(last_error, ''), COALESCE(finished_at, 0) FROM jobs
+            SELECT id, queue, method, COALESCE(last_error, ''), COALESCE(finished_at, 0) FROM dispatcher.jobs
             WHERE state = 'failed' ORDER BY id DESC LIMIT \(Int64(limit))
             """
         let logger = self.logger
@@ -193,7 +195,7 @@ extension PostgresStore: OperatorStore {
         try await changeEach(ids, as: .retry) { connection, ids in
             """
             WITH changed AS (
-                UPDATE jobs SET state = 'pending', attempts = 0, run_at = dispatcher_now_ms(), finished_at = NULL,
+                UPDATE dispatcher.jobs SET state = 'pending', attempts = 0, run_at = dispatcher.dispatcher_now_ms(), finished_at = NULL,
                     lease_owner = NULL, lease_until = NULL
                 WHERE id = ANY(\(ids)) RETURNING 1)
             SELECT count(*) FROM changed
@@ -205,7 +207,7 @@ extension PostgresStore: OperatorStore {
         try JobRules.checkRetryable(state)
         let query: PostgresQuery = """
             WITH changed AS (
-                UPDATE jobs SET state = 'pending', attempts = 0, run_at = dispatcher_now_ms(), finished_at = NULL,
+                UPDATE dispatcher.jobs SET state = 'pending', attempts = 0, run_at = dispatcher.dispatcher_now_ms(), finished_at = NULL,
                     lease_owner = NULL, lease_until = NULL
                 WHERE state = \(state.rawValue) AND (\(queue)::text IS NULL OR queue = \(queue)) RETURNING 1)
             SELECT count(*) FROM changed
@@ -222,7 +224,7 @@ extension PostgresStore: OperatorStore {
         try await changeEach(ids, as: .cancel) { connection, ids in
             """
             WITH changed AS (
-                UPDATE jobs SET state = 'cancelled', finished_at = dispatcher_now_ms()
+                UPDATE dispatcher.jobs SET state = 'cancelled', finished_at = dispatcher.dispatcher_now_ms()
                 WHERE id = ANY(\(ids)) AND state = 'pending' RETURNING 1)
             SELECT count(*) FROM changed
             """
@@ -232,7 +234,7 @@ extension PostgresStore: OperatorStore {
     func purge(state: JobState, finishedBefore before: Int64) async throws -> Int {
         try JobRules.checkPurgeable(state)
         let query: PostgresQuery = """
-            WITH purged AS (DELETE FROM jobs WHERE state = \(state.rawValue) AND finished_at < \(before) RETURNING 1)
+            WITH purged AS (DELETE FROM dispatcher.jobs WHERE state = \(state.rawValue) AND finished_at < \(before) RETURNING 1)
             SELECT count(*) FROM purged
             """
         return Int(try await scalar(query))
@@ -242,13 +244,13 @@ extension PostgresStore: OperatorStore {
     /// transaction: all or nothing.
     private func changeEach(
         _ ids: [Int64], as change: JobRules.OperatorChange,
-        update: @escaping @Sendable (PostgresConnection, [Int64]) -> PostgresQuery
+        update: @escaping @Sendable (PostgresSession, [Int64]) -> PostgresQuery
     ) async throws -> Int {
         let unique = Array(Set(ids))
         let logger = self.logger
         return try await withTransaction { connection in
             var states = [Int64: String]()
-            let lookup: PostgresQuery = "SELECT id, state FROM jobs WHERE id = ANY(\(unique)) FOR UPDATE"
+            let lookup: PostgresQuery = "SELECT id, state FROM dispatcher.jobs WHERE id = ANY(\(unique)) FOR UPDATE"
             for row in try await connection.rows(lookup, logger: logger) {
                 let (id, state) = try row.decode((Int64, String).self)
                 states[id] = state

@@ -6,10 +6,10 @@ extension PostgresStore {
         // unexpired lease in its WHERE and takes nothing. Judged by the database's clock.
         let query: PostgresQuery = """
             WITH taken AS (
-                INSERT INTO maintenance_leases AS l (name, owner, expires_at)
-                VALUES (\(name), \(owner), dispatcher_now_ms() + \(ttl))
+                INSERT INTO dispatcher.maintenance_leases AS l (name, owner, expires_at)
+                VALUES (\(name), \(owner), dispatcher.dispatcher_now_ms() + \(ttl))
                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-                WHERE l.owner = excluded.owner OR l.expires_at < dispatcher_now_ms()
+                WHERE l.owner = excluded.owner OR l.expires_at < dispatcher.dispatcher_now_ms()
                 RETURNING 1)
             SELECT count(*) FROM taken
             """
@@ -18,7 +18,7 @@ extension PostgresStore {
 
     func releaseMaintenanceLease(name: String, owner: String) async throws {
         let query: PostgresQuery = """
-            WITH released AS (DELETE FROM maintenance_leases WHERE name = \(name) AND owner = \(owner) RETURNING 1)
+            WITH released AS (DELETE FROM dispatcher.maintenance_leases WHERE name = \(name) AND owner = \(owner) RETURNING 1)
             SELECT count(*) FROM released
             """
         _ = try await scalar(query)
@@ -26,7 +26,7 @@ extension PostgresStore {
 
     func queues(withJobsIn state: JobState) async throws -> [String] {
         let query: PostgresQuery = """
-            SELECT queue FROM job_counts WHERE bucket = \(state.rawValue)
+            SELECT queue FROM dispatcher.job_counts WHERE bucket = \(state.rawValue)
             GROUP BY queue HAVING sum(count) > 0 ORDER BY queue
             """
         let logger = self.logger
@@ -41,9 +41,9 @@ extension PostgresStore {
         // trigger folds the batch into one counter upsert.
         let query: PostgresQuery = """
             WITH pruned AS (
-                DELETE FROM jobs WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE state = \(state.rawValue) AND queue = \(queue) AND finished_at < dispatcher_now_ms() - \(age)
+                DELETE FROM dispatcher.jobs WHERE id IN (
+                    SELECT id FROM dispatcher.jobs
+                    WHERE state = \(state.rawValue) AND queue = \(queue) AND finished_at < dispatcher.dispatcher_now_ms() - \(age)
                     ORDER BY finished_at LIMIT \(Int64(max(0, limit))))
                 RETURNING 1)
             SELECT count(*) FROM pruned
@@ -54,7 +54,7 @@ extension PostgresStore {
     /// `(queue, bucket, count)` summed over the counters' slots, queues in order.
     static var jobCountsQuery: PostgresQuery {
         """
-        SELECT queue, bucket, sum(count)::bigint FROM job_counts
+        SELECT queue, bucket, sum(count)::bigint FROM dispatcher.job_counts
         GROUP BY queue, bucket HAVING sum(count) <> 0 ORDER BY queue, bucket
         """
     }
@@ -64,13 +64,13 @@ extension PostgresStore {
     static func earliestPendingQuery(queue: String) -> PostgresQuery {
         """
         WITH RECURSIVE levels(priority) AS (
-            SELECT (SELECT priority FROM jobs WHERE queue = \(queue) AND state = 'pending'
+            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending'
                     ORDER BY priority DESC LIMIT 1)
             UNION ALL
-            SELECT (SELECT priority FROM jobs WHERE queue = \(queue) AND state = 'pending' AND priority < levels.priority
+            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending' AND priority < levels.priority
                     ORDER BY priority DESC LIMIT 1)
             FROM levels WHERE levels.priority IS NOT NULL)
-        SELECT min((SELECT run_at FROM jobs WHERE queue = \(queue) AND state = 'pending' AND priority = levels.priority
+        SELECT min((SELECT run_at FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending' AND priority = levels.priority
                     ORDER BY run_at LIMIT 1))
         FROM levels WHERE levels.priority IS NOT NULL
         """

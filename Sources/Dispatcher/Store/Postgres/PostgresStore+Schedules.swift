@@ -3,12 +3,12 @@ import PostgresNIO
 /// The scheduler's SQL (see `ScheduleStore`). Each evaluation locks its schedules' rows with
 /// `FOR UPDATE SKIP LOCKED`: a daemon that finds a row locked leaves that schedule to the one
 /// evaluating it, whose commit moves `covered_until` past the slots it handled (it never moves
-/// back, nor does the last slot). Slots are the server's clock (`dispatcher_now_ms()`).
+/// back, nor does the last slot). Slots are the server's clock (`dispatcher.dispatcher_now_ms()`).
 extension PostgresStore: ScheduleStore {
     func register(_ schedules: [ScheduleDefinition]) async throws -> Int64 {
         let query: PostgresQuery = """
-            INSERT INTO schedules AS s (name, cron, timezone, queue, method, covered_until, updated_at)
-            SELECT n, c, z, q, m, dispatcher_now_ms(), dispatcher_now_ms()
+            INSERT INTO dispatcher.schedules AS s (name, cron, timezone, queue, method, covered_until, updated_at)
+            SELECT n, c, z, q, m, dispatcher.dispatcher_now_ms(), dispatcher.dispatcher_now_ms()
             FROM unnest(\(schedules.map(\.name)), \(schedules.map(\.cron)), \(schedules.map(\.timezone)),
                 \(schedules.map(\.queue)), \(schedules.map(\.method))) AS u(n, c, z, q, m)
             ORDER BY n
@@ -18,7 +18,8 @@ extension PostgresStore: ScheduleStore {
         let logger = self.logger
         return try await withTransaction { connection in
             try await connection.query(query, logger: logger)
-            return try await connection.rows("SELECT dispatcher_now_ms()", logger: logger).first?.decode(Int64.self)
+            return try await connection.rows("SELECT dispatcher.dispatcher_now_ms()", logger: logger).first?.decode(
+                Int64.self)
                 ?? 0
         }
     }
@@ -29,10 +30,11 @@ extension PostgresStore: ScheduleStore {
         let logger = self.logger
         return try await withTransaction { connection in
             let now =
-                try await connection.rows("SELECT dispatcher_now_ms()", logger: logger).first?.decode(Int64.self)
+                try await connection.rows("SELECT dispatcher.dispatcher_now_ms()", logger: logger).first?.decode(
+                    Int64.self)
                 ?? 0
             let locked: PostgresQuery = """
-                SELECT name, covered_until FROM schedules WHERE name = ANY(\(names)) ORDER BY name
+                SELECT name, covered_until FROM dispatcher.schedules WHERE name = ANY(\(names)) ORDER BY name
                 FOR UPDATE SKIP LOCKED
                 """
             var covered = [String: Int64]()
@@ -48,8 +50,8 @@ extension PostgresStore: ScheduleStore {
                 }
                 let lastSlot = firing.jobs.last?.slot
                 let update: PostgresQuery = """
-                    UPDATE schedules SET covered_until = greatest(covered_until, \(firing.coveredUntil)),
-                        updated_at = dispatcher_now_ms(),
+                    UPDATE dispatcher.schedules SET covered_until = greatest(covered_until, \(firing.coveredUntil)),
+                        updated_at = dispatcher.dispatcher_now_ms(),
                         last_job_id = CASE WHEN \(lastSlot)::bigint > coalesce(last_slot, -1) THEN \(results.last?.id)::bigint
                             ELSE last_job_id END,
                         last_slot = CASE WHEN \(lastSlot)::bigint > coalesce(last_slot, -1) THEN \(lastSlot)::bigint
@@ -68,7 +70,7 @@ extension PostgresStore: ScheduleStore {
         let query: PostgresQuery = """
             SELECT s.name, s.cron, s.timezone, s.queue, s.method, s.covered_until, s.last_slot, s.last_job_id,
                 s.updated_at, j.state, j.attempts
-            FROM schedules s LEFT JOIN jobs j ON j.id = s.last_job_id
+            FROM dispatcher.schedules s LEFT JOIN dispatcher.jobs j ON j.id = s.last_job_id
             ORDER BY s.name
             """
         let logger = self.logger

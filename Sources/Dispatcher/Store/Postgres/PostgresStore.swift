@@ -13,7 +13,7 @@ import WorkerPool
 /// the pooled URL. A connection whose statement or transaction failed is closed, never reused,
 /// so no pooler is left holding a half-open transaction of ours. Rows are
 /// leased with `FOR UPDATE SKIP LOCKED`, outcomes are written one statement per batch, and every
-/// lease and due time is judged by the database's clock (`dispatcher_now_ms()`), so clock skew
+/// lease and due time is judged by the database's clock (`dispatcher.dispatcher_now_ms()`), so clock skew
 /// between hosts can never let two daemons hold one job.
 final class PostgresStore: Sendable {
     /// The channel daemons listen on: every insert into jobs notifies it (a trigger), and so do
@@ -37,6 +37,8 @@ final class PostgresStore: Sendable {
     let listener: PostgresListener?
     /// Whether the daemon's hot statements run as named prepared statements: not through a
     /// transaction pooler, and no longer once the server lost one (a pooler the URL did not name).
+    /// Nor in a schema other than the standard one: postgres-nio prepares a named statement from
+    /// its compile-time text, which names schema `dispatcher`; unnamed, it is rewritten first.
     let namedStatements: Atomic<Bool>
     /// Moves past generation 0 once the pool runs: the daemon's tasks start together, and a
     /// query that reached the pool before `PostgresClient.run()` would make postgres-nio warn.
@@ -47,7 +49,7 @@ final class PostgresStore: Sendable {
         self.backend = backend
         self.listener = listener
         self.logger = logger
-        self.namedStatements = Atomic(!url.poolsTransactions)
+        self.namedStatements = Atomic(!url.poolsTransactions && url.schema == PostgresURL.standardSchema)
     }
 
     /// How often feeders look for work when no `LISTEN` connection can be had: `--db` goes
@@ -58,7 +60,7 @@ final class PostgresStore: Sendable {
     static func openForCommand(url: PostgresURL, logger: Logger) async throws -> PostgresStore {
         let connection = try await connect(url: url, logger: logger)
         do {
-            try await PostgresMigrator().migrate(connection, logger: logger)
+            try await PostgresMigrator().migrate(connection, schema: url.schema, logger: logger)
         } catch {
             try? await connection.close()
             throw PostgresErrors.opening(url, error)
@@ -87,7 +89,7 @@ final class PostgresStore: Sendable {
     ) async throws -> PostgresStore {
         let connection = try await connect(url: url, logger: logger)
         do {
-            try await PostgresMigrator().migrate(connection, logger: logger)
+            try await PostgresMigrator().migrate(connection, schema: url.schema, logger: logger)
             try? await connection.close()
         } catch {
             try? await connection.close()
@@ -214,8 +216,12 @@ final class PostgresStore: Sendable {
 
     /// Runs `body` on a connection: the pool's next free one, or the command's own.
     func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
+        let schema = url.schema
+        let body: @Sendable (PostgresConnection) async throws -> T = {
+            try await body(PostgresSession(connection: $0, schema: schema))
+        }
         do {
             switch backend {
             case .pool(let client):
@@ -278,18 +284,11 @@ final class PostgresStore: Sendable {
 
     /// Runs `body` in one transaction on one connection, committing when it returns.
     func withTransaction<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        return try await withConnection { connection in
-            try await connection.withTransaction(logger: logger) { try await body($0) }
+        return try await withConnection { session in
+            try await session.withTransaction(logger: logger) { try await body($0) }
         }
-    }
-}
-
-extension PostgresConnection {
-    /// Runs `query` and returns every row.
-    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        try await self.query(query, logger: logger).collect()
     }
 }

@@ -1,5 +1,5 @@
-/// A `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=disable|prefer|require][&pooling=…]` URL
-/// (also `postgresql://`), as `--db`, `DISPATCHER_DB` and `--listen-db` take it.
+/// A `postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=disable|prefer|require][&pooling=…][&schema=NAME]`
+/// URL (also `postgresql://`), as `--db`, `DISPATCHER_DB` and `--listen-db` take it.
 struct PostgresURL: Sendable, Equatable {
     enum SSLMode: String, Sendable {
         case disable, prefer, require
@@ -26,6 +26,12 @@ struct PostgresURL: Sendable, Equatable {
     var database: String
     var sslMode: SSLMode = .prefer
     var pooling: Pooling = .none
+    /// The schema every dispatcher object lives in (`?schema=`), so none of them shares a name
+    /// with an application's own tables in the same database.
+    var schema: String = PostgresURL.standardSchema
+
+    /// The schema when the URL names none; the SQL in this module is written against it.
+    static let standardSchema = "dispatcher"
 
     /// Parses `text`; every mistake is reported in one line that never repeats the password.
     init(parsing text: String) throws {
@@ -71,22 +77,25 @@ struct PostgresURL: Sendable, Equatable {
         guard !host.isEmpty else { throw Self.invalid("the host is empty") }
         for pair in query.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0] == "sslmode" || parts[0] == "pooling" else {
-                throw Self.invalid(
-                    "unknown option '\(parts[0])'; only sslmode=disable|prefer|require and pooling=none|session|transaction are supported"
-                )
-            }
-            if parts[0] == "pooling" {
-                guard let pooling = Pooling(rawValue: String(parts[1])) else {
-                    throw Self.invalid("pooling must be none, session or transaction, not '\(parts[1])'")
+            let value = parts.count == 2 ? String(parts[1]) : ""
+            switch parts.count == 2 ? parts[0] : "" {
+            case "sslmode":
+                guard let mode = SSLMode(rawValue: value) else {
+                    throw Self.invalid("sslmode must be disable, prefer or require, not '\(value)'")
+                }
+                sslMode = mode
+            case "pooling":
+                guard let pooling = Pooling(rawValue: value) else {
+                    throw Self.invalid("pooling must be none, session or transaction, not '\(value)'")
                 }
                 self.pooling = pooling
-                continue
+            case "schema":
+                schema = try Self.schemaName(value)
+            default:
+                throw Self.invalid(
+                    "unknown option '\(parts[0])'; only sslmode=disable|prefer|require, pooling=none|session|transaction and schema=NAME are supported"
+                )
             }
-            guard let mode = SSLMode(rawValue: String(parts[1])) else {
-                throw Self.invalid("sslmode must be disable, prefer or require, not '\(parts[1])'")
-            }
-            sslMode = mode
         }
     }
 
@@ -96,6 +105,7 @@ struct PostgresURL: Sendable, Equatable {
         let options =
             (sslMode == .prefer ? [] : ["sslmode=\(sslMode.rawValue)"])
             + (pooling == .none ? [] : ["pooling=\(pooling.rawValue)"])
+            + (schema == Self.standardSchema ? [] : ["schema=\(schema)"])
         let query = options.isEmpty ? "" : "?" + options.joined(separator: "&")
         return "postgres://\(user)\(password == nil ? "" : ":***")@\(hostPart):\(port)/\(database)\(query)"
     }
@@ -108,7 +118,29 @@ struct PostgresURL: Sendable, Equatable {
 
     private static func invalid(_ reason: String) -> DispatcherError {
         DispatcherError(
-            "invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…&pooling=…])")
+            "invalid PostgreSQL URL: \(reason) (expected postgres://USER[:PASS]@HOST[:PORT]/DB[?sslmode=…&pooling=…&schema=…])"
+        )
+    }
+
+    /// A schema name written the way SQL in any client can name it without quotes: lower-case
+    /// letters, digits and `_`, not starting with a digit, at most 63 bytes (PostgreSQL's limit),
+    /// and not one of the server's own (`pg_…`, `information_schema`).
+    private static func schemaName(_ text: String) throws -> String {
+        let valid =
+            (1...63).contains(text.utf8.count)
+            && text.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "_")
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+            }
+            && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text.utf8.first!)
+        guard valid else {
+            throw invalid(
+                "schema must be 1 to 63 lower-case letters, digits and _, not starting with a digit, not '\(text)'")
+        }
+        guard !text.hasPrefix("pg_"), text != "information_schema" else {
+            throw invalid("schema '\(text)' is one of PostgreSQL's own")
+        }
+        return text
     }
 
     private static func port(_ text: Substring) throws -> Int {
