@@ -12,7 +12,6 @@ serve, so the figures are the API's and the store's (every job durable before it
 
 Usage: scripts/bench-api.py [--db postgres://…]   (DISPATCHER_BENCH_BIN: prebuilt binaries)
 """
-import argparse
 import http.client
 import json
 import os
@@ -21,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import Stub, binary, build, median, table, wrk
+from benchlib import daemon_bench_setup, median, table, wrk
 
 SECONDS = int(os.environ.get("SECONDS_PER_RUN", "10"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -60,12 +59,7 @@ def bench_jobs(dispatcher, db):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", help="a PostgreSQL URL instead of a fresh SQLite file")
-    arguments = parser.parse_args()
-    build("dispatcher", "dispatcher-upstream-stub")
-    dispatcher = binary("dispatcher")
-    stub = Stub()
+    arguments, dispatcher, stub = daemon_bench_setup(__doc__)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as directory:

@@ -13,13 +13,12 @@ receiving the call; p50 and p90 are printed beside the target (PostgreSQL p50 <=
 
 Usage: scripts/bench-app-enqueue.py [--db postgres://…]   (DISPATCHER_BENCH_BIN: prebuilt binaries)
 """
-import argparse
 import os
 import subprocess
 import tempfile
 import time
 
-from benchlib import Stub, binary, build, median, percentile, table
+from benchlib import daemon_bench_setup, median, percentile, table
 
 SAMPLES = int(os.environ.get("SAMPLES", "100"))
 
@@ -36,12 +35,7 @@ def session(db):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", help="a PostgreSQL URL instead of a fresh SQLite file")
-    arguments = parser.parse_args()
-    build("dispatcher", "dispatcher-upstream-stub")
-    dispatcher = binary("dispatcher")
-    stub = Stub(log_arrivals=True)
+    arguments, dispatcher, stub = daemon_bench_setup(__doc__, log_arrivals=True)
     latencies = []
     try:
         with tempfile.TemporaryDirectory() as directory:

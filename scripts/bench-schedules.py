@@ -14,7 +14,6 @@ the 1,000 schedules' jobs, both delivered to the stub:
 
 Usage: scripts/bench-schedules.py [--db postgres://…]   (DISPATCHER_BENCH_BIN: prebuilt binaries)
 """
-import argparse
 import json
 import os
 import sqlite3
@@ -22,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import Stub, binary, build, cpu_seconds, enqueue_until_called, median, percentile, table
+from benchlib import cpu_seconds, daemon_bench_setup, enqueue_until_called, median, percentile, table
 
 SCHEDULES = 1000
 RUN_SECONDS = int(os.environ.get("RUN_SECONDS", "10"))
@@ -64,12 +63,7 @@ def idle_cpu(dispatcher, db, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--db", help="a PostgreSQL URL instead of a fresh SQLite file")
-    arguments = parser.parse_args()
-    build("dispatcher", "dispatcher-upstream-stub")
-    dispatcher = binary("dispatcher")
-    stub = Stub(log_arrivals=True)
+    arguments, dispatcher, stub = daemon_bench_setup(__doc__, log_arrivals=True)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as directory:

@@ -1,4 +1,5 @@
 """Helpers shared by the benchmark scripts: build, start the stub upstream, print tables."""
+import argparse
 import os
 import queue
 import signal
@@ -125,3 +126,14 @@ def median(values):
     values = sorted(values)
     middle = len(values) // 2
     return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def daemon_bench_setup(doc, log_arrivals=False):
+    """The start of a benchmark of one daemon on a fresh SQLite file or `--db URL`: parses the
+    command line (described by the script's `doc`), builds the release binaries, starts the
+    stub; returns (arguments, the dispatcher binary, the stub)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--db", help="a PostgreSQL URL instead of a fresh SQLite file")
+    arguments = parser.parse_args()
+    build("dispatcher", "dispatcher-upstream-stub")
+    return arguments, binary("dispatcher"), Stub(log_arrivals=log_arrivals)

@@ -147,6 +147,46 @@ struct EnqueueAPITests {
         #expect(stored > 0 && stored < count && stored % EnqueueWriter.maximumJobs == 0, "\(stored) jobs stored")
     }
 
+    /// The store refuses a row (an application's trigger here): 503 with its reason, nothing of
+    /// that request stored; a batch that fails part way names the ids its committed chunks hold.
+    @Test(arguments: StoreKind.available.filter(\.isPostgres))
+    func aStoreFailureAnswers503AndABatchGivesTheIdsItCommitted(kind: StoreKind) async throws {
+        let database = try await TestDatabase.make(kind)
+        #expect(
+            try await DispatcherProcess.run(["stats", "--db", database.argument], in: database.directory).status == 0)
+        let app = try await PostgresEnqueueFunctionTests.connect(database)
+        defer { Task { try? await app.close() } }
+        for sql in [
+            """
+            CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.method = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+                RETURN NEW;
+            END $$
+            """,
+            "CREATE TRIGGER refuse BEFORE INSERT ON dispatcher.jobs FOR EACH ROW EXECUTE FUNCTION public.refuse()",
+        ] {
+            _ = try await PostgresEnqueueFunctionTests.run(sql, on: app)
+        }
+        let (daemon, port) = try await Self.start(database, upstream: 1, extra: [])
+        defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
+        let refused = try HTTPClient.request(port: port, "POST", "/v1/jobs", body: #"{"method":"refused"}"#)
+        #expect(refused.status == 503 && refused.body.contains("refused by the test"), "\(refused.body)")
+        let lines =
+            Array(repeating: #"{"method":"m","queue":"q"}"#, count: EnqueueWriter.maximumJobs) + [
+                #"{"method":"refused"}"#
+            ]
+        let batch = try HTTPClient.request(port: port, "POST", "/v1/jobs/batch", body: lines.joined(separator: "\n"))
+        #expect(batch.status == 503, "\(batch.body.prefix(300))")
+        let ids = try #require(try jsonObject(batch.body)["ids"] as? [Int64])
+        #expect(ids.count == EnqueueWriter.maximumJobs)
+        // The writer's connection recovered.
+        #expect(try HTTPClient.request(port: port, "POST", "/v1/jobs", body: #"{"method":"after"}"#).status == 201)
+        #expect(try await database.jobs().count == EnqueueWriter.maximumJobs + 1)
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
+    }
+
     @Test func theAPIAndTheAdminEndpointShareAPortGivenTwice() async throws {
         let database = try await TestDatabase.make(.sqlite)
         let free = try WebDriver.freePort()

@@ -27,7 +27,14 @@ struct PostgresMigrator {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             let name = PostgresSchema.quoted(schema)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(name)"), logger: logger)
+            // Created only when missing: CREATE SCHEMA needs the database's CREATE privilege
+            // even with IF NOT EXISTS, which a role given just the existing schema lacks.
+            let exists =
+                try await connection.query("SELECT to_regnamespace(\(name)) IS NOT NULL", logger: logger)
+                .collect().first?.decode(Bool.self) ?? false
+            if !exists {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(name)"), logger: logger)
+            }
             try await connection.query("SELECT set_config('search_path', \(name), true)", logger: logger)
             if schema != "public" {
                 try await PostgresLegacyInstall.move(into: schema, on: connection, logger: logger)

@@ -215,8 +215,12 @@ final class PostgresStore: Sendable {
     }
 
     /// Runs `body` on a connection: the pool's next free one, or the command's own.
+    ///
+    /// - Parameter replayable: whether `body` may run a second time on the dashboard's shared
+    ///   connection after the server closed the first under it. Only for idempotent writes: a
+    ///   statement may have committed before the close, and an enqueue run twice is two jobs.
     func withConnection<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresSession) async throws -> T
+        replayable: Bool = true, _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let schema = url.schema
         let body: @Sendable (PostgresConnection) async throws -> T = {
@@ -260,7 +264,7 @@ final class PostgresStore: Sendable {
                 let connection = try await shared.connection()
                 do {
                     return try await body(connection)
-                } catch _ where connection.isClosed {
+                } catch _ where connection.isClosed && replayable {
                     // The server closed it under us (a restart): once more on a new connection.
                     // The dashboard's writes (retry, cancel, pause) are idempotent state changes,
                     // so a statement that did commit before the close is not applied twice.
@@ -284,10 +288,10 @@ final class PostgresStore: Sendable {
 
     /// Runs `body` in one transaction on one connection, committing when it returns.
     func withTransaction<T: Sendable>(
-        _ body: @escaping @Sendable (PostgresSession) async throws -> T
+        replayable: Bool = true, _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        return try await withConnection { session in
+        return try await withConnection(replayable: replayable) { session in
             try await session.withTransaction(logger: logger) { try await body($0) }
         }
     }
