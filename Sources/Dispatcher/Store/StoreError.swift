@@ -5,11 +5,27 @@ struct StoreError: UserFacingError {
     enum Code: Sendable, Equatable {
         /// PostgreSQL's five-character SQLSTATE (`53100`, `25006`, `40P01`).
         case sqlState(String)
+        /// SQLite's extended result code (`SQLITE_BUSY`, `SQLITE_CONSTRAINT_UNIQUE`, …).
+        case sqlite(Int32)
         /// No code: the connection failed, or the error was the client's own.
         case none
     }
 
     var code: Code
+    /// The store's message (SQLite's text verbatim, "file is not a database"), or ours.
+    var message: String
+    /// What the dispatcher was doing, put before the message (the statement being prepared).
+    var context: String?
+
+    init(code: Code, message: String, context: String? = nil) {
+        self.code = code
+        self.message = message
+        self.context = context
+    }
+
     /// The one line users see.
-    var description: String
+    var description: String {
+        if let context { return "\(context): \(message)" }
+        return message
+    }
 }

@@ -39,7 +39,7 @@ struct MigrationTests {
         let store = try SQLiteJobStore(path: directory.database)
         #expect(try store.connection.scalar("PRAGMA ignore_check_constraints") == 1)
         let other = try SQLiteConnection(path: directory.database)
-        #expect(throws: SQLiteError.self) {
+        #expect(throws: StoreError.self) {
             try other.execute("INSERT INTO jobs (method, state, run_at, created_at) VALUES ('m', 'sleeping', 0, 0)")
         }
     }

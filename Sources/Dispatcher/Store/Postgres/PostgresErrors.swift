@@ -24,7 +24,7 @@ enum PostgresErrors {
         if error is DispatcherError || error is CancellationError || error is StoreError { return error }
         return StoreError(
             code: sqlState(of: error).map(StoreError.Code.sqlState) ?? .none,
-            description: "PostgreSQL at \(url.endpoint): \(cause(of: error))")
+            message: "PostgreSQL at \(url.endpoint): \(cause(of: error))")
     }
 
     /// The SQLSTATE of the first thing that went wrong, as `cause(of:)` finds it.

@@ -43,14 +43,14 @@ final class SQLiteConnection {
         let exists = stat(path, &info) == 0
         isReadOnly = exists && (info.st_mode & 0o222) == 0
         if !exists && !options.create {
-            throw SQLiteError(code: SQLITE_CANTOPEN, message: "no database at \(path)")
+            throw StoreError(code: .sqlite(SQLITE_CANTOPEN), message: "no database at \(path)")
         }
         if !exists {
             let directory = Self.directory(of: path)
             var directoryInfo = stat()
             if stat(directory, &directoryInfo) != 0 || (directoryInfo.st_mode & S_IFMT) != S_IFDIR {
-                throw SQLiteError(
-                    code: SQLITE_CANTOPEN,
+                throw StoreError(
+                    code: .sqlite(SQLITE_CANTOPEN),
                     message: "cannot create database \(path): directory \(directory) does not exist")
             }
         }
@@ -63,7 +63,7 @@ final class SQLiteConnection {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
             handle = nil
-            throw SQLiteError(code: code, message: message, context: "cannot open database \(path)")
+            throw StoreError(code: .sqlite(code), message: message, context: "cannot open database \(path)")
         }
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
         // The last connection to close would otherwise checkpoint the WAL into the database
@@ -80,7 +80,7 @@ final class SQLiteConnection {
             }
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
             try execute("PRAGMA foreign_keys=ON")
-        } catch var error as SQLiteError {
+        } catch var error as StoreError {
             sqlite3_close_v2(db)
             handle = nil
             error.context = "cannot open database \(path)"
@@ -132,8 +132,9 @@ final class SQLiteConnection {
         if code != SQLITE_OK {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_free(message)
-            throw SQLiteError(
-                code: sqlite3_extended_errcode(handle), message: text, context: "while running \(sql.prefix(40))")
+            throw StoreError(
+                code: .sqlite(sqlite3_extended_errcode(handle)), message: text,
+                context: "while running \(sql.prefix(40))")
         }
     }
 
@@ -145,8 +146,9 @@ final class SQLiteConnection {
     /// SQLITE_BUSY instead, and that error would reach users as "database is locked".
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         if isReadOnly {
-            throw SQLiteError(
-                code: SQLITE_READONLY, message: "database \(path) is read-only (the file has no write permission)")
+            throw StoreError(
+                code: .sqlite(SQLITE_READONLY),
+                message: "database \(path) is read-only (the file has no write permission)")
         }
         try run(prepared: "BEGIN IMMEDIATE")
         do {
@@ -166,7 +168,7 @@ final class SQLiteConnection {
         do {
             try statement.run()
             statement.reset()
-        } catch var error as SQLiteError {
+        } catch var error as StoreError {
             statement.reset()
             error.context = "while running \(sql)"
             throw error
@@ -203,10 +205,10 @@ final class SQLiteConnection {
         try statement(sql).singleRow { $0.int64(0) } ?? 0
     }
 
-    func error(code: Int32, context: String? = nil) -> SQLiteError {
+    func error(code: Int32, context: String? = nil) -> StoreError {
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
         let extended = handle.map { sqlite3_extended_errcode($0) } ?? code
-        return SQLiteError(code: extended, message: message, context: context)
+        return StoreError(code: .sqlite(extended), message: message, context: context)
     }
 
     private static func directory(of path: String) -> String {
