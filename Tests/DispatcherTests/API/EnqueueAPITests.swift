@@ -17,16 +17,7 @@ struct EnqueueAPITests {
             DaemonTests.runArguments(port: upstream, workers: 2)
                 + ["--db", database.argument, "--api", "127.0.0.1:0", "--log-level", "info"] + extra,
             in: database.directory)
-        var port: Int?
-        try await waitUntil(timeout: .seconds(30)) {
-            let log = daemon.stderrSoFar
-            guard let line = log.split(separator: "\n").first(where: { $0.contains("enqueue API listening") }),
-                let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-            else { return false }
-            port = Int(line[range].split(separator: ":").last ?? "")
-            return port != nil
-        }
-        return (daemon, try #require(port))
+        return (daemon, try await OperatingTests.listeningPort(of: daemon, "enqueue API"))
     }
 
     static let bearer = [("Authorization", "Bearer \(token)")]

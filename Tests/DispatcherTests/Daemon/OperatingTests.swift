@@ -8,13 +8,18 @@ import UpstreamStub
 struct OperatingTests {
     /// The admin port the daemon logged (it binds port 0 in tests).
     static func adminPort(of daemon: DispatcherProcess.Running) async throws -> Int {
+        try await listeningPort(of: daemon, "admin endpoint")
+    }
+
+    /// The loopback port a daemon's listener (`admin endpoint`, `enqueue API`) logged it bound.
+    static func listeningPort(of daemon: DispatcherProcess.Running, _ listener: String) async throws -> Int {
         var port: Int?
         try await waitUntil(timeout: .seconds(30)) {
             let log = daemon.stderrSoFar
-            guard let range = log.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression) else {
-                return false
-            }
-            port = Int(log[range].split(separator: ":").last ?? "")
+            guard let line = log.split(separator: "\n").first(where: { $0.contains("\(listener) listening") }),
+                let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
+            else { return false }
+            port = Int(line[range].split(separator: ":").last ?? "")
             return port != nil
         }
         return try #require(port)

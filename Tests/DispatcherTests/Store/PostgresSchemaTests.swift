@@ -26,7 +26,7 @@ struct PostgresSchemaTests {
     }
 
     /// Runs a daemon on `database` until its jobs are all finished, then stops it.
-    static func drain(_ database: TestDatabase, expecting count: Int, stub: UpstreamStub, port: Int) async throws {
+    static func drain(_ database: TestDatabase, expecting count: Int, port: Int) async throws {
         let daemon = try DispatcherProcess.start(
             DaemonTests.runArguments(port: port, workers: 2) + ["--db", database.argument], in: database.directory)
         defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
@@ -75,7 +75,7 @@ struct PostgresSchemaTests {
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 3, stub: stub, port: port)
+        try await Self.drain(database, expecting: 3, port: port)
 
         #expect(try await Self.int("SELECT count(*) FROM public.jobs", on: app) == 2)
         #expect(
@@ -124,7 +124,7 @@ struct PostgresSchemaTests {
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 3, stub: stub, port: port)
+        try await Self.drain(database, expecting: 3, port: port)
 
         #expect(stub.requests == 2)
         #expect(try await Self.int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", on: app) == 0)
@@ -167,7 +167,7 @@ struct PostgresSchemaTests {
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 2, stub: stub, port: port)
+        try await Self.drain(database, expecting: 2, port: port)
 
         #expect(try await Self.int("SELECT count(*) FROM tenant_a.jobs WHERE state = 'succeeded'", on: app) == 2)
         #expect(try await Self.int("SELECT count(*) FROM pg_namespace WHERE nspname = 'dispatcher'", on: app) == 0)

@@ -24,19 +24,20 @@ enum PostgresLegacyInstall {
     /// Migration 5 created `enqueue` in schema `dispatcher` already; it moves only into another.
     static let enqueue = "enqueue(text, jsonb, text, text, integer, timestamp with time zone, integer, interval)"
 
-    /// Moves a legacy install into `schema`, inside the migrator's transaction; does nothing when
-    /// the schema has its own `schema_migrations` already or `public` holds no install.
+    /// True when the schema (quoted, as `$1`) has no `schema_migrations` of its own yet and
+    /// `public` holds one with the dispatcher's columns: an install to `move`, if its first
+    /// migration is ours too.
+    static let candidate = """
+        (to_regclass($1 || '.schema_migrations') IS NULL
+            AND (SELECT count(*) FROM information_schema.columns
+                 WHERE table_schema = 'public' AND table_name = 'schema_migrations'
+                   AND (column_name, data_type) IN (('version', 'bigint'), ('name', 'text'), ('applied_at', 'bigint'))) = 3)
+        """
+
+    /// Moves a legacy install (`candidate` held) into `schema`, inside the migrator's
+    /// transaction; does nothing when `public.schema_migrations` is not the dispatcher's.
     static func move(into schema: String, on connection: PostgresConnection, logger: Logger) async throws {
         let target = PostgresSchema.quoted(schema)
-        let probe: PostgresQuery = """
-            SELECT to_regclass(\(target + ".schema_migrations")) IS NULL
-                AND (SELECT count(*) FROM information_schema.columns
-                     WHERE table_schema = 'public' AND table_name = 'schema_migrations'
-                       AND (column_name, data_type) IN (('version', 'bigint'), ('name', 'text'), ('applied_at', 'bigint'))) = 3
-            """
-        guard try await connection.query(probe, logger: logger).collect().first?.decode(Bool.self) == true else {
-            return
-        }
         let first = Migration.postgres[0].name
         let versionQuery: PostgresQuery = """
             SELECT max(version) FROM public.schema_migrations

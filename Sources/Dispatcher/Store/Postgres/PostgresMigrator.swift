@@ -27,16 +27,25 @@ struct PostgresMigrator {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             let name = PostgresSchema.quoted(schema)
+            // One round trip, on every open: whether the schema exists, the search_path for this
+            // transaction, and whether `public` holds an install to move.
+            var bindings = PostgresBindings()
+            bindings.append(name)
+            let probe = PostgresQuery(
+                unsafeSQL: """
+                    SELECT to_regnamespace($1) IS NOT NULL, set_config('search_path', $1, true) IS NOT NULL,
+                        \(schema == "public" ? "false" : PostgresLegacyInstall.candidate)
+                    """, binds: bindings)
+            guard let row = try await connection.query(probe, logger: logger).collect().first else {
+                throw DispatcherError("PostgreSQL returned no row for the schema probe")
+            }
+            let (exists, _, legacy) = try row.decode((Bool, Bool, Bool).self)
             // Created only when missing: CREATE SCHEMA needs the database's CREATE privilege
             // even with IF NOT EXISTS, which a role given just the existing schema lacks.
-            let exists =
-                try await connection.query("SELECT to_regnamespace(\(name)) IS NOT NULL", logger: logger)
-                .collect().first?.decode(Bool.self) ?? false
             if !exists {
                 try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(name)"), logger: logger)
             }
-            try await connection.query("SELECT set_config('search_path', \(name), true)", logger: logger)
-            if schema != "public" {
+            if legacy {
                 try await PostgresLegacyInstall.move(into: schema, on: connection, logger: logger)
             }
             try await migrateLocked(PostgresSession(connection: connection, schema: schema), logger: logger)
