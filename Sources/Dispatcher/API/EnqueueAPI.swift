@@ -95,7 +95,7 @@ struct EnqueueAPI: Sendable {
                     ids.append(result.id)
                     created = created || result.created
                 }
-            } catch where !ids.isEmpty {
+            } catch  where !ids.isEmpty {
                 throw APIError(
                     .serviceUnavailable,
                     "\(error) (\(ids.count) of \(jobs.count) jobs were committed before the failure; their ids are given)",
