@@ -9,7 +9,7 @@ upstream receiving the call. Then the same drain against a local gRPC upstream (
 params encoded through the codec fixtures' protoset, results decoded back to JSON), served by a
 lean gRPC server on swift-nio-http2, and once more served by the tests' recording gRPC stub.
 
-    scripts/bench-daemon.py [--grpc-only | --headers-only] [--rounds N]
+    scripts/bench-daemon.py [--grpc-only | --headers-only | --ordering-only] [--rounds N]
 
 wrk, the HTTP drain and the same drain with metrics on take turns `--rounds` times (default 3)
 and their medians are reported, with each round's daemon / wrk ratio beside them: on a shared
@@ -18,7 +18,12 @@ Each round also drains the same jobs with two configured headers (an `Authorizat
 token and an API key): they are built into each connection's request template, so the drain
 should be no slower. --grpc-only runs just wrk, the HTTP drain and the two gRPC drains;
 --headers-only just wrk and the drains without and with the headers. With DISPATCHER_BENCH_BIN=DIR
-the binaries in DIR are measured as they are (nothing is built)."""
+the binaries in DIR are measured as they are (nothing is built).
+
+--ordering-only drains the jobs plainly and with 1,000 distinct ordering keys (job i has key
+i mod 1,000), taking turns; then the plain drain once more with 1,000,000 jobs waiting behind one
+ordering key in the same queue (their first job is due in an hour and holds the key), timed until
+the 100,000 due jobs have succeeded: the claim must not pay for the waiting jobs."""
 import argparse
 import os
 import re
@@ -37,7 +42,11 @@ FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "TLS")
 PROTOSET = os.path.join(ROOT, "Tests", "WorkerPoolTests", "Fixtures", "ProtoJSON", "kitchen.protoset")
 
 
-def drain(directory, port, extra=(), scheme="http", name=None):
+ORDERING_KEYS = 1_000
+WAITING = 1_000_000
+
+
+def drain(directory, port, extra=(), scheme="http", name=None, keys=0):
     grpc = scheme == "grpc"
     db = os.path.join(directory, "drain-%s.db" % (name or ("admin" if extra else "plain")))
     batch = os.path.join(directory, "jobs.ndjson")
@@ -46,6 +55,9 @@ def drain(directory, port, extra=(), scheme="http", name=None):
             if grpc:
                 f.write('{"method":"fixtures.v1.KitchenService/Echo","params":{"text":"0x%040x","numbers":[%d]}}\n'
                         % (i, i))
+            elif keys:
+                f.write('{"method":"eth_getBalance","params":["0x%040x","latest"],"ordering_key":"k%d"}\n'
+                        % (i, i % keys))
             else:
                 f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
     upstream = f"grpc://127.0.0.1:{port}" if grpc else f"{scheme}://127.0.0.1:{port}/"
@@ -70,6 +82,61 @@ def drain(directory, port, extra=(), scheme="http", name=None):
     rss = int(re.search(r"peak_rss_kb=(\d+)", run.stderr).group(1))
     cpu = sum(float(re.search(name + r"=([\d.]+)", run.stderr).group(1)) for name in ("user_s", "sys_s"))
     return JOBS / elapsed, done, int(opened.group(1)) if opened else -1, rss, cpu / JOBS * 1e6
+
+
+def drain_beside_waiting(directory, port):
+    """The plain drain's jobs/s with WAITING jobs held behind one ordering key in the same queue,
+    timed from the daemon's start until `stats` counts every due job succeeded."""
+    dispatcher = binary("dispatcher")
+    db = os.path.join(directory, "waiting.db")
+    batch = os.path.join(directory, "waiting.ndjson")
+    with open(batch, "w") as f:
+        f.write('{"method":"eth_getBalance","params":[],"ordering_key":"held","delay_ms":3600000}\n')
+        for i in range(WAITING - 1):
+            f.write('{"method":"eth_getBalance","params":[%d],"ordering_key":"held"}\n' % i)
+        for i in range(JOBS):
+            f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+    subprocess.run([dispatcher, "enqueue", "--db", db, "--batch", batch, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    daemon = subprocess.Popen([dispatcher, "run", "--db", db, "--upstream", f"http://127.0.0.1:{port}/",
+                               "--workers", str(WORKERS), "--log-level", "warning"])
+    done = 0
+    try:
+        deadline = start + 600
+        while time.perf_counter() < deadline:
+            stats = subprocess.run([dispatcher, "stats", "--db", db, "--json"], capture_output=True, text=True,
+                                   check=True).stdout
+            found = re.search(r'"succeeded":(\d+)', stats)
+            done = int(found.group(1)) if found else 0
+            if done >= JOBS:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    return JOBS / elapsed, done
+
+
+def ordering_rows(rounds, waiting):
+    """Rows for (wrk, plain drain, keyed drain) rounds and the drain beside the waiting jobs."""
+    plain = median([r[1][0] for r in rounds])
+    keyed = median([r[2][0] for r in rounds])
+    done = min(r[2][1] for r in rounds)
+    ratios = sorted(r[2][0] / r[1][0] for r in rounds)
+    return [
+        (f"dispatcher run, {JOBS:,} jobs, median of {len(rounds)}", f"{plain:,.0f} jobs/s", "", ""),
+        (f"same drain, {ORDERING_KEYS:,} ordering keys", f"{keyed:,.0f} jobs/s", "", ""),
+        ("keyed / plain (medians)", f"{keyed / plain:.2f}", ">= 0.80",
+         "met" if keyed >= 0.8 * plain and done == JOBS else "NOT met"),
+        ("keyed / plain, each round", ", ".join(f"{r:.2f}" for r in ratios), "", ""),
+        ("daemon CPU per job plain / keyed", f"{median([r[1][4] for r in rounds]):.1f} / "
+         f"{median([r[2][4] for r in rounds]):.1f} us", "", ""),
+        (f"plain drain beside {WAITING:,} jobs waiting on one key", f"{waiting[0]:,.0f} jobs/s "
+         f"({waiting[0] / plain:.2f} x plain)", ">= 0.80 x plain",
+         "met" if waiting[0] >= 0.8 * plain and waiting[1] >= JOBS else "NOT met"),
+    ]
 
 
 def idle_latency(directory, stub):
@@ -119,15 +186,17 @@ def grpc_rows(rate, http_cpu, lean, swift):
     ]
 
 
-def alternate(directory, port, rounds, variants):
+def alternate(directory, port, rounds, variants, keys=None):
     """wrk, then a drain per (name, extra flags) variant, taking turns `rounds` times: on a shared
     machine one drain can run 20 % faster than the next, so callers report medians. Returns one
-    tuple per round: the wrk rate, then each variant's drain() result."""
+    tuple per round: the wrk rate, then each variant's drain() result. `keys` gives each
+    variant's number of ordering keys (none by default)."""
     results = []
     for index in range(rounds):
         row = [wrk(port, connections=WORKERS)]
-        for name, extra in variants:
-            row.append(drain(directory, port, extra=extra, name=f"{name}-{index}"))
+        for position, (name, extra) in enumerate(variants):
+            row.append(drain(directory, port, extra=extra, name=f"{name}-{index}",
+                             keys=keys[position] if keys else 0))
         results.append(tuple(row))
     return results
 
@@ -159,8 +228,24 @@ def main():
                         help="only wrk and the HTTP drain without and with two headers")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of wrk, the HTTP drain and the drain with metrics (medians are reported)")
+    parser.add_argument("--ordering-only", action="store_true",
+                        help="only the drain without and with ordering keys, and beside 1,000,000 waiting jobs")
     arguments = parser.parse_args()
     build("dispatcher", "dispatcher-upstream-stub")
+    if arguments.ordering_only:
+        with tempfile.TemporaryDirectory() as directory:
+            stub = Stub()
+            try:
+                rounds = alternate(directory, stub.port, arguments.rounds, [("plain", ()), ("keyed", ())],
+                                   keys=[0, ORDERING_KEYS])
+                waiting = drain_beside_waiting(directory, stub.port)
+            finally:
+                stub.stop()
+        table([
+            (f"wrk -c{WORKERS} (same stub), median of {len(rounds)}", f"{median([r[0] for r in rounds]):,.0f} req/s",
+             "", ""),
+        ] + ordering_rows(rounds, waiting))
+        return
     if arguments.headers_only:
         with tempfile.TemporaryDirectory() as directory:
             stub = Stub()

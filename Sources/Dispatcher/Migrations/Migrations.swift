@@ -37,6 +37,7 @@ extension Migration {
         Migration(
             version: 7, name: "0007_enqueue_from_any_program.sql",
             bytes: PackageResources._007_enqueue_from_any_program_sql),
+        Migration(version: 8, name: "0008_ordering_keys.sql", bytes: PackageResources._008_ordering_keys_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
@@ -56,6 +57,9 @@ extension Migration {
             bytes: PackageResources._005_enqueue_function_postgres_sql),
         Migration(
             version: 6, name: "0006_own_schema_postgres.sql", bytes: PackageResources._006_own_schema_postgres_sql),
+        Migration(
+            version: 7, name: "0007_ordering_keys_postgres.sql",
+            bytes: PackageResources._007_ordering_keys_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all

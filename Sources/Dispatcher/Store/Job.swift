@@ -68,9 +68,22 @@ struct Job: Equatable, Sendable {
     var lastError: String?
     /// The upstream's `result` as JSON text, for succeeded jobs.
     var result: String?
+    /// Jobs of a queue with the same ordering key run one at a time, in id order.
+    var orderingKey: String? = nil
+    /// The `blocked` column: set while the job waits behind an earlier unfinished job of its
+    /// ordering key (and left as it was once the job is cancelled while waiting).
+    var blocked = false
+
+    /// Pending behind an earlier job of its ordering key that has not finished yet.
+    var waitsForOrderingKey: Bool { blocked && state == .pending }
 
     /// Pending, and tried before: shown as *retrying*.
     var isRetrying: Bool { JobState.isRetrying(stored: state.rawValue, attempts: attempts) }
+
+    /// The ordering key as shown to people, saying whether the job waits behind it.
+    var orderingKeyDisplay: String? {
+        orderingKey.map { waitsForOrderingKey ? "\($0) (waits for an earlier job)" : $0 }
+    }
 
     /// The state shown to people: a pending job that has been tried before is *retrying*.
     var displayState: String {
@@ -88,6 +101,7 @@ struct NewJob: Sendable {
     var runAt: Int64
     var maxAttempts: Int64?
     var timeoutMilliseconds: Int64?
+    var orderingKey: String?
 }
 
 extension NewJob {

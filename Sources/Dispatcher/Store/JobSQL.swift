@@ -4,11 +4,20 @@ enum JobSQL {
     /// Every column of `jobs`, in the order the stores read a `Job` from a row.
     static let columns = """
         id, queue, method, params, idempotency_key, priority, state, attempts, max_attempts, run_at, timeout_ms,
-        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result
+        lease_owner, lease_until, created_at, started_at, finished_at, last_error, result, ordering_key, blocked
         """
 
     /// The order claims take due jobs in: highest priority, then earliest due, then oldest.
     static let claimOrder = "priority DESC, run_at, id"
+
+    /// A job a claim may take once due: pending, and not waiting behind an earlier job of its
+    /// ordering key. The text is the `jobs_pending` index's predicate in both dialects, so the
+    /// claim and every query of due jobs can use that index.
+    static let claimable = "state = 'pending' AND blocked = FALSE"
+
+    /// The states in which a job holds its ordering key: every later job with the key waits.
+    /// The `jobs_ordering` index's predicate.
+    static let holdsOrderingKey = "state IN ('pending', 'running')"
 
     /// `Job.isRetrying`: pending, and tried before.
     static let isRetrying = "state = 'pending' AND attempts > 0"

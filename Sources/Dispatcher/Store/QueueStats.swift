@@ -5,7 +5,8 @@ struct QueueStats: Equatable, Sendable {
     var counts: [JobState: Int64] = [:]
     /// Pending jobs that have been attempted before.
     var retrying: Int64 = 0
-    /// The `run_at` of the longest-waiting due pending job, or nil when none is due.
+    /// The `run_at` of the longest-waiting due job a worker could take (`JobSQL.claimable`: not
+    /// one waiting behind its ordering key), or nil when none is due.
     var oldestDueRunAt: Int64?
 
     func count(_ state: JobState) -> Int64 { counts[state] ?? 0 }

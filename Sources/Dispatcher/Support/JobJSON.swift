@@ -14,11 +14,13 @@ enum JobJSON {
             ("method", JSONEscaping.quoted(job.method)),
             ("params", embedded(job.params)),
             ("key", string(job.idempotencyKey)),
+            ("ordering_key", string(job.orderingKey)),
             ("priority", String(job.priority)),
             ("state", JSONEscaping.quoted(job.state.rawValue)),
         ]
         fields += [
             ("retrying", job.isRetrying ? "true" : "false"),
+            ("waits_for_ordering_key", job.waitsForOrderingKey ? "true" : "false"),
             ("attempts", String(job.attempts)),
             ("max_attempts", number(job.maxAttempts)),
             ("timeout_ms", number(job.timeoutMilliseconds)),

@@ -84,8 +84,13 @@ struct PoolerTests {
         #expect(jobs.map(\.method).sorted() == ["first", "first", "first", "first", "later"])
         let direct = try PostgresURL(parsing: try #require(StoreKind.postgresURL))
         let connection = try await PostgresStore.connect(url: direct, logger: StoreLocation.silent)
+        // This test's database only: another test's daemon may hold a transaction's lock briefly.
+        guard case .postgres(let url) = try database.location else { throw DispatcherError("not PostgreSQL") }
         let held = try await connection.query(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", logger: StoreLocation.silent
+            """
+            SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                AND database = (SELECT oid FROM pg_database WHERE datname = \(url.database))
+            """, logger: StoreLocation.silent
         ).collect().first?.decode(Int64.self)
         try? await connection.close()
         #expect(held == 0, "advisory locks left held: \(held ?? -1)")

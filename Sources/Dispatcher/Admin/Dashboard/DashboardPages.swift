@@ -206,7 +206,8 @@ struct DashboardPages {
         let optional: (Int64?) -> String = { $0.map { Timestamp.format($0) } ?? "–" }
         let fields: [(String, String)] = [
             ("id", String(job.id)), ("queue", job.queue), ("method", job.method),
-            ("idempotency key", job.idempotencyKey ?? "– (the id is sent)"), ("priority", String(job.priority)),
+            ("idempotency key", job.idempotencyKey ?? "– (the id is sent)"),
+            ("ordering key", job.orderingKeyDisplay ?? "–"), ("priority", String(job.priority)),
             ("state", job.state.rawValue), ("attempts", String(job.attempts)),
             ("max attempts", job.maxAttempts.map { String($0) } ?? "queue default"),
             ("timeout", job.timeoutMilliseconds.map { DurationParser.format(milliseconds: $0) } ?? "queue default"),

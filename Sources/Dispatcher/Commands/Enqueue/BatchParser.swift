@@ -7,13 +7,13 @@ import WorkerPool
 #endif
 
 /// Parses NDJSON job lines: one JSON object per line, with the members
-/// `method` (required), `params`, `queue`, `key`, `priority`, `delay_ms`, `max_attempts` and
-/// `timeout_ms`. Blank lines are skipped; anything else that is wrong names its line number.
+/// `method` (required), `params`, `queue`, `key`, `ordering_key`, `priority`, `delay_ms`,
+/// `max_attempts` and `timeout_ms`. Blank lines are skipped; anything else that is wrong names its line number.
 struct BatchParser {
     var now: Int64
 
     static let knownFields: Set<String> = [
-        "method", "params", "queue", "key", "priority", "delay_ms", "max_attempts", "timeout_ms",
+        "method", "params", "queue", "key", "ordering_key", "priority", "delay_ms", "max_attempts", "timeout_ms",
     ]
 
     /// Parses every line of `input`; throws on the first bad one, so nothing is enqueued from a
@@ -125,6 +125,7 @@ struct BatchParser {
             case "method": method = try string(range, "method")
             case "queue": job.queue = try string(range, "queue")
             case "key": job.idempotencyKey = try string(range, "key")
+            case "ordering_key": job.orderingKey = try string(range, "ordering_key")
             case "params":
                 job.params = try JobInput.params(validJSON: UnsafeRawBufferPointer(rebasing: line[range]))
             case "priority": job.priority = try JobInput.validatePriority(integer(range, "priority"))

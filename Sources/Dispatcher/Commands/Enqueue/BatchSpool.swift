@@ -60,6 +60,7 @@ final class BatchSpool {
         put(job.runAt, into: &buffer)
         put(job.maxAttempts, into: &buffer)
         put(job.timeoutMilliseconds, into: &buffer)
+        put(job.orderingKey, into: &buffer)
     }
 
     private static func put(_ value: String?, into buffer: inout [UInt8]) {
@@ -146,6 +147,7 @@ final class BatchSpool {
                 job.runAt = try readInt64()
                 job.maxAttempts = try readOptionalInt64()
                 job.timeoutMilliseconds = try readOptionalInt64()
+                job.orderingKey = try readString()
                 jobs.append(job)
                 left -= 1
             }

@@ -14,8 +14,8 @@ struct EnqueueCommand: AsyncParsableCommand {
         discussion: """
             One job from flags:   dispatcher enqueue --method eth_call --params '{"to":"0x1"}'
             Many from NDJSON:     dispatcher enqueue --batch jobs.ndjson   (or --batch - for stdin)
-            A batch line is {"method":..., "params":..., "queue":..., "key":..., "priority":...,
-            "delay_ms":..., "max_attempts":..., "timeout_ms":...}. A bad line rejects the whole batch.
+            A batch line is {"method":..., "params":..., "queue":..., "key":..., "ordering_key":...,
+            "priority":..., "delay_ms":..., "max_attempts":..., "timeout_ms":...}. A bad line rejects the whole batch.
             """
     )
 
@@ -26,6 +26,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Read the call parameters from a file.") var paramsFile: String?
     @Option(help: "Queue name.") var queue: String = "default"
     @Option(help: "Idempotency key, unique per queue: a known key returns the existing job's id.") var key: String?
+    @Option(
+        help: "Ordering key: the queue's jobs with one key run one at a time, in the order they were enqueued.")
+    var orderingKey: String?
     @Option(help: "Higher runs first.") var priority: Int64 = 0
     @Option(help: "Run no earlier than this long from now (e.g. 30s, 5m).") var delay: String?
     @Option(help: "Run no earlier than this RFC 3339 time (e.g. 2026-12-01T10:00:00Z).") var at: String?
@@ -57,7 +60,8 @@ struct EnqueueCommand: AsyncParsableCommand {
             runAt: now,
             maxAttempts: try JobInput.validateMaxAttempts(maxAttempts),
             timeoutMilliseconds: try JobInput.validateTimeout(
-                timeout.map { try DurationParser.milliseconds($0, what: "timeout") })
+                timeout.map { try DurationParser.milliseconds($0, what: "timeout") }),
+            orderingKey: try orderingKey.map { try JobInput.validateName($0, field: "ordering key") }
         )
         switch (params, paramsFile) {
         case (let text?, nil): job.params = try JobInput.validateParams(text)
@@ -86,7 +90,8 @@ struct EnqueueCommand: AsyncParsableCommand {
     private func runBatch() async throws {
         let flagsForSingleJobs: [(String, Bool)] = [
             ("--method", method != nil), ("--params", params != nil), ("--params-file", paramsFile != nil),
-            ("--key", key != nil), ("--delay", delay != nil), ("--at", at != nil),
+            ("--key", key != nil), ("--ordering-key", orderingKey != nil), ("--delay", delay != nil),
+            ("--at", at != nil),
             ("--max-attempts", maxAttempts != nil), ("--timeout", timeout != nil),
         ]
         if let flag = flagsForSingleJobs.first(where: \.1) {

@@ -20,7 +20,9 @@ struct ShowCommand: AsyncParsableCommand {
         let time = { (value: Int64?) in value.map(Timestamp.format) ?? "-" }
         let rows: [(String, String)] = [
             ("id", String(job.id)), ("queue", job.queue), ("method", job.method), ("params", job.params ?? "-"),
-            ("key", job.idempotencyKey ?? "-"), ("priority", String(job.priority)), ("state", job.displayState),
+            ("key", job.idempotencyKey ?? "-"),
+            ("ordering key", job.orderingKeyDisplay ?? "-"),
+            ("priority", String(job.priority)), ("state", job.displayState),
             ("attempts", job.maxAttempts.map { "\(job.attempts) of \($0)" } ?? "\(job.attempts) (queue default max)"),
             ("timeout", job.timeoutMilliseconds.map { DurationParser.format(milliseconds: $0) } ?? "queue default"),
             ("run at", time(job.runAt)), ("created at", time(job.createdAt)), ("started at", time(job.startedAt)),

@@ -21,7 +21,7 @@ enum PostgresDaemonStatements {
 
     /// Leases up to `limit` due jobs of `queue` to `owner` (see `PostgresStore.claim`).
     struct Claim: PostgresPreparedStatement {
-        static let name = "dispatcher_claim_v3"
+        static let name = "dispatcher_claim_v4"
         static let sql = """
             WITH claimed AS (
             UPDATE dispatcher.jobs SET state = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
@@ -29,7 +29,7 @@ enum PostgresDaemonStatements {
                 started_at = dispatcher.dispatcher_now_ms()
             FROM (
                 SELECT id FROM dispatcher.jobs
-                WHERE queue = $4 AND state = 'pending' AND run_at <= dispatcher.dispatcher_now_ms()
+                WHERE queue = $4 AND \(JobSQL.claimable) AND run_at <= dispatcher.dispatcher_now_ms()
                     AND NOT EXISTS (SELECT 1 FROM dispatcher.paused_queues WHERE paused_queues.queue = $4)
                 ORDER BY \(JobSQL.claimOrder) LIMIT $5
                 FOR UPDATE SKIP LOCKED) picked

@@ -127,7 +127,7 @@ extension PostgresStore: DaemonStore {
         let query: PostgresQuery =
             // A paused queue has nothing due: its feeders wait for the NOTIFY of the resume.
             """
-            SELECT min(run_at) - dispatcher.dispatcher_now_ms() FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending'
+            SELECT min(run_at) - dispatcher.dispatcher_now_ms() FROM dispatcher.jobs WHERE queue = \(queue) AND \(unescaped: JobSQL.claimable)
                 AND NOT EXISTS (SELECT 1 FROM dispatcher.paused_queues WHERE paused_queues.queue = \(queue))
             """
         let logger = self.logger

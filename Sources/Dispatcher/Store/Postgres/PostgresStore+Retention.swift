@@ -64,13 +64,13 @@ extension PostgresStore {
     static func earliestPendingQuery(queue: String) -> PostgresQuery {
         """
         WITH RECURSIVE levels(priority) AS (
-            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending'
+            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND \(unescaped: JobSQL.claimable)
                     ORDER BY priority DESC LIMIT 1)
             UNION ALL
-            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending' AND priority < levels.priority
+            SELECT (SELECT priority FROM dispatcher.jobs WHERE queue = \(queue) AND \(unescaped: JobSQL.claimable) AND priority < levels.priority
                     ORDER BY priority DESC LIMIT 1)
             FROM levels WHERE levels.priority IS NOT NULL)
-        SELECT min((SELECT run_at FROM dispatcher.jobs WHERE queue = \(queue) AND state = 'pending' AND priority = levels.priority
+        SELECT min((SELECT run_at FROM dispatcher.jobs WHERE queue = \(queue) AND \(unescaped: JobSQL.claimable) AND priority = levels.priority
                     ORDER BY run_at LIMIT 1))
         FROM levels WHERE levels.priority IS NOT NULL
         """

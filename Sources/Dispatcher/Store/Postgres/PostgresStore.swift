@@ -198,7 +198,10 @@ final class PostgresStore: Sendable {
             // The connect timeout above covers the TCP handshake only; a server (or pooler) that
             // accepts and then never finishes the startup must not leave us waiting either.
             return try await StatementDeadline.run(
-                within: connectTimeout, abandoned: { late in late.close().whenComplete { _ in } },
+                within: connectTimeout,
+                // The connection is kept until its close completes: PostgresNIO asserts that none
+                // is released still open.
+                abandoned: { late in late.close().whenComplete { _ in withExtendedLifetime(late) {} } },
                 { try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger) })
         } catch is StatementDeadline.Exceeded {
             throw PostgresErrors.opening(url, LoginTimeout())

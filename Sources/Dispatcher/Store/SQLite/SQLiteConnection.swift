@@ -80,6 +80,11 @@ final class SQLiteConnection {
             }
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
             try execute("PRAGMA foreign_keys=ON")
+            // A statement that updates many rows through a trigger that writes (the ordering-key
+            // triggers under a batch of completions) keeps a statement journal to undo itself
+            // if it fails part way; in a temporary file that was several page writes per job.
+            // It lives only as long as its statement, so memory costs little.
+            try execute("PRAGMA temp_store=MEMORY")
         } catch var error as StoreError {
             sqlite3_close_v2(db)
             handle = nil

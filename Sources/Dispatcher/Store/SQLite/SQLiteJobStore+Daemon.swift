@@ -11,7 +11,7 @@ extension SQLiteJobStore {
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,
                     lease_until = ?2 + COALESCE(timeout_ms, ?3) + ?4, started_at = ?2
                 WHERE id IN (
-                    SELECT id FROM jobs WHERE queue = ?5 AND state = 'pending' AND run_at <= ?2
+                    SELECT id FROM jobs WHERE queue = ?5 AND \(JobSQL.claimable) AND run_at <= ?2
                         AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?5)
                     ORDER BY \(JobSQL.claimOrder) LIMIT ?6)
                 RETURNING id, method, params, idempotency_key, priority, attempts, COALESCE(timeout_ms, ?3), run_at,
@@ -265,7 +265,7 @@ extension SQLiteJobStore {
         // A paused queue has nothing due: its feeder sleeps until a commit (such as the resume) wakes it.
         let statement = try connection.statement(
             """
-            SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending'
+            SELECT min(run_at) FROM jobs WHERE queue = ?1 AND \(JobSQL.claimable)
                 AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE queue = ?1)
             """)
         statement.bind(queue, at: 1)

@@ -25,12 +25,12 @@ extension SQLiteJobStore {
         let statement = try connection.statement(
             """
             WITH RECURSIVE levels(priority) AS (
-                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND state = 'pending')
+                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND \(JobSQL.claimable))
                 UNION ALL
-                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND state = 'pending' AND priority < levels.priority)
+                SELECT (SELECT max(priority) FROM jobs WHERE queue = ?1 AND \(JobSQL.claimable) AND priority < levels.priority)
                 FROM levels WHERE levels.priority IS NOT NULL)
             SELECT min((SELECT min(run_at) FROM jobs
-                        WHERE queue = ?1 AND state = 'pending' AND priority = levels.priority))
+                        WHERE queue = ?1 AND \(JobSQL.claimable) AND priority = levels.priority))
             FROM levels WHERE levels.priority IS NOT NULL
             """)
         statement.bind(queue, at: 1)

@@ -53,16 +53,22 @@ final class SQLiteJobStore {
                     results += try insertWithoutKeys(jobs[range], now: now)
                 }
             }
+            if jobs.contains(where: { $0.orderingKey != nil }),
+                let first = results.lazy.filter(\.created).map(\.id).min()
+            {
+                try holdBackBehindOrderingKeys(from: first)
+            }
             return results
         }
     }
 
     static let rowsPerInsert = 64
     static let insertColumns =
-        "INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at) VALUES "
+        "INSERT INTO jobs (queue, method, params, idempotency_key, priority, max_attempts, run_at, timeout_ms, created_at, ordering_key) VALUES "
+    static let insertColumnCount = 10
 
     private func bind(_ job: NewJob, to statement: SQLiteStatement, row: Int32, now: Int64) {
-        let base = row * 9
+        let base = row * Int32(Self.insertColumnCount)
         statement.bind(job.queue, at: base + 1)
         statement.bind(job.method, at: base + 2)
         statement.bind(job.params, at: base + 3)
@@ -72,6 +78,7 @@ final class SQLiteJobStore {
         statement.bind(job.runAt, at: base + 7)
         statement.bind(job.timeoutMilliseconds, at: base + 8)
         statement.bind(now, at: base + 9)
+        statement.bind(job.orderingKey, at: base + 10)
     }
 
     /// Multi-row INSERTs by row count, prepared on first use: a single enqueue (one process,
@@ -83,7 +90,11 @@ final class SQLiteJobStore {
         if let statement = multiRowInserts[rows] { return statement.reset() }
         let sql =
             Self.insertColumns
-            + (0..<rows).map { row in "(" + (1...9).map { "?\(row * 9 + $0)" }.joined(separator: ", ") + ")" }
+            + (0..<rows).map { row in
+                "("
+                    + (1...Self.insertColumnCount).map { "?\(row * Self.insertColumnCount + $0)" }
+                    .joined(separator: ", ") + ")"
+            }
             .joined(separator: ", ")
         let statement = try connection.prepare(sql)
         multiRowInserts[rows] = statement
@@ -108,7 +119,7 @@ final class SQLiteJobStore {
         // optional), so the conflict target repeats its WHERE clause.
         let insert = try connection.statement(
             Self.insertColumns + """
-                (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 """)
         bind(job, to: insert, row: 0, now: now)
@@ -123,6 +134,24 @@ final class SQLiteJobStore {
             throw NewJob.vanished(job)
         }
         return EnqueueResult(id: id, created: false)
+    }
+
+    /// Marks each job from id `first` on (all inserted by this transaction) that has an earlier
+    /// job of its ordering key still pending or running as waiting behind it: the rule
+    /// `jobs_ordering_insert` applies to every other program's inserts, which this connection's
+    /// inserts skip with its triggers (see `JobCountMoves`). Inside the write transaction
+    /// nothing else writes, so "earlier" is exactly the jobs that were there and the batch's own.
+    private func holdBackBehindOrderingKeys(from first: Int64) throws {
+        let statement = try connection.statement(
+            """
+            UPDATE jobs SET blocked = TRUE
+            WHERE id >= ?1 AND ordering_key IS NOT NULL AND EXISTS (
+                SELECT 1 FROM jobs AS earlier
+                WHERE earlier.queue = jobs.queue AND earlier.ordering_key = jobs.ordering_key
+                    AND earlier.\(JobSQL.holdsOrderingKey) AND earlier.id < jobs.id)
+            """)
+        statement.bind(first, at: 1)
+        try statement.run()
     }
 
     // MARK: Reading
@@ -168,7 +197,9 @@ final class SQLiteJobStore {
             startedAt: row.optionalInt64(14),
             finishedAt: row.optionalInt64(15),
             lastError: row.string(16),
-            result: row.string(17)
+            result: row.string(17),
+            orderingKey: row.string(18),
+            blocked: row.int64(19) != 0
         )
     }
 
