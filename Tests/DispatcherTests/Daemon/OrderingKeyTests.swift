@@ -51,6 +51,16 @@ struct OrderingKeyTests {
         return result.lines.compactMap { Int64($0) }
     }
 
+    /// Runs one daemon of `workers` workers against `stub` until the queue is idle.
+    static func drain(_ database: TestDatabase, through stub: UpstreamStub, workers: Int = 4) async throws {
+        let port = try await stub.start()
+        defer { Task { await stub.stop() } }
+        let result = try await DispatcherProcess.run(
+            DaemonTests.runArguments(port: port, workers: workers, extra: ["--exit-when-idle"]),
+            in: database.directory, environment: database.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
     @Test(arguments: StoreKind.withPoolers)
     func threeKeysOfSixtyJobsOnTwoDaemonsNeverOverlapAndKeepIdOrder(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
@@ -98,13 +108,7 @@ struct OrderingKeyTests {
             reply: { request in
                 request.id == first && request.timesSeen <= 2 ? .status(503, body: "busy") : .result("true")
             })
-        let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"]), in: database.directory,
-            environment: database.environment)
-        #expect(result.status == 0, "\(result.stderr)")
+        try await Self.drain(database, through: stub)
 
         let jobs = Dictionary(uniqueKeysWithValues: try await database.jobs().map { ($0.id, $0) })
         #expect(jobs.values.allSatisfy { $0.state == .succeeded })
@@ -129,13 +133,7 @@ struct OrderingKeyTests {
         let (stub, logs) = Self.upstream(
             delay: 1, keyOf: { keyed.contains($0) ? "device-9" : nil },
             reply: { request in request.id == ids[0] ? .status(400, body: "refused") : .result("true") })
-        let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"]), in: database.directory,
-            environment: database.environment)
-        #expect(result.status == 0, "\(result.stderr)")
+        try await Self.drain(database, through: stub)
 
         let states = try await database.jobs().map(\.state)
         #expect(states == [.failed, .cancelled, .succeeded, .succeeded])
