@@ -81,8 +81,14 @@ struct QueueConfiguration: Sendable {
     var channelCapacity: Int?
     /// Trust roots and client identity for an `https` upstream.
     var tls = UpstreamTLSConfiguration()
-    /// Calls per second or minute shared by the queue's workers; nil: unlimited.
+    /// Calls in flight at once for the queue across every daemon on the database (its running
+    /// jobs, counted by each claim); nil: only this daemon's `workers` bound it.
+    var maxInFlight: Int?
+    /// Calls per second or minute for the queue; nil: unlimited. Each daemon's workers keep it
+    /// among themselves, and with `rateScope` `.fleet` every daemon's claims share it too.
     var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
+    /// Whom `rateLimit` counts: the fleet on the database (the default), or each daemon alone.
+    var rateScope: RateScope = .fleet
     /// How long this queue's finished jobs are kept; nil: the daemon's `retention`.
     var retention: RetentionPolicy?
     /// Largest upstream response accepted.
@@ -115,6 +121,11 @@ struct QueueConfiguration: Sendable {
         return max(1, min(capacity, Int(rateLimit.callsPerSecond.rounded(.up))))
     }
 
+    /// The bounds this queue's claims keep across the fleet.
+    var claimLimits: ClaimLimits {
+        ClaimLimits(maxInFlight: maxInFlight, rate: rateScope == .fleet ? rateLimit.map(SharedRate.init) : nil)
+    }
+
     /// The queue in the startup line: header names only, never their values.
     var startupDescription: String {
         let headerNames = headers.isEmpty ? "" : " headers \(headers.map(\.name))"
@@ -130,3 +141,11 @@ struct QueueConfiguration: Sendable {
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+/// Whom a queue's `rate` counts.
+enum RateScope: String, Sendable, CaseIterable {
+    /// Every daemon on the database together: the rate is the upstream's, however many run.
+    case fleet
+    /// Each daemon alone (N daemons make N × the rate), with no store round trip for tokens.
+    case daemon
+}

@@ -20,6 +20,16 @@ struct ClaimedJob: Sendable {
 struct ClaimedBatch: Sendable {
     var jobs: [ClaimedJob]
     var mark: ChangeMark
+    /// Why the claim took nothing though due jobs may wait: a fleet-wide limit held it back.
+    var heldBack: HeldBack?
+
+    /// The fleet-wide limit a claim was held back by.
+    enum HeldBack: Sendable, Equatable {
+        /// The queue's `max_in_flight` jobs are running.
+        case inFlight
+        /// The queue's shared rate has no token until this long from now.
+        case rate(nextIn: Duration)
+    }
 }
 
 /// What the completer writes for one finished job.

@@ -9,8 +9,15 @@ protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
     /// due time, then id), counting an attempt for each. Two claimers never get the same job.
     /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms. The
     /// batch carries `changes`' mark from just before the look.
+    ///
+    /// `limits` bound the queue across every daemon on the database, serialized with every other
+    /// claim of the queue that has limits: with `maxInFlight` the claim counts the queue's
+    /// running jobs and takes at most the difference (a killed daemon's jobs count until their
+    /// leases expire and the reaper hands them back); with `rate` it takes at most the calls the
+    /// shared `queue_rates` row allows now and spends them. A batch that took nothing because of
+    /// a limit says which in `heldBack`.
     func claim(
-        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+        queue: String, limit: Int, limits: ClaimLimits, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) async throws
         -> ClaimedBatch
 
@@ -70,4 +77,15 @@ protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
 
     /// Releases connections, threads and watchers.
     func close() async
+}
+
+extension DaemonStore {
+    /// `claim` without fleet-wide limits.
+    func claim(
+        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+    ) async throws -> ClaimedBatch {
+        try await claim(
+            queue: queue, limit: limit, limits: .none, owner: owner, defaultTimeout: defaultTimeout,
+            leaseMargin: leaseMargin)
+    }
 }

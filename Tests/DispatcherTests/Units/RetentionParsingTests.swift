@@ -98,6 +98,7 @@ struct RetentionParsingTests {
         let store = try SQLiteJobStore(path: directory.database)
         _ = try store.enqueue((0..<5).map { _ in NewJob(queue: "q", method: "m", params: nil, runAt: 0) }, now: 0)
         let claimed = try store.claim(queue: "q", limit: 3, owner: "o", now: 1, defaultTimeout: 1000, leaseMargin: 0)
+            .jobs
         #expect(claimed.count == 3)
         #expect(store.connection.lastInsertRowID != JobCountMoves.marker)
         #expect(try store.stats(now: 1).first?.counts == [.pending: 2, .running: 3])

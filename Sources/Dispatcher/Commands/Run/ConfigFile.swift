@@ -18,7 +18,7 @@ import WorkerPool
 ///          "breaker": {"failures": 5, "cool_down": "5s"}, "channel_capacity": 32,
 ///          "max_response_bytes": 1048576, "max_result_bytes": 65536,
 ///          "tls": {"ca_file": "ca.pem", "client_cert": "client.pem", "client_key": "client-key.pem"},
-///          "rate": "200/s", "burst": 1, "retry_codes": [-32000, 1],
+///          "rate": "200/s", "burst": 1, "rate_scope": "fleet", "max_in_flight": 16, "retry_codes": [-32000, 1],
 ///          "headers": {"Authorization": "Bearer ${env:PARTNER_TOKEN}", "X-Api-Key": "${file:/run/secrets/key}"}},
 ///         {"name": "grpc", "upstream": "grpc://10.0.0.7:50051", "protoset": "acc.protoset",
 ///          "grpc_keepalive": "30s", "retain_succeeded": "1d", "retain_failed": "forever"}

@@ -16,6 +16,8 @@ struct QueueSettings: Decodable {
     var tls: TLS?
     var rate: String?
     var burst: Int?
+    var rateScope: String?
+    var maxInFlight: Int?
     var protoset: String?
     var grpcKeepalive: String?
     var retainSucceeded: String?
@@ -32,6 +34,8 @@ struct QueueSettings: Decodable {
         case retainFailed = "retain_failed"
         case retainCancelled = "retain_cancelled"
         case maxAttempts = "max_attempts"
+        case maxInFlight = "max_in_flight"
+        case rateScope = "rate_scope"
         case channelCapacity = "channel_capacity"
         case maxResponseBytes = "max_response_bytes"
         case maxResultBytes = "max_result_bytes"
@@ -89,6 +93,8 @@ struct QueueSettings: Decodable {
         tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
         burst = try container.decodeIfPresent(Int.self, forKey: .burst)
+        rateScope = try container.decodeIfPresent(String.self, forKey: .rateScope)
+        maxInFlight = try container.decodeIfPresent(Int.self, forKey: .maxInFlight)
         protoset = try container.decodeIfPresent(String.self, forKey: .protoset)
         grpcKeepalive = try container.decodeIfPresent(String.self, forKey: .grpcKeepalive)
         retainSucceeded = try container.decodeIfPresent(String.self, forKey: .retainSucceeded)
@@ -177,8 +183,22 @@ struct QueueSettings: Decodable {
                     throw DispatcherError("\(names.name("burst")) must be between 1 and 1000000 (got \(burst))")
                 }
                 queue.rateLimit = try RateParser.parse(rate, burst: burst, what: names.name("rate"))
-            } else if burst != nil {
-                throw DispatcherError("\(names.name("burst")) needs \(names.name("rate"))")
+            } else if burst != nil || rateScope != nil {
+                let what = burst != nil ? "burst" : "rate_scope"
+                throw DispatcherError("\(names.name(what)) needs \(names.name("rate"))")
+            }
+            if let rateScope {
+                guard let scope = RateScope(rawValue: rateScope) else {
+                    let choices = RateScope.allCases.map(\.rawValue).joined(separator: " or ")
+                    throw DispatcherError("\(names.name("rate_scope")) must be \(choices) (got '\(rateScope)')")
+                }
+                queue.rateScope = scope
+            }
+            if let maxInFlight {
+                guard (1...1_000_000).contains(maxInFlight) else {
+                    throw DispatcherError("\(names.name("max_in_flight")) must be between 1 and 1000000")
+                }
+                queue.maxInFlight = maxInFlight
             }
             queue.protoset = protoset
             if let value = try names.duration(grpcKeepalive, "grpc_keepalive") {

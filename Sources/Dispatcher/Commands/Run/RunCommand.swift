@@ -29,8 +29,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "PEM file of CA certificates trusted besides the system's (https).") var caFile: String?
     @Option(help: "PEM client certificate for mutual TLS (https; with --client-key).") var clientCert: String?
     @Option(help: "PEM private key of --client-cert.") var clientKey: String?
-    @Option(help: "Most calls to the upstream, N/s or N/m, shared by the workers.") var rate: String?
+    @Option(help: "Most calls to the upstream, N/s or N/m, shared by every daemon on the database.") var rate: String?
     @Option(help: "Calls that may go at once under --rate after a quiet spell.") var burst: Int?
+    @Option(help: "Whom --rate counts: fleet (every daemon on the database; default) or daemon (each alone).")
+    var rateScope: String?
+    @Option(help: "Most calls in flight at once for the queue, across every daemon on the database.")
+    var maxInFlight: Int?
     @Option(
         help: ArgumentHelp(
             "A header sent with every call, 'NAME: VALUE' (repeatable; gRPC: metadata). ${env:NAME} and ${file:PATH} in VALUE are read at start.",
@@ -186,11 +190,12 @@ struct RunCommand: AsyncParsableCommand {
             guard upstream == nil, protoset == nil else {
                 throw DispatcherError("use either --config or --upstream/--protoset, not both")
             }
-            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil, header.isEmpty,
-                retryCodes == nil
+            guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil, rateScope == nil,
+                header.isEmpty, retryCodes == nil, maxInFlight == nil
             else {
                 throw DispatcherError(
-                    "with --config, set TLS files, rates, headers and retry codes per queue in the file")
+                    "with --config, set TLS files, rates, in-flight limits, headers and retry codes per queue in the file"
+                )
             }
             try settings.apply(to: &configuration, names: .flags)
             return try ConfigFile.load(path: config, into: configuration)
@@ -205,6 +210,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         queue.rate = rate
         queue.burst = burst
+        queue.rateScope = rateScope
+        queue.maxInFlight = maxInFlight
         queue.timeout = timeout
         queue.maxAttempts = maxAttempts
         if retryBase != nil || retryCap != nil { queue.retry = .init(base: retryBase, cap: retryCap) }

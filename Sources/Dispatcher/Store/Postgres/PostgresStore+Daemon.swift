@@ -2,14 +2,16 @@ import PostgresNIO
 
 extension PostgresStore: DaemonStore {
     func claim(
-        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+        queue: String, limit: Int, limits: ClaimLimits, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) async throws -> ClaimedBatch {
         let mark = await changes.mark()
+        let logger = self.logger
         // SKIP LOCKED: concurrent claimers (other daemons) pass over rows being leased rather
         // than wait for them, and never lease the same row twice.
-        let statement = PostgresDaemonStatements.Claim(
-            owner: owner, defaultTimeout: defaultTimeout, leaseMargin: leaseMargin, queue: queue, limit: Int64(limit))
-        var jobs = try await withConnection { connection in
+        let take: @Sendable (PostgresSession, Int) async throws -> [ClaimedJob] = { connection, limit in
+            let statement = PostgresDaemonStatements.Claim(
+                owner: owner, defaultTimeout: defaultTimeout, leaseMargin: leaseMargin, queue: queue,
+                limit: Int64(limit))
             var jobs = [ClaimedJob]()
             jobs.reserveCapacity(limit)
             for row in try await self.run(statement, on: connection) {
@@ -22,9 +24,50 @@ extension PostgresStore: DaemonStore {
             }
             return jobs
         }
+        var jobs: [ClaimedJob]
+        var heldBack: ClaimedBatch.HeldBack?
+        if limits.isEmpty {
+            jobs = try await withConnection { try await take($0, limit) }
+        } else {
+            // The queue's claims with limits take its lock first (the ordering locks' function,
+            // with the empty key no ordering key can be). What they read is read by statements
+            // after it: under READ COMMITTED each then sees a snapshot taken after the lock was
+            // granted, with every job and token the previous holder's claim committed. The rate
+            // runs on the database's clock, the one clock every daemon of the fleet shares.
+            (jobs, heldBack) = try await withTransaction { connection in
+                _ = try await connection.rows(
+                    "SELECT 1 FROM (SELECT pg_advisory_xact_lock(dispatcher.dispatcher_ordering_lock(\(queue), ''))) AS l",
+                    logger: logger)
+                let state = try await connection.rows(
+                    """
+                    SELECT (SELECT count(*) FROM dispatcher.jobs WHERE state = 'running' AND queue = \(queue)
+                            AND \(limits.maxInFlight != nil)),
+                           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                           (SELECT theoretical_arrival FROM dispatcher.queue_rates WHERE queue = \(queue))
+                    """, logger: logger)
+                guard let row = state.first else { return ([], nil) }
+                let (running, now, arrival) = try row.decode((Int64, Int64, Int64?).self)
+                let grant = limits.rate?.grant(theoreticalArrival: arrival, now: now)
+                let allowed = limits.allowed(limit: limit, running: running, rate: grant)
+                guard allowed > 0 else {
+                    if let nextAt = grant?.nextAt { return ([], .rate(nextIn: .microseconds(nextAt - now))) }
+                    return ([], .inFlight)
+                }
+                let jobs = try await take(connection, allowed)
+                if let rate = limits.rate, !jobs.isEmpty {
+                    let spent = rate.spend(jobs.count, theoreticalArrival: arrival, now: now)
+                    _ = try await connection.rows(
+                        """
+                        INSERT INTO dispatcher.queue_rates (queue, theoretical_arrival) VALUES (\(queue), \(spent))
+                        ON CONFLICT (queue) DO UPDATE SET theoretical_arrival = excluded.theoretical_arrival
+                        """, logger: logger)
+                }
+                return (jobs, nil)
+            }
+        }
         // RETURNING gives no order; hand jobs to workers in claim order.
         jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
-        return ClaimedBatch(jobs: jobs, mark: mark)
+        return ClaimedBatch(jobs: jobs, mark: mark, heldBack: heldBack)
     }
 
     func complete(

@@ -84,10 +84,35 @@ extension SQLiteJobStore {
     /// daemons can never claim the same job. The lease covers the job's timeout plus `leaseMargin`
     /// and is renewed by its owner while it lives.
     func claim(
-        queue: String, limit: Int, owner: String, now: Int64, defaultTimeout: Int64, leaseMargin: Int64
-    ) throws -> [ClaimedJob] {
+        queue: String, limit: Int, limits: ClaimLimits = .none, owner: String, now: Int64, defaultTimeout: Int64,
+        leaseMargin: Int64
+    ) throws -> (jobs: [ClaimedJob], heldBack: ClaimedBatch.HeldBack?) {
         try connection.writeTransaction {
-            try JobCountMoves.counting(on: connection) { moves in
+            var limit = limit
+            // Inside the write transaction: no other claim, of this daemon or another, runs
+            // between reading the shared state and writing it back.
+            var running: Int64 = 0
+            if limits.maxInFlight != nil {
+                let count = try connection.statement(
+                    "SELECT count(*) FROM jobs WHERE state = 'running' AND queue = ?1")
+                count.bind(queue, at: 1)
+                running = try count.singleRow { $0.int64(0) } ?? 0
+            }
+            let nowMicros = now * 1000
+            var arrival: Int64?
+            var grant: SharedRate.Grant?
+            if let rate = limits.rate {
+                let read = try connection.statement("SELECT theoretical_arrival FROM queue_rates WHERE queue = ?1")
+                read.bind(queue, at: 1)
+                arrival = try read.singleRow { $0.int64(0) }
+                grant = rate.grant(theoreticalArrival: arrival, now: nowMicros)
+            }
+            limit = limits.allowed(limit: limit, running: running, rate: grant)
+            if limit == 0 {
+                if let nextAt = grant?.nextAt { return ([], .rate(nextIn: .microseconds(nextAt - nowMicros))) }
+                return ([], limits.maxInFlight != nil ? .inFlight : nil)
+            }
+            let jobs = try JobCountMoves.counting(on: connection) { moves in
                 let statement = try self.statement(.claim)
                 statement.bind(owner, at: 1)
                 statement.bind(now, at: 2)
@@ -116,6 +141,17 @@ extension SQLiteJobStore {
                 jobs.sort { ($0.priority, -$0.runAt, -$0.id) > ($1.priority, -$1.runAt, -$1.id) }
                 return jobs
             }
+            if let rate = limits.rate, !jobs.isEmpty {
+                let write = try connection.statement(
+                    """
+                    INSERT INTO queue_rates (queue, theoretical_arrival) VALUES (?1, ?2)
+                    ON CONFLICT (queue) DO UPDATE SET theoretical_arrival = excluded.theoretical_arrival
+                    """)
+                write.bind(queue, at: 1)
+                write.bind(rate.spend(jobs.count, theoreticalArrival: arrival, now: nowMicros), at: 2)
+                try write.run()
+            }
+            return (jobs, nil)
         }
     }
 

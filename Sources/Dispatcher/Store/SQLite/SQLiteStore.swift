@@ -95,16 +95,17 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
     }
 
     func claim(
-        queue: String, limit: Int, owner: String, defaultTimeout: Int64, leaseMargin: Int64
+        queue: String, limit: Int, limits: ClaimLimits, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) throws
         -> ClaimedBatch
     {
         // The mark on the same trip to this thread, before the look.
         let mark = try changeMark()
-        let jobs = try store.claim(
-            queue: queue, limit: limit, owner: owner, now: WallClock.nowMilliseconds(), defaultTimeout: defaultTimeout,
+        let (jobs, heldBack) = try store.claim(
+            queue: queue, limit: limit, limits: limits, owner: owner, now: WallClock.nowMilliseconds(),
+            defaultTimeout: defaultTimeout,
             leaseMargin: leaseMargin)
-        return ClaimedBatch(jobs: jobs, mark: mark)
+        return ClaimedBatch(jobs: jobs, mark: mark, heldBack: heldBack)
     }
 
     func complete(
