@@ -9,7 +9,7 @@ upstream receiving the call. Then the same drain against a local gRPC upstream (
 params encoded through the codec fixtures' protoset, results decoded back to JSON), served by a
 lean gRPC server on swift-nio-http2, and once more served by the tests' recording gRPC stub.
 
-    scripts/bench-daemon.py [--grpc-only | --headers-only | --ordering-only] [--rounds N]
+    scripts/bench-daemon.py [--grpc-only | --headers-only | --ordering-only | --adaptive-only] [--rounds N]
 
 wrk, the HTTP drain and the same drain with metrics on take turns `--rounds` times (default 3)
 and their medians are reported, with each round's daemon / wrk ratio beside them: on a shared
@@ -24,7 +24,11 @@ the binaries in DIR are measured as they are (nothing is built).
 i mod 1,000) and with --max-in-flight 8 (the worker count: every claim counts the running jobs),
 taking turns; then the plain drain once more with 1,000,000 jobs waiting behind one
 ordering key in the same queue (their first job is due in an hour and holds the key), timed until
-the 100,000 due jobs have succeeded: the claim must not pay for the waiting jobs."""
+the 100,000 due jobs have succeeded: the claim must not pay for the waiting jobs.
+
+--adaptive-only drains the jobs with 8 fixed workers and with --adaptive (up to the same 8),
+taking turns, against the stub that answers at once: what the adaptive limit costs where there
+is no knee to find."""
 import argparse
 import os
 import re
@@ -144,6 +148,20 @@ def ordering_rows(rounds, waiting):
     ]
 
 
+def adaptive_rows(rounds):
+    """Rows for (wrk, fixed drain, adaptive drain) rounds."""
+    fixed = median([r[1][0] for r in rounds])
+    adaptive = median([r[2][0] for r in rounds])
+    ratios = sorted(r[2][0] / r[1][0] for r in rounds)
+    return [
+        (f"dispatcher run, {JOBS:,} jobs, {WORKERS} fixed workers, median of {len(rounds)}", f"{fixed:,.0f} jobs/s",
+         "", ""),
+        (f"same drain with --adaptive (up to {WORKERS})", f"{adaptive:,.0f} jobs/s", "", ""),
+        ("adaptive / fixed (medians)", f"{adaptive / fixed:.2f}", "", ""),
+        ("adaptive / fixed, each round", ", ".join(f"{r:.2f}" for r in ratios), "", ""),
+    ]
+
+
 def idle_latency(directory, stub):
     db = os.path.join(directory, "latency.db")
     dispatcher = binary("dispatcher")
@@ -235,8 +253,22 @@ def main():
                         help="rounds of wrk, the HTTP drain and the drain with metrics (medians are reported)")
     parser.add_argument("--ordering-only", action="store_true",
                         help="only the drain without and with ordering keys, and beside 1,000,000 waiting jobs")
+    parser.add_argument("--adaptive-only", action="store_true",
+                        help="only the drain with fixed workers and with --adaptive")
     arguments = parser.parse_args()
     build("dispatcher", "dispatcher-upstream-stub")
+    if arguments.adaptive_only:
+        with tempfile.TemporaryDirectory() as directory:
+            stub = Stub()
+            try:
+                rounds = alternate(directory, stub.port, arguments.rounds, [("fixed", ()), ("adaptive", ("--adaptive",))])
+            finally:
+                stub.stop()
+        table([
+            (f"wrk -c{WORKERS} (same stub), median of {len(rounds)}", f"{median([r[0] for r in rounds]):,.0f} req/s",
+             "", ""),
+        ] + adaptive_rows(rounds))
+        return
     if arguments.ordering_only:
         with tempfile.TemporaryDirectory() as directory:
             stub = Stub()

@@ -26,6 +26,8 @@ public final class UpstreamStub: Sendable {
         public var sequence: Int
         /// How many times this id has been seen, this request included.
         public var timesSeen: Int
+        /// Requests in flight when this one arrived, this one included.
+        public var inFlight: Int = 1
     }
 
     /// What the stub answers.
@@ -230,7 +232,7 @@ public final class UpstreamStub: Sendable {
             }
             let request = Request(
                 id: id, method: method, idempotencyKey: idempotencyKey, headers: headers, body: body,
-                sequence: counters.requests, timesSeen: seen)
+                sequence: counters.requests, timesSeen: seen, inFlight: counters.inFlight)
             if recordsRequests { counters.received.append(request) }
             return request
         }

@@ -12,6 +12,10 @@ final class LiveQueueBoard: Sendable {
         var connectionsOpen: Int
         /// Workers, for "open / workers".
         var workers: Int
+        /// Calls allowed in flight now (the adaptive limit, or `workers`).
+        var concurrencyLimit: Int
+        /// Whether `concurrencyLimit` moves with the upstream's answers.
+        var adaptive: Bool
         /// The upstream this queue calls.
         var upstream: String
     }

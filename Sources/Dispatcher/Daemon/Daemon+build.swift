@@ -55,6 +55,7 @@ extension Daemon {
             poolConfiguration.drainTimeout = configuration.drainTimeout
             poolConfiguration.breaker = queue.breaker
             poolConfiguration.rateLimit = queue.rateLimit
+            poolConfiguration.adaptiveConcurrency = queue.concurrency == .adaptive
             let breaker =
                 breakers[queue.upstream]
                 ?? UpstreamBreaker(upstream: queue.upstream.description, configuration: queue.breaker, logger: logger)

@@ -81,6 +81,9 @@ struct QueueConfiguration: Sendable {
     var channelCapacity: Int?
     /// Trust roots and client identity for an `https` upstream.
     var tls = UpstreamTLSConfiguration()
+    /// Whether `workers` is the number of calls in flight (`.fixed`) or their upper bound, with
+    /// the number moved by the upstream's latency and overload answers (`.adaptive`).
+    var concurrency: Concurrency = .fixed
     /// Calls in flight at once for the queue across every daemon on the database (its running
     /// jobs, counted by each claim); nil: only this daemon's `workers` bound it.
     var maxInFlight: Int?
@@ -148,4 +151,12 @@ enum RateScope: String, Sendable, CaseIterable {
     case fleet
     /// Each daemon alone (N daemons make N × the rate), with no store round trip for tokens.
     case daemon
+}
+
+/// How a queue's calls in flight are bounded within one daemon.
+enum Concurrency: String, Sendable, CaseIterable {
+    /// Every worker calls: `workers` at once.
+    case fixed
+    /// At most `workers`, the number in use set by an `AdaptiveLimit`.
+    case adaptive
 }

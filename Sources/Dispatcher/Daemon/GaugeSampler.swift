@@ -22,7 +22,9 @@ struct GaugeSampler: Sendable {
                     .init(
                         breaker: LiveQueueBoard.breakerName(queue.pool.breaker.gaugeValue),
                         connectionsOpen: queue.pool.currentStatistics.connectionsOpen,
-                        workers: queue.pool.configuration.workers, upstream: queue.pool.upstreamName))
+                        workers: queue.pool.configuration.workers,
+                        concurrencyLimit: queue.pool.concurrencyLimit,
+                        adaptive: queue.pool.configuration.adaptiveConcurrency, upstream: queue.pool.upstreamName))
                 if let counts = try? await database.pendingAndRunning(queue: queue.name) {
                     gauges.pending.record(counts.pending)
                     gauges.running.record(counts.running)

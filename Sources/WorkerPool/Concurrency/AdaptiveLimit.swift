@@ -1,27 +1,32 @@
 /// How many calls a queue may have in flight, moved by what the upstream's answers say: a pure
-/// state machine (additive increase, multiplicative decrease), driven by the caller's clock and
-/// tested event by event.
+/// state machine (additive increase, multiplicative decrease) that reads no clock itself: the
+/// caller measures each call's latency on its own clock (the worker's `ContinuousClock`, a
+/// test's simulated one) and feeds the events in, so tests step it event by event.
 ///
 /// The limit starts at `initial` and stays in `1...maximum` (the worker count). Completions are
 /// counted in windows of `limit` calls, about one round trip each. At a window's end:
 /// - its mean latency above `tolerance` × the baseline (the lowest window mean seen, aged up
-///   slowly so a lastingly slower upstream becomes the new normal) means calls are queueing
-///   upstream: the limit falls to `limit × backoff` (at least one less);
+///   slowly so a lastingly slower upstream becomes the new normal), and `slack` above it, means
+///   calls are queueing upstream: the limit falls to `limit × backoff` (at least one less);
 /// - otherwise, if the window used the whole limit, the limit may grow by one, but only after
 ///   `hold` good windows in a row since it last fell: probing past the knee costs one slow
 ///   window now and then, not every round trip.
 ///
 /// An overload answer (a timeout, 429, 503: a failure that counts for the breaker) lowers the
-/// limit at once, once per window, and starts a new window.
-public struct AdaptiveLimit<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+/// limit at once and starts a new window. What a call started before a decrease says is not
+/// counted (it met the crowd the decrease answered), so one burst of 503s lowers it once.
+public struct AdaptiveLimit: Sendable {
     /// The algorithm's constants.
     public struct Configuration: Sendable, Equatable {
         /// The highest limit: the queue's workers.
         public var maximum: Int
         /// Where the limit starts.
         public var initial: Int
-        /// A window's mean latency above this multiple of the baseline is congestion.
+        /// A window's mean latency above this multiple of the baseline is congestion…
         public var tolerance: Double = 1.5
+        /// …and only if it is also this much above it: against an upstream answering in tens of
+        /// microseconds, a scheduling hiccup doubles a window's mean without any queue upstream.
+        public var slack: Duration = .milliseconds(1)
         /// The factor the limit is multiplied by on congestion.
         public var backoff: Double = 0.8
         /// Good full windows needed after a decrease before the limit grows again.
@@ -59,25 +64,39 @@ public struct AdaptiveLimit<Instant: InstantProtocol>: Sendable where Instant.Du
     private var windowLatency = 0.0
     private var windowPeak = 0
     private var goodWindows = 0
+    /// `configuration.slack` in seconds.
+    private let slack: Double
+    private var decreases = 0
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.limit = configuration.initial
+        self.slack = configuration.slack.seconds
         self.goodWindows = configuration.hold
     }
 
-    /// Takes a slot for a call if one is free.
-    public mutating func start() -> Bool {
-        guard inFlight < limit else { return false }
-        inFlight += 1
-        windowPeak = max(windowPeak, inFlight)
-        return true
+    /// A slot held by a call: which limit it started under.
+    public struct Slot: Sendable, Equatable {
+        /// Decreases before the call started.
+        fileprivate var epoch: Int
     }
 
-    /// A call that held a slot ended after `latency`.
-    public mutating func end(latency: Duration, signal: Signal) {
+    /// Takes a slot for a call if one is free.
+    public mutating func start() -> Slot? {
+        guard inFlight < limit else { return nil }
+        inFlight += 1
+        windowPeak = max(windowPeak, inFlight)
+        return Slot(epoch: decreases)
+    }
+
+    /// The call holding `slot` ended after `latency`.
+    public mutating func end(_ slot: Slot, latency: Duration, signal: Signal) {
         precondition(inFlight > 0, "end without start")
         inFlight -= 1
+        // A call started before the last decrease saw the crowd that caused it: its latency and
+        // its answer are about the old limit, and judging the new one by them would lower it
+        // again for the same cause.
+        guard slot.epoch == decreases else { return }
         switch signal {
         case .ignored:
             return
@@ -91,7 +110,7 @@ public struct AdaptiveLimit<Instant: InstantProtocol>: Sendable where Instant.Du
         }
         guard windowCalls >= limit else { return }
         let mean = windowLatency / Double(windowCalls)
-        let congested = baseline.map { mean > $0 * configuration.tolerance } ?? false
+        let congested = baseline.map { mean > max($0 * configuration.tolerance, $0 + slack) } ?? false
         if congested {
             decrease()
             // At one call in flight nothing is ours to relieve: this is the upstream's pace now.
@@ -110,6 +129,7 @@ public struct AdaptiveLimit<Instant: InstantProtocol>: Sendable where Instant.Du
         let lower = Int((Double(limit) * configuration.backoff).rounded(.down))
         limit = max(1, min(limit - 1, lower))
         goodWindows = 0
+        decreases += 1
     }
 
     private mutating func beginWindow() {

@@ -14,6 +14,8 @@ struct PoolMetrics: Sendable {
     let permanent: Counter
     let notAttempted: Counter
     let breakerState: Gauge
+    /// Calls allowed in flight at once: the worker count, or the adaptive limit where it moves.
+    let concurrencyLimit: Gauge
 
     init(label: String) {
         let queue = [("queue", label)]
@@ -27,6 +29,7 @@ struct PoolMetrics: Sendable {
         permanent = Counter(label: "dispatcher_calls_total", dimensions: queue + [("outcome", "permanent")])
         notAttempted = Counter(label: "dispatcher_calls_total", dimensions: queue + [("outcome", "not_attempted")])
         breakerState = Gauge(label: "dispatcher_breaker_state", dimensions: queue)
+        concurrencyLimit = Gauge(label: "dispatcher_concurrency_limit", dimensions: queue)
     }
 
     func record(_ outcome: CallOutcome, latency: Duration) {

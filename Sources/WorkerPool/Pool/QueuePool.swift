@@ -28,8 +28,12 @@ public protocol QueuePool: Service, Sendable {
 
     /// A snapshot of the pool's counters.
     var currentStatistics: PoolStatistics { get }
+
+    /// Calls that may be in flight now: `workers`, or the adaptive limit.
+    var concurrencyLimit: Int { get }
 }
 
 extension WorkerPool: QueuePool {
     public var upstreamName: String { transport.name }
+    public var concurrencyLimit: Int { concurrencyGate?.currentLimit ?? configuration.workers }
 }

@@ -89,9 +89,20 @@ extension WorkerPool {
                 return
             }
         }
+        var slot: ConcurrencyGate.Limit.Slot?
+        if let concurrencyGate {
+            // After the token: a slot is held only by a call about to be written.
+            do {
+                slot = try await cancelWhenGracefulShutdown { try await concurrencyGate.acquire() }
+            } catch {
+                await handBack(job, reason: "dispatcher shutting down")
+                return
+            }
+        }
         let start = ContinuousClock.now
         let permit = breaker.acquire(now: start)
         if case .rejected(let retryAt) = permit {
+            if let slot { concurrencyGate?.release(slot, latency: .zero, signal: .ignored) }
             await handBack(job, reason: "circuit breaker open", retryAfter: max(.zero, retryAt - start))
             return
         }
@@ -107,20 +118,26 @@ extension WorkerPool {
         statistics.withLock { $0.callsInFlight -= 1 }
         let latency = ContinuousClock.now - start
 
+        let signal: ConcurrencyGate.Limit.Signal
         switch outcome {
         case .failed(let failure) where failure.countsForBreaker:
             // A call cut short by our own shutdown says nothing about the upstream.
             if Task.isCancelled {
                 breaker.releaseProbe(permit: permit)
+                signal = .ignored
             } else {
                 breaker.recordFailure(permit: permit, now: .now, cause: failure.message)
+                signal = .overloaded
             }
         case .notAttempted:
             // The connection refused the call (the worker counts a failed connect instead).
             breaker.releaseProbe(permit: permit)
+            signal = .ignored
         default:
             breaker.recordSuccess(permit: permit)
+            signal = .answered
         }
+        if let slot { concurrencyGate?.release(slot, latency: latency, signal: signal) }
         metrics.record(outcome, latency: latency)
         if case .failed(let failure) = outcome {
             logger.debug(

@@ -23,6 +23,8 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     public let breaker: UpstreamBreaker
     /// The queue's rate limit, when it has one.
     let rateLimiter: RateLimiter?
+    /// The queue's adaptive concurrency limit, when it has one.
+    let concurrencyGate: ConcurrencyGate?
     let onOutcome: nonisolated(nonsending) @Sendable (JobOutcome) async -> Void
     let metrics: PoolMetrics
     let statistics = Mutex(PoolStatistics())
@@ -53,7 +55,16 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
             breaker ?? UpstreamBreaker(upstream: transport.name, configuration: configuration.breaker, logger: logger)
         self.rateLimiter = configuration.rateLimit.map(RateLimiter.init)
         self.onOutcome = onOutcome
-        self.metrics = PoolMetrics(label: configuration.label)
+        let metrics = PoolMetrics(label: configuration.label)
+        self.metrics = metrics
+        if configuration.adaptiveConcurrency {
+            self.concurrencyGate = ConcurrencyGate(configuration: .init(maximum: configuration.workers)) {
+                metrics.concurrencyLimit.record($0)
+            }
+        } else {
+            self.concurrencyGate = nil
+            metrics.concurrencyLimit.record(configuration.workers)
+        }
         self.breaker.attach(metrics.breakerState)
     }
 

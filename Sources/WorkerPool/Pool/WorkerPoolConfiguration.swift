@@ -14,6 +14,9 @@ public struct WorkerPoolConfiguration: Sendable {
     public var breaker = CircuitBreaker<ContinuousClock.Instant>.Configuration()
     /// Calls per period shared by all workers; nil: as fast as the workers go.
     public var rateLimit: TokenBucket<ContinuousClock.Instant>.Configuration?
+    /// Whether the calls in flight are bounded by an `AdaptiveLimit` (at most `workers`, moved
+    /// by the upstream's latency and overload answers) rather than by `workers` alone.
+    public var adaptiveConcurrency = false
     /// The `queue` label on metrics and the `queue` metadata on log lines.
     public var label: String = "default"
 

@@ -71,7 +71,7 @@ struct DashboardPages {
             ("Queue", false), ("Status", false), ("Pending", true), ("Retrying", true), ("Running", true),
             ("Succeeded", true), ("Failed", true), ("Cancelled", true), ("Oldest pending", true),
             ("Done / failed, 1 min", true), ("Last hour", false), ("Wait p50 / p99", true), ("Run p50 / p99", true),
-            ("Breaker", false), ("Connections", true), ("Actions", false),
+            ("Breaker", false), ("Connections", true), ("Concurrency", true), ("Actions", false),
         ] {
             html.element("th", numeric ? [("class", "num")] : [], header)
         }
@@ -121,6 +121,9 @@ struct DashboardPages {
             }
             html.raw("</td>")
             html.element("td", [("class", "num")], status.map { "\($0.connectionsOpen) / \($0.workers)" } ?? "–")
+            html.element(
+                "td", [("class", "num"), ("data-count", "concurrency")],
+                status.map { "\($0.concurrencyLimit)\($0.adaptive ? " adaptive" : "")" } ?? "–")
             html.raw("<td>")
             let path = "/queues/\(HTML.urlComponent(name))"
             html.raw(

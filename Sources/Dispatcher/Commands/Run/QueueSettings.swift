@@ -17,6 +17,7 @@ struct QueueSettings: Decodable {
     var rate: String?
     var burst: Int?
     var rateScope: String?
+    var concurrency: String?
     var maxInFlight: Int?
     var protoset: String?
     var grpcKeepalive: String?
@@ -29,7 +30,7 @@ struct QueueSettings: Decodable {
     var retryCodes: [Int64]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, upstream, workers, timeout, retry, breaker, tls, rate, burst, protoset, headers
+        case name, upstream, workers, timeout, retry, breaker, tls, rate, burst, protoset, headers, concurrency
         case retainSucceeded = "retain_succeeded"
         case retainFailed = "retain_failed"
         case retainCancelled = "retain_cancelled"
@@ -94,6 +95,7 @@ struct QueueSettings: Decodable {
         rate = try container.decodeIfPresent(String.self, forKey: .rate)
         burst = try container.decodeIfPresent(Int.self, forKey: .burst)
         rateScope = try container.decodeIfPresent(String.self, forKey: .rateScope)
+        concurrency = try container.decodeIfPresent(String.self, forKey: .concurrency)
         maxInFlight = try container.decodeIfPresent(Int.self, forKey: .maxInFlight)
         protoset = try container.decodeIfPresent(String.self, forKey: .protoset)
         grpcKeepalive = try container.decodeIfPresent(String.self, forKey: .grpcKeepalive)
@@ -193,6 +195,13 @@ struct QueueSettings: Decodable {
                     throw DispatcherError("\(names.name("rate_scope")) must be \(choices) (got '\(rateScope)')")
                 }
                 queue.rateScope = scope
+            }
+            if let concurrency {
+                guard let mode = Concurrency(rawValue: concurrency) else {
+                    let choices = Concurrency.allCases.map(\.rawValue).joined(separator: " or ")
+                    throw DispatcherError("\(names.name("concurrency")) must be \(choices) (got '\(concurrency)')")
+                }
+                queue.concurrency = mode
             }
             if let maxInFlight {
                 guard (1...1_000_000).contains(maxInFlight) else {

@@ -45,6 +45,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL: a direct or session-pooled URL of --db's database to LISTEN on (see README).")
     var listenDb: String?
     @Option(help: "Workers = upstream connections = most concurrent calls.") var workers = 8
+    @Flag(help: "Let the upstream's latency and overload answers set the calls in flight, up to --workers.")
+    var adaptive = false
     @Option(help: "The queue to serve.") var queue = "default"
     @Option(help: "Per-call timeout for jobs that set none.") var timeout = "10s"
     @Option(help: "Attempts for jobs that set none.") var maxAttempts: Int64 = JobLife.defaultMaxAttempts
@@ -191,10 +193,10 @@ struct RunCommand: AsyncParsableCommand {
                 throw DispatcherError("use either --config or --upstream/--protoset, not both")
             }
             guard caFile == nil, clientCert == nil, clientKey == nil, rate == nil, burst == nil, rateScope == nil,
-                header.isEmpty, retryCodes == nil, maxInFlight == nil
+                header.isEmpty, retryCodes == nil, maxInFlight == nil, !adaptive
             else {
                 throw DispatcherError(
-                    "with --config, set TLS files, rates, in-flight limits, headers and retry codes per queue in the file"
+                    "with --config, set TLS files, rates, in-flight limits, adaptive concurrency, headers and retry codes per queue in the file"
                 )
             }
             try settings.apply(to: &configuration, names: .flags)
@@ -211,6 +213,7 @@ struct RunCommand: AsyncParsableCommand {
         queue.rate = rate
         queue.burst = burst
         queue.rateScope = rateScope
+        if adaptive { queue.concurrency = Concurrency.adaptive.rawValue }
         queue.maxInFlight = maxInFlight
         queue.timeout = timeout
         queue.maxAttempts = maxAttempts
