@@ -117,6 +117,10 @@ public final class UpstreamStub: Sendable {
     @discardableResult
     public func start(host: String = "127.0.0.1", port: Int = 0, tls: TLS? = nil) async throws -> Int {
         let tlsContext = try tls?.makeContext()
+        // Instantiate the decoder's generic metadata here, once: the CI run of 291bcf1 crashed in
+        // the Swift runtime's metadata lookup when the first stub of the process took sixteen
+        // connections at once and each event loop thread instantiated it concurrently.
+        _ = ByteToMessageHandler(HTTPRequestDecoder())
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
