@@ -21,7 +21,7 @@ should be no slower. --grpc-only runs just wrk, the HTTP drain and the two gRPC 
 the binaries in DIR are measured as they are (nothing is built).
 
 --ordering-only drains the jobs plainly, with 1,000 distinct ordering keys (job i has key
-i mod 1,000) and with --max-in-flight 8 (the worker count: every claim counts the running jobs),
+i mod 1,000) and with --max-in-flight 8 (the worker count: the one daemon leases every slot),
 taking turns; then the plain drain once more with 1,000,000 jobs waiting behind one
 ordering key in the same queue (their first job is due in an hour and holds the key), timed until
 the 100,000 due jobs have succeeded: the claim must not pay for the waiting jobs.

@@ -47,6 +47,7 @@ extension Daemon {
             metrics: metrics, clock: configuration.clock, storeHealth: storeHealth)
         var pools = [any QueuePool]()
         var feeders = [Feeder]()
+        var slotLeasers = [SlotLeaser]()
         // Queues that call one upstream share its breaker: one outage, one breaker, one warning.
         var breakers = [UpstreamURL: UpstreamBreaker]()
         for (queue, makePool) in zip(configuration.queues, poolMakers) {
@@ -56,6 +57,7 @@ extension Daemon {
             poolConfiguration.breaker = queue.breaker
             poolConfiguration.rateLimit = queue.rateLimit
             poolConfiguration.adaptiveConcurrency = queue.concurrency == .adaptive
+            poolConfiguration.leasesSlots = queue.maxInFlight != nil
             let breaker =
                 breakers[queue.upstream]
                 ?? UpstreamBreaker(upstream: queue.upstream.description, configuration: queue.breaker, logger: logger)
@@ -69,6 +71,11 @@ extension Daemon {
                 Feeder(
                     queue: queue, pool: pool, database: database, completer: completer, configuration: configuration,
                     metrics: metrics, storeHealth: storeHealth, logger: queueLogger))
+            slotLeasers.append(
+                SlotLeaser(
+                    queue: queue, pool: pool, database: database, owner: configuration.owner,
+                    lease: configuration.leaseMargin, clock: configuration.clock, storeHealth: storeHealth,
+                    logger: queueLogger))
         }
         let leaseKeeper = LeaseKeeper(
             database: database, held: completer.held, configuration: configuration,
@@ -97,7 +104,8 @@ extension Daemon {
                 storeHealth: storeHealth)
         return Daemon(
             configuration: configuration, database: database, completer: completer, pools: pools, feeders: feeders,
-            leaseKeeper: leaseKeeper, pruner: pruner, scheduler: scheduler, gaugeSampler: gaugeSampler, health: health,
+            slotLeasers: slotLeasers, leaseKeeper: leaseKeeper, pruner: pruner, scheduler: scheduler,
+            gaugeSampler: gaugeSampler, health: health,
             fileGuard: fileGuard, upstreamEventLoops: upstreamEventLoops, logger: logger)
     }
 }

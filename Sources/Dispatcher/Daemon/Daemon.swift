@@ -15,6 +15,8 @@ struct Daemon: Service, CustomStringConvertible {
     let completer: Completer
     let pools: [any QueuePool]
     let feeders: [Feeder]
+    /// One per queue, beside its pool: the queue's slots and the daemon's row in `queue_slots`.
+    let slotLeasers: [SlotLeaser]
     let leaseKeeper: LeaseKeeper
     /// Deletes finished jobs past their retention.
     let pruner: Pruner
@@ -77,12 +79,18 @@ struct Daemon: Service, CustomStringConvertible {
     /// Runs every queue's pool and feeder until they are all done.
     private func runQueues() async {
         await withTaskGroup(of: Void.self) { queues in
-            for pool in pools {
+            for (pool, leaser) in zip(pools, slotLeasers) {
                 queues.addTask {
-                    do {
-                        try await pool.run()
-                    } catch {
-                        logger.error("worker pool failed", metadata: ["error": "\(error)"])
+                    // The leaser outlives the pool's drain (its last calls hold slots), then
+                    // gives the slots back.
+                    await withTaskGroup(of: Void.self) { queue in
+                        queue.addTask { await leaser.run() }
+                        do {
+                            try await pool.run()
+                        } catch {
+                            logger.error("worker pool failed", metadata: ["error": "\(error)"])
+                        }
+                        queue.cancelAll()
                     }
                 }
             }

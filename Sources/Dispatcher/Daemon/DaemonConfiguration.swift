@@ -84,8 +84,9 @@ struct QueueConfiguration: Sendable {
     /// Whether `workers` is the number of calls in flight (`.fixed`) or their upper bound, with
     /// the number moved by the upstream's latency and overload answers (`.adaptive`).
     var concurrency: Concurrency = .fixed
-    /// Calls in flight at once for the queue across every daemon on the database (its running
-    /// jobs, counted by each claim); nil: only this daemon's `workers` bound it.
+    /// Calls in flight at once for the queue across every daemon on the database: each daemon's
+    /// workers call only while they hold one of the slots it leases (`SlotLeaser`); nil: only
+    /// this daemon's `workers` bound it.
     var maxInFlight: Int?
     /// Calls per second or minute for the queue; nil: unlimited. Each daemon's workers keep it
     /// among themselves, and with `rateScope` `.fleet` every daemon's claims share it too.
@@ -126,7 +127,7 @@ struct QueueConfiguration: Sendable {
 
     /// The bounds this queue's claims keep across the fleet.
     var claimLimits: ClaimLimits {
-        ClaimLimits(maxInFlight: maxInFlight, rate: rateScope == .fleet ? rateLimit.map(SharedRate.init) : nil)
+        ClaimLimits(rate: rateScope == .fleet ? rateLimit.map(SharedRate.init) : nil)
     }
 
     /// The queue in the startup line: header names only, never their values.

@@ -33,8 +33,6 @@ struct Feeder: Sendable {
             // The claim brings the notifier's mark from before it looked, so a change between the
             // claim and the wait still wakes us.
             let claimed: ClaimedBatch
-            // Taken before the claim, so outcomes written while it runs still wake an at-limit wait.
-            let released = completer.held.released.generation
             let began = storeHealth.begin()
             do {
                 claimed = try await database.claim(
@@ -48,15 +46,9 @@ struct Feeder: Sendable {
             }
             let jobs = claimed.jobs
             storeHealth.succeeded(.claim, wrote: !jobs.isEmpty)
-            switch claimed.heldBack {
-            case .inFlight?:
-                await waitForSlot(after: released, changes, mark: claimed.mark)
-                continue
-            case .rate(let nextIn)?:
+            if case .rate(let nextIn)? = claimed.heldBack {
                 await sleep(nextIn)
                 continue
-            case nil:
-                break
             }
             if jobs.isEmpty {
                 if configuration.exitWhenIdle, await isIdle() {
@@ -140,24 +132,6 @@ struct Feeder: Sendable {
             group.cancelAll()
         }
     }
-
-    /// At the queue's `max_in_flight`: sleeps until this daemon writes outcomes (its own slots
-    /// come free), the store reports a change, or `slotRecheck` has passed: other daemons'
-    /// completions on PostgreSQL send no notification, and their slots must not wait for the
-    /// safety poll.
-    private func waitForSlot(after released: UInt64, _ changes: any ChangeNotifier, mark: ChangeMark) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.completer.held.released.wait(after: released) }
-            group.addTask { await changes.wait(after: mark) }
-            group.addTask { try? await Task.sleep(for: Self.slotRecheck) }
-            group.addTask { try? await gracefulShutdown() }
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    /// How often a feeder at its queue's in-flight limit looks for slots other daemons freed.
-    static let slotRecheck: Duration = .milliseconds(20)
 
     /// Sleeps, cut short by graceful shutdown (used after errors, when the loop backs off).
     private func sleep(_ duration: Duration) async {

@@ -8,9 +8,6 @@ import Synchronization
 /// must expire so that the reaper hands them to someone.
 final class HeldJobs: Sendable {
     private let ids = Mutex(Set<Int64>())
-    /// Signalled whenever outcomes were written: a feeder at its queue's in-flight limit waits
-    /// for this daemon's slots to come free here.
-    let released = ChangeBroadcast()
 
     func insert(_ claimed: some Sequence<Int64>) {
         ids.withLock { $0.formUnion(claimed) }
@@ -18,7 +15,6 @@ final class HeldJobs: Sendable {
 
     func remove(_ written: some Sequence<Int64>) {
         ids.withLock { $0.subtract(written) }
-        released.signal()
     }
 
     var snapshot: [Int64] { ids.withLock { Array($0) } }

@@ -13,6 +13,7 @@ final class StoreHealth: Sendable {
         case claim
         case complete = "write outcomes"
         case renewLeases = "renew leases"
+        case renewSlots = "renew in-flight slots"
         case reap = "reap expired leases"
         case prune = "prune finished jobs"
         case fireSchedules = "enqueue scheduled jobs"

@@ -25,8 +25,6 @@ struct ClaimedBatch: Sendable {
 
     /// The fleet-wide limit a claim was held back by.
     enum HeldBack: Sendable, Equatable {
-        /// The queue's `max_in_flight` jobs are running.
-        case inFlight
         /// The queue's shared rate has no token until this long from now.
         case rate(nextIn: Duration)
     }

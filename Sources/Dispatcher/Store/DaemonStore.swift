@@ -11,11 +11,9 @@ protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
     /// batch carries `changes`' mark from just before the look.
     ///
     /// `limits` bound the queue across every daemon on the database, serialized with every other
-    /// claim of the queue that has limits: with `maxInFlight` the claim counts the queue's
-    /// running jobs and takes at most the difference (a killed daemon's jobs count until their
-    /// leases expire and the reaper hands them back); with `rate` it takes at most the calls the
-    /// shared `queue_rates` row allows now and spends them. A batch that took nothing because of
-    /// a limit says which in `heldBack`.
+    /// claim of the queue that has limits: with `rate` it takes at most the calls the shared
+    /// `queue_rates` row allows now and spends them. A batch that took nothing because of the
+    /// rate says when to look again in `heldBack`.
     func claim(
         queue: String, limit: Int, limits: ClaimLimits, owner: String, defaultTimeout: Int64, leaseMargin: Int64
     ) async throws
@@ -55,6 +53,14 @@ protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
 
     /// Gives up the lease `name` when `owner` holds it, so another daemon need not wait it out.
     func releaseMaintenanceLease(name: String, owner: String) async throws
+
+    /// Renews the daemon's row of a queue in `queue_slots` (see `SlotRenewal`), serialized with
+    /// every other renewal of the queue; returns the slots of its `maxInFlight` granted until the
+    /// next renewal (nil when it has none).
+    func renewSlots(_ renewal: SlotRenewal) async throws -> Int?
+
+    /// Deletes `owner`'s row of `queue`, giving its slots back (at shutdown).
+    func releaseSlots(queue: String, owner: String) async throws
 
     /// Queues with at least one job in `state`, read from the job counts (no scan).
     func queues(withJobsIn state: JobState) async throws -> [String]

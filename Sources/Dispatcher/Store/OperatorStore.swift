@@ -17,6 +17,10 @@ protocol OperatorStore: Sendable {
     /// The most recently failed jobs, newest first.
     func recentFailures(limit: Int) async throws -> [RecentFailure]
 
+    /// The running daemons' rows of `queue_slots` (unexpired by the store's clock), by queue
+    /// and owner: what `top` shows of the fleet's concurrency.
+    func queueSlots() async throws -> [QueueSlotRow]
+
     /// Moves failed or cancelled jobs back to pending, due now, attempts reset. All or nothing:
     /// when any id is unknown or in another state, nothing changes.
     func retry(ids: [Int64], now: Int64) async throws -> Int

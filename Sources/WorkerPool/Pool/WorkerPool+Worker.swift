@@ -89,14 +89,18 @@ extension WorkerPool {
                 return
             }
         }
-        var slot: ConcurrencyGate.Limit.Slot?
+        var slot: ConcurrencyGate.Slot?
         if let concurrencyGate {
-            // After the token: a slot is held only by a call about to be written.
-            do {
-                slot = try await cancelWhenGracefulShutdown { try await concurrencyGate.acquire() }
-            } catch {
-                await handBack(job, reason: "dispatcher shutting down")
-                return
+            // After the token: a slot is held only by a call about to be written. A free slot is
+            // taken on this thread; only a wait pays for the shutdown watch (two child tasks).
+            slot = concurrencyGate.tryAcquire()
+            if slot == nil {
+                do {
+                    slot = try await cancelWhenGracefulShutdown { try await concurrencyGate.acquire() }
+                } catch {
+                    await handBack(job, reason: "dispatcher shutting down")
+                    return
+                }
             }
         }
         let start = ContinuousClock.now
@@ -118,7 +122,7 @@ extension WorkerPool {
         statistics.withLock { $0.callsInFlight -= 1 }
         let latency = ContinuousClock.now - start
 
-        let signal: ConcurrencyGate.Limit.Signal
+        let signal: ConcurrencyGate.Signal
         switch outcome {
         case .failed(let failure) where failure.countsForBreaker:
             // A call cut short by our own shutdown says nothing about the upstream.

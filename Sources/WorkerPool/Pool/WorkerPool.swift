@@ -23,8 +23,8 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
     public let breaker: UpstreamBreaker
     /// The queue's rate limit, when it has one.
     let rateLimiter: RateLimiter?
-    /// The queue's adaptive concurrency limit, when it has one.
-    let concurrencyGate: ConcurrencyGate?
+    /// The queue's adaptive limit and leased slots, when it has either.
+    public let concurrencyGate: ConcurrencyGate?
     let onOutcome: nonisolated(nonsending) @Sendable (JobOutcome) async -> Void
     let metrics: PoolMetrics
     let statistics = Mutex(PoolStatistics())
@@ -57,8 +57,13 @@ public final class WorkerPool<Transport: UpstreamTransport>: Service, Sendable {
         self.onOutcome = onOutcome
         let metrics = PoolMetrics(label: configuration.label)
         self.metrics = metrics
-        if configuration.adaptiveConcurrency {
-            self.concurrencyGate = ConcurrencyGate(configuration: .init(maximum: configuration.workers)) {
+        if configuration.adaptiveConcurrency || configuration.leasesSlots {
+            // Leased slots start at none: the first renewal, before any call, grants them.
+            self.concurrencyGate = ConcurrencyGate(
+                workers: configuration.workers,
+                adaptive: configuration.adaptiveConcurrency ? .init(maximum: configuration.workers) : nil,
+                ceiling: configuration.leasesSlots ? 0 : nil
+            ) {
                 metrics.concurrencyLimit.record($0)
             }
         } else {

@@ -17,6 +17,9 @@ public struct WorkerPoolConfiguration: Sendable {
     /// Whether the calls in flight are bounded by an `AdaptiveLimit` (at most `workers`, moved
     /// by the upstream's latency and overload answers) rather than by `workers` alone.
     public var adaptiveConcurrency = false
+    /// Whether the calls in flight are also bounded by slots leased from outside the pool (the
+    /// queue's fleet-wide `max_in_flight`), set on `WorkerPool.concurrencyGate`; none until then.
+    public var leasesSlots = false
     /// The `queue` label on metrics and the `queue` metadata on log lines.
     public var label: String = "default"
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import UpstreamStub
 
@@ -45,24 +46,73 @@ struct MaxInFlightTests {
             in: database.directory, environment: database.environment)
         defer { if holder.isRunning { holder.signal(SIGKILL) } }
         try await waitUntil(timeout: .seconds(30)) { stalled.requests == 3 }
+        // Its eight workers have jobs; three calls are out, as `top` shows of its row.
+        let top = try await DispatcherProcess.run(
+            ["top", "--once"], in: database.directory, environment: database.environment)
+        #expect(top.status == 0, "\(top.stderr)")
+        #expect(top.stdout.contains("3 of 3"), "\(top.stdout)")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(stalled.requests == 3)
         holder.signal(SIGKILL)
+        let killed = ContinuousClock.now
         _ = try await holder.wait(timeout: .seconds(30))
-        #expect(try await database.jobs().filter { $0.state == .running }.count == 3)
 
-        // The next daemon finds the three slots taken until the leases (1 s + 1 s) run out,
-        // then runs every job, never more than three at once.
-        let stub = UpstreamStub { _ in .delayed(2, .result("true")) }
+        // Fresh jobs are due at once, but the dead daemon's row holds every slot until it runs
+        // out (an unchanged row is rewritten once half its 1 s lease is gone, so it outlives the
+        // kill by at least 0.4 s); then all forty run (the twenty it claimed once their job
+        // leases end), never more than three at once.
+        try await DaemonTests.enqueue(20, in: database)
+        let firstCall = Locked<ContinuousClock.Instant?>(nil)
+        let stub = UpstreamStub { _ in
+            firstCall.withLock { $0 = $0 ?? .now }
+            return .delayed(2, .result("true"))
+        }
         let port = try await stub.start()
         defer { Task { await stub.stop() } }
-        let began = ContinuousClock.now
         let result = try await DispatcherProcess.run(
             DaemonTests.runArguments(port: port, workers: 8, extra: ["--max-in-flight", "3", "--exit-when-idle"]),
             in: database.directory, environment: database.environment, timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(ContinuousClock.now - began < .seconds(30))
+        let waited = try #require(firstCall.withLock { $0 }) - killed
+        #expect(waited >= .milliseconds(400), "first call \(waited) after the kill")
+        #expect(waited < .seconds(10), "first call \(waited) after the kill")
         #expect(try await database.jobs().allSatisfy { $0.state == .succeeded })
-        #expect(stub.timesSeen.count == 20)
+        #expect(stub.timesSeen.count == 40)
         #expect(stub.peakInFlight <= 3, "peak \(stub.peakInFlight)")
+    }
+
+    @Test func aDaemonWaitingForSlotsStopsAtOnceAndGivesItsJobsAndRowBack() async throws {
+        let database = try await TestDatabase.make(.sqlite)
+        try await DaemonTests.enqueue(40, in: database)
+        let stalled = UpstreamStub { _ in .stall }
+        let port = try await stalled.start()
+        defer { Task { await stalled.stop() } }
+        let arguments = DaemonTests.runArguments(
+            port: port, workers: 4, extra: ["--max-in-flight", "2", "--timeout", "30s", "--drain-timeout", "1s"])
+        let holder = try DispatcherProcess.start(arguments, in: database.directory, environment: database.environment)
+        defer { if holder.isRunning { holder.signal(SIGKILL) } }
+        try await waitUntil(timeout: .seconds(30)) { stalled.requests == 2 }
+        // The second daemon claims jobs, but its workers find every slot taken.
+        let waiter = try DispatcherProcess.start(arguments, in: database.directory, environment: database.environment)
+        defer { if waiter.isRunning { waiter.signal(SIGKILL) } }
+        try await waitUntil(timeout: .seconds(30)) { () async -> Bool in
+            let top = try? await DispatcherProcess.run(
+                ["top", "--once"], in: database.directory, environment: database.environment)
+            return top?.stdout.components(separatedBy: "of 2").count == 3
+        }
+        #expect(stalled.requests == 2)
+        waiter.signal(SIGTERM)
+        let stopped = try await waiter.wait(timeout: .seconds(30))
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(stalled.requests == 2)
+        // Its row is gone, and only the holder's two jobs are running.
+        let top = try await DispatcherProcess.run(
+            ["top", "--once"], in: database.directory, environment: database.environment)
+        #expect(top.stdout.components(separatedBy: "2 of 2").count == 2, "\(top.stdout)")
+        holder.signal(SIGTERM)
+        #expect(try await holder.wait(timeout: .seconds(30)).status == 0)
+        let jobs = try await database.jobs()
+        #expect(jobs.allSatisfy { $0.state == .pending }, "\(jobs.map(\.state))")
     }
 
     @Test func aMaxInFlightOutOfRangeIsRefusedInOneLine() async throws {

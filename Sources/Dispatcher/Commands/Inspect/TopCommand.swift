@@ -52,11 +52,27 @@ struct TopCommand: AsyncParsableCommand {
         }
     }
 
-    /// One screen: the stats table and the most recent failures.
+    /// The running daemons per queue, from their `queue_slots` rows: the calls each may have in
+    /// flight now (its adaptive limit or workers, cut to its slots), the slots it leases of the
+    /// queue's `max_in_flight`, and its calls in flight plus workers waiting for a slot.
+    static func daemonTable(_ rows: [QueueSlotRow]) -> String {
+        guard !rows.isEmpty else { return "none running\n" }
+        var table = TableFormatter(headers: ["QUEUE", "DAEMON", "CONCURRENCY", "SLOTS", "DEMAND"])
+        for row in rows {
+            table.append([
+                row.queue, row.owner, String(row.concurrencyLimit),
+                row.maxInFlight.map { "\(row.slots) of \($0)" } ?? "-", String(row.demand),
+            ])
+        }
+        return table.render()
+    }
+
+    /// One screen: the stats table, the running daemons and the most recent failures.
     static func frame(store: any OperatorStore, name: String, now: Int64) async throws -> String {
         let report = StatsReport(now: now, statistics: try await store.statistics(now: now))
         var text = "dispatcher top — \(name) — \(Timestamp.format(now))   (q to quit)\n\n"
         text += report.queues.isEmpty ? "no jobs yet\n" : report.table()
+        text += "\nDAEMONS\n" + daemonTable(try await store.queueSlots())
         let failures = try await store.recentFailures(limit: 5)
         text += "\nRECENT FAILURES\n"
         if failures.isEmpty {

@@ -1,8 +1,7 @@
 /// The bounds a claim keeps for its queue across every daemon on the database, kept in the store
 /// inside the claim's own transaction (so a daemon's memory never holds the fleet's count).
+/// (The fleet's calls in flight are bounded by slots, not by claims: see `SlotRenewal`.)
 struct ClaimLimits: Sendable, Equatable {
-    /// The queue's running jobs stay at or below this; nil: no fleet-wide bound.
-    var maxInFlight: Int?
     /// The queue's claims start no faster than this; nil: no fleet-wide rate.
     var rate: SharedRate?
 
@@ -10,14 +9,10 @@ struct ClaimLimits: Sendable, Equatable {
     static let none = ClaimLimits()
 
     /// Whether a claim must read and write the shared state under the queue's lock.
-    var isEmpty: Bool { maxInFlight == nil && rate == nil }
+    var isEmpty: Bool { rate == nil }
 
-    /// How many jobs may be taken: the smaller of `limit`, the free in-flight slots and the
-    /// calls the rate allows.
-    func allowed(limit: Int, running: Int64, rate grant: SharedRate.Grant?) -> Int {
-        var allowed = limit
-        if let maxInFlight { allowed = min(allowed, maxInFlight - Int(running)) }
-        if let grant { allowed = min(allowed, grant.calls) }
-        return max(0, allowed)
+    /// How many jobs may be taken: the smaller of `limit` and the calls the rate allows.
+    func allowed(limit: Int, rate grant: SharedRate.Grant?) -> Int {
+        max(0, min(limit, grant?.calls ?? limit))
     }
 }

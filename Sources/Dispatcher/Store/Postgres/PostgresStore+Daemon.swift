@@ -40,18 +40,15 @@ extension PostgresStore: DaemonStore {
                     logger: logger)
                 let state = try await connection.rows(
                     """
-                    SELECT (SELECT count(*) FROM dispatcher.jobs WHERE state = 'running' AND queue = \(queue)
-                            AND \(limits.maxInFlight != nil)),
-                           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+                    SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
                            (SELECT theoretical_arrival FROM dispatcher.queue_rates WHERE queue = \(queue))
                     """, logger: logger)
                 guard let row = state.first else { return ([], nil) }
-                let (running, now, arrival) = try row.decode((Int64, Int64, Int64?).self)
+                let (now, arrival) = try row.decode((Int64, Int64?).self)
                 let grant = limits.rate?.grant(theoreticalArrival: arrival, now: now)
-                let allowed = limits.allowed(limit: limit, running: running, rate: grant)
+                let allowed = limits.allowed(limit: limit, rate: grant)
                 guard allowed > 0 else {
-                    if let nextAt = grant?.nextAt { return ([], .rate(nextIn: .microseconds(nextAt - now))) }
-                    return ([], .inFlight)
+                    return ([], grant?.nextAt.map { .rate(nextIn: .microseconds($0 - now)) })
                 }
                 let jobs = try await take(connection, allowed)
                 if let rate = limits.rate, !jobs.isEmpty {

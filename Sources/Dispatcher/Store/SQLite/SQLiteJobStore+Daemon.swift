@@ -91,13 +91,6 @@ extension SQLiteJobStore {
             var limit = limit
             // Inside the write transaction: no other claim, of this daemon or another, runs
             // between reading the shared state and writing it back.
-            var running: Int64 = 0
-            if limits.maxInFlight != nil {
-                let count = try connection.statement(
-                    "SELECT count(*) FROM jobs WHERE state = 'running' AND queue = ?1")
-                count.bind(queue, at: 1)
-                running = try count.singleRow { $0.int64(0) } ?? 0
-            }
             let nowMicros = now * 1000
             var arrival: Int64?
             var grant: SharedRate.Grant?
@@ -107,10 +100,9 @@ extension SQLiteJobStore {
                 arrival = try read.singleRow { $0.int64(0) }
                 grant = rate.grant(theoreticalArrival: arrival, now: nowMicros)
             }
-            limit = limits.allowed(limit: limit, running: running, rate: grant)
+            limit = limits.allowed(limit: limit, rate: grant)
             if limit == 0 {
-                if let nextAt = grant?.nextAt { return ([], .rate(nextIn: .microseconds(nextAt - nowMicros))) }
-                return ([], limits.maxInFlight != nil ? .inFlight : nil)
+                return ([], grant?.nextAt.map { .rate(nextIn: .microseconds($0 - nowMicros)) })
             }
             let jobs = try JobCountMoves.counting(on: connection) { moves in
                 let statement = try self.statement(.claim)

@@ -149,6 +149,19 @@ actor SQLiteStore: DaemonStore, OperatorStore, ScheduleStore {
         try store.releaseMaintenanceLease(name: name, owner: owner)
     }
 
+    func renewSlots(_ renewal: SlotRenewal) throws -> Int? {
+        try store.renewSlots(renewal, now: WallClock.nowMilliseconds())
+    }
+
+    func releaseSlots(queue: String, owner: String) throws {
+        try store.releaseSlots(queue: queue, owner: owner)
+    }
+
+    func queueSlots() throws -> [QueueSlotRow] {
+        let now = WallClock.nowMilliseconds()
+        return try store.slotRows(queue: nil).filter { $0.expiresAt >= now }
+    }
+
     func queues(withJobsIn state: JobState) throws -> [String] {
         try store.queues(withJobsIn: state)
     }
