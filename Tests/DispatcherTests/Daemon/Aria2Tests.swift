@@ -101,4 +101,26 @@ struct Aria2Tests {
             #expect(last.lastError?.hasPrefix("HTTP 401") == true, "\(last.lastError ?? "nil")")
         }
     }
+
+    /// The flow-control path against the real server: two daemons sharing two slots, each with
+    /// the adaptive limit, run every call once and give their slots back when they exit.
+    @Test func twoAdaptiveDaemonsSharingTwoSlotsRunEveryCallOnce() async throws {
+        let directory = try TemporaryDirectory()
+        let batch = String(repeating: "{\"method\":\"aria2.getVersion\",\"params\":[]}\n", count: 200)
+        #expect(try await DispatcherProcess.run(["enqueue", "--batch"], in: directory, stdin: batch).status == 0)
+        _ = try await Self.withAria2(user: "svc", password: "flow", in: directory) { port in
+            let arguments = [
+                "run", "--upstream", "http://svc:flow@127.0.0.1:\(port)/jsonrpc", "--workers", "4", "--adaptive",
+                "--max-in-flight", "2", "--exit-when-idle", "--log-level", "warning",
+            ]
+            async let first = DispatcherProcess.run(arguments, in: directory)
+            async let second = DispatcherProcess.run(arguments, in: directory)
+            for result in try await [first, second] { #expect(result.status == 0, "\(result.stderr)") }
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.count == 200)
+            #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+            let top = try await DispatcherProcess.run(["top", "--once"], in: directory)
+            #expect(top.stdout.contains("DAEMONS\nnone running"), "\(top.stdout)")
+        }
+    }
 }
