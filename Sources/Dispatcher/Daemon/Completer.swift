@@ -122,7 +122,7 @@ final class Completer: Sendable {
             var leftBehind = true
             while leftBehind {
                 if backlog < maximumBatch {
-                    try? await Task.sleep(for: flushWindow)
+                    try? await clock.sleep(flushWindow)
                 }
                 leftBehind = await writeNextBatch()
             }
@@ -193,7 +193,7 @@ final class Completer: Sendable {
                         break
                     }
                     storeHealth.failed(.complete, error: error, began: began)
-                    try? await Task.sleep(for: .milliseconds(min(1000, 10 * attempt * attempt)))
+                    try? await clock.sleep(.milliseconds(min(1000, 10 * attempt * attempt)))
                 }
             }
         }

@@ -73,9 +73,9 @@ extension Daemon {
                     metrics: metrics, storeHealth: storeHealth, logger: queueLogger))
             slotLeasers.append(
                 SlotLeaser(
-                    queue: queue, pool: pool, database: database, owner: configuration.owner,
-                    lease: configuration.leaseMargin, clock: configuration.clock, storeHealth: storeHealth,
-                    logger: queueLogger))
+                    queue: queue, gate: pool.concurrencyGate, callsInFlight: { pool.currentStatistics.callsInFlight },
+                    store: database, owner: configuration.owner,
+                    lease: configuration.leaseMargin, clock: configuration.clock, storeHealth: storeHealth))
         }
         let leaseKeeper = LeaseKeeper(
             database: database, held: completer.held, configuration: configuration,

@@ -125,7 +125,7 @@ struct Feeder: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await changes.wait(after: mark) }
             if let timeout {
-                group.addTask { try? await Task.sleep(for: timeout) }
+                group.addTask { try? await configuration.clock.sleep(timeout) }
             }
             group.addTask { try? await gracefulShutdown() }
             await group.next()
@@ -135,6 +135,6 @@ struct Feeder: Sendable {
 
     /// Sleeps, cut short by graceful shutdown (used after errors, when the loop backs off).
     private func sleep(_ duration: Duration) async {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+        try? await cancelWhenGracefulShutdown { try await configuration.clock.sleep(duration) }
     }
 }

@@ -44,7 +44,7 @@ struct LeaseKeeper: Sendable {
                     storeHealth.failed(.renewLeases, error: error, began: renewBegan)
                 }
             }
-            try? await Task.sleep(for: configuration.reapInterval)
+            try? await clock.sleep(configuration.reapInterval)
         }
     }
 }

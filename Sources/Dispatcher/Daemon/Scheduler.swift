@@ -58,7 +58,7 @@ struct Scheduler: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 report(error)
-                try? await Task.sleep(for: Self.retryDelay)
+                try? await clock.sleep(Self.retryDelay)
             }
         }
         var due = schedules.map(\.name)
@@ -78,7 +78,7 @@ struct Scheduler: Sendable {
                     // Cancelled mid-transaction at shutdown: not an outage.
                     if Task.isCancelled { return }
                     report(error, began: began)
-                    try? await Task.sleep(for: Self.retryDelay)
+                    try? await clock.sleep(Self.retryDelay)
                     continue
                 }
             }
@@ -87,7 +87,7 @@ struct Scheduler: Sendable {
             due = wait <= Self.longestSleep ? next.due : []
             // A little past the slot: the skew is known to a round trip, and waking before the
             // slot by the store's clock costs one more evaluation.
-            try? await Task.sleep(for: .milliseconds(max(0, min(wait, Self.longestSleep)) + Self.wakeMargin))
+            try? await clock.sleep(.milliseconds(max(0, min(wait, Self.longestSleep)) + Self.wakeMargin))
         }
     }
 

@@ -1,5 +1,3 @@
-import Logging
-import ServiceLifecycle
 import WorkerPool
 
 /// Keeps this daemon's row of one queue in `queue_slots`: the slots it leases of the queue's
@@ -14,14 +12,17 @@ import WorkerPool
 /// `lease`; at shutdown the row is deleted.
 struct SlotLeaser: Sendable {
     let queue: QueueConfiguration
-    let pool: any QueuePool
-    let database: any DaemonStore
+    /// The queue's workers' gate (nil when the queue has neither slots nor an adaptive limit).
+    let gate: ConcurrencyGate?
+    /// The pool's calls in flight, for a queue without a gate.
+    let callsInFlight: @Sendable () -> Int
+    let store: any SlotStore
     let owner: String
     /// How long the row lives unrenewed: the daemon's lease margin.
     let lease: Duration
     let clock: DaemonClock
+    /// Where failed renewals are reported.
     let storeHealth: StoreHealth
-    let logger: Logger
 
     /// How often a queue with a `max_in_flight` renews: how soon a daemon gives up slots it no
     /// longer needs to one whose workers wait.
@@ -31,7 +32,6 @@ struct SlotLeaser: Sendable {
 
     /// Renews until cancelled (after the pool has drained), then deletes the row.
     func run() async {
-        let gate = pool.concurrencyGate
         let interval = queue.maxInFlight == nil ? lease / 3 : Self.renewal
         let starved = ChangeBroadcast()
         gate?.onStarved { starved.signal() }
@@ -40,7 +40,7 @@ struct SlotLeaser: Sendable {
             let generation = starved.generation
             let began = storeHealth.begin()
             do {
-                let granted = try await database.renewSlots(renewal())
+                let granted = try await store.renewSlots(renewal())
                 storeHealth.succeeded(.renewSlots, wrote: false)
                 lastRenewed = clock.monotonic()
                 if let granted { gate?.setCeiling(granted) }
@@ -53,18 +53,18 @@ struct SlotLeaser: Sendable {
             }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await starved.wait(after: generation) }
-                group.addTask { try? await Task.sleep(for: interval) }
+                group.addTask { try? await clock.sleep(interval) }
                 await group.next()
                 group.cancelAll()
             }
             // Workers short of slots wake it early, but no more often than this: under
             // contention every call's end finds a waiter.
             let since = clock.monotonic() - began
-            if since < Self.spacing { try? await Task.sleep(for: Self.spacing - since) }
+            if since < Self.spacing { try? await clock.sleep(Self.spacing - since) }
         }
         // The task is cancelled: the deletion runs in a task of its own, which is not.
-        let (database, queue, owner) = (self.database, self.queue.name, self.owner)
-        await Task { try? await database.releaseSlots(queue: queue, owner: owner) }.value
+        let (store, queue, owner) = (self.store, self.queue.name, self.owner)
+        await Task { try? await store.releaseSlots(queue: queue, owner: owner) }.value
     }
 
     /// What this daemon says of itself now.
@@ -72,15 +72,15 @@ struct SlotLeaser: Sendable {
         let demand: Int
         let inUse: Int
         let limit: Int
-        if let gate = pool.concurrencyGate {
+        if let gate {
             let (inFlight, waiting) = gate.demand
             inUse = inFlight
             limit = gate.ownLimit
             // Workers waiting beyond the adaptive limit would not run with more slots.
             demand = max(inFlight, min(inFlight + waiting, limit))
         } else {
-            inUse = pool.currentStatistics.callsInFlight
-            limit = pool.configuration.workers
+            inUse = callsInFlight()
+            limit = queue.workers
             demand = inUse
         }
         return SlotRenewal(

@@ -1,10 +1,11 @@
 /// What the daemon needs from a job store: leasing jobs, writing their outcomes, keeping leases
-/// alive, knowing when to look again, and the schedules' slots (`ScheduleStore`).
+/// alive, knowing when to look again, the schedules' slots (`ScheduleStore`) and the queues'
+/// in-flight slots (`SlotStore`).
 ///
 /// Times are judged by the store's own clock (the process's on SQLite, the database server's on
 /// PostgreSQL), so daemons on hosts with skewed clocks still agree on who holds a job.
 /// Implementations must never block Swift's cooperative pool.
-protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
+protocol DaemonStore: ScheduleStore, SlotStore, StoreFailureClassifying {
     /// Leases up to `limit` due pending jobs of `queue` to `owner`, best first (priority, then
     /// due time, then id), counting an attempt for each. Two claimers never get the same job.
     /// The lease lasts the job's timeout (or `defaultTimeout`) plus `leaseMargin`, in ms. The
@@ -53,14 +54,6 @@ protocol DaemonStore: ScheduleStore, StoreFailureClassifying {
 
     /// Gives up the lease `name` when `owner` holds it, so another daemon need not wait it out.
     func releaseMaintenanceLease(name: String, owner: String) async throws
-
-    /// Renews the daemon's row of a queue in `queue_slots` (see `SlotRenewal`), serialized with
-    /// every other renewal of the queue; returns the slots of its `maxInFlight` granted until the
-    /// next renewal (nil when it has none).
-    func renewSlots(_ renewal: SlotRenewal) async throws -> Int?
-
-    /// Deletes `owner`'s row of `queue`, giving its slots back (at shutdown).
-    func releaseSlots(queue: String, owner: String) async throws
 
     /// Queues with at least one job in `state`, read from the job counts (no scan).
     func queues(withJobsIn state: JobState) async throws -> [String]
