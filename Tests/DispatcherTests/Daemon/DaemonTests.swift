@@ -21,6 +21,19 @@ struct DaemonTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// Runs `count` daemons with `arguments` on `database` at once and expects each to exit 0.
+    static func runTogether(_ count: Int, _ arguments: [String], in database: TestDatabase) async throws {
+        try await withThrowingTaskGroup(of: DispatcherProcess.Result.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try await DispatcherProcess.run(
+                        arguments, in: database.directory, environment: database.environment)
+                }
+            }
+            for try await result in group { #expect(result.status == 0, "\(result.stderr)") }
+        }
+    }
+
     static func enqueue(_ count: Int, in database: TestDatabase, extra: String = "") async throws {
         let result = try await DispatcherProcess.run(
             ["enqueue", "--batch", "--quiet"], in: database.directory, stdin: ndjson(count, extra: extra),

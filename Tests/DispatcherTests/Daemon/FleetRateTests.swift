@@ -18,9 +18,7 @@ struct FleetRateTests {
 
         let arguments = DaemonTests.runArguments(
             port: port, workers: 8, extra: ["--rate", "100/s", "--exit-when-idle"])
-        async let first = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        async let second = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        for result in try await [first, second] { #expect(result.status == 0, "\(result.stderr)") }
+        try await DaemonTests.runTogether(2, arguments, in: database)
 
         let jobs = try await database.jobs()
         #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
@@ -46,9 +44,7 @@ struct FleetRateTests {
 
         let arguments = DaemonTests.runArguments(
             port: port, workers: 8, extra: ["--rate", "100/s", "--rate-scope", "daemon", "--exit-when-idle"])
-        async let first = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        async let second = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        for result in try await [first, second] { #expect(result.status == 0, "\(result.stderr)") }
+        try await DaemonTests.runTogether(2, arguments, in: database)
 
         #expect(stub.timesSeen.count == 300)
         let worst = stub.mostCalls(inAnyWindowOf: .seconds(1))

@@ -18,10 +18,7 @@ struct MaxInFlightTests {
 
         let arguments = DaemonTests.runArguments(
             port: port, workers: 8, extra: ["--max-in-flight", "5", "--exit-when-idle"])
-        async let first = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        async let second = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        async let third = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        for result in try await [first, second, third] { #expect(result.status == 0, "\(result.stderr)") }
+        try await DaemonTests.runTogether(3, arguments, in: database)
 
         let jobs = try await database.jobs()
         #expect(jobs.count == 300 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })

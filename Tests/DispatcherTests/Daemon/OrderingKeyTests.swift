@@ -75,9 +75,7 @@ struct OrderingKeyTests {
 
         // Two daemons of four workers each: the rule holds in the store, across the fleet.
         let arguments = DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
-        async let first = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        async let second = DispatcherProcess.run(arguments, in: database.directory, environment: database.environment)
-        for result in try await [first, second] { #expect(result.status == 0, "\(result.stderr)") }
+        try await DaemonTests.runTogether(2, arguments, in: database)
 
         let jobs = try await database.jobs()
         #expect(jobs.count == 180 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })

@@ -60,6 +60,16 @@ struct SlotLeaserTests {
 
         /// Gives the leaser's task a moment of real time in which it could act (and must not).
         func settle() async throws { try await Task.sleep(for: .milliseconds(30)) }
+
+        /// The next renewal comes when the clock has moved `interval` on, not a millisecond sooner.
+        func renewsAgain(after interval: Duration) async throws {
+            let count = store.renewals.count
+            clock.advance(by: interval - .milliseconds(1))
+            try await settle()
+            #expect(store.renewals.count == count)
+            clock.advance(by: .milliseconds(1))
+            try await renewed(count + 1)
+        }
     }
 
     @Test func itRenewsAtOnceThenEveryHundredMillisecondsOfItsClock() async throws {
@@ -71,11 +81,7 @@ struct SlotLeaserTests {
         let first = try #require(fixture.store.renewals.first)
         #expect(first.maxInFlight == 3 && first.owner == "daemon-a" && first.lease == 1000 && first.demand == 0)
 
-        fixture.clock.advance(by: .milliseconds(99))
-        try await fixture.settle()
-        #expect(fixture.store.renewals.count == 1)
-        fixture.clock.advance(by: .milliseconds(1))
-        try await fixture.renewed(2)
+        try await fixture.renewsAgain(after: .milliseconds(100))
 
         task.cancel()
         await task.value
@@ -140,11 +146,7 @@ struct SlotLeaserTests {
         let task = Task { await leaser.run() }
         try await fixture.renewed(1)
         #expect(fixture.store.renewals.first?.maxInFlight == nil)
-        fixture.clock.advance(by: .milliseconds(999))
-        try await fixture.settle()
-        #expect(fixture.store.renewals.count == 1)
-        fixture.clock.advance(by: .milliseconds(1))
-        try await fixture.renewed(2)
+        try await fixture.renewsAgain(after: .seconds(1))
         task.cancel()
         await task.value
     }
