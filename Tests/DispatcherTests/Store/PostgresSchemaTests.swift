@@ -25,10 +25,13 @@ struct PostgresSchemaTests {
         try await run(sql, on: connection).first?.decode(Int64?.self)
     }
 
-    /// Runs a daemon on `database` until its jobs are all finished, then stops it.
+    /// Runs a daemon on `database` until its jobs are all finished, then stops it. With a
+    /// fleet-wide in-flight limit: its workers call only with slots from `queue_slots`, so the
+    /// drain finishes only if that table is where the schema puts it.
     static func drain(_ database: TestDatabase, expecting count: Int, port: Int) async throws {
         let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, workers: 2) + ["--db", database.argument], in: database.directory)
+            DaemonTests.runArguments(port: port, workers: 2, extra: ["--max-in-flight", "2"])
+                + ["--db", database.argument], in: database.directory)
         defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
         try await waitUntil(timeout: .seconds(30)) {
             let jobs = (try? await database.jobs()) ?? []
