@@ -25,10 +25,12 @@ struct ConcurrencyGateTests {
                 try await waitUntilWaiting(gate, count: worker + 1)
             }
             #expect(gate.demand == (0, 3))
-            #expect(starved.withLock { $0 } == 3)
+            // Each waiter told the lease holder once (just after it queued).
+            try await waitUntil(timeout: .seconds(10)) { starved.withLock { $0 } == 3 }
             gate.setCeiling(2)
             var slots = [try await group.next()!, try await group.next()!]
-            #expect(order.withLock { $0 } == [0, 1])
+            // The two first to wait got the slots (they resume in either order).
+            #expect(Set(order.withLock { $0 }) == [0, 1])
             #expect(gate.demand == (2, 1))
             // Lowering the ceiling takes no call back, and frees nothing when one ends.
             gate.setCeiling(1)
@@ -36,7 +38,7 @@ struct ConcurrencyGateTests {
             #expect(gate.demand == (1, 1))
             gate.release(slots.removeFirst(), latency: .zero, signal: .answered)
             let last = try await group.next()!
-            #expect(order.withLock { $0 } == [0, 1, 2])
+            #expect(order.withLock { $0 }.last == 2)
             gate.release(last, latency: .zero, signal: .answered)
         }
         #expect(limits.withLock { $0 } == [0, 2, 1])

@@ -37,7 +37,8 @@ extension Daemon {
             throw error
         }
         // Right after opening: the identity of the file the store holds.
-        let fileGuard = DatabaseFileGuard(watching: database.guardedFile, health: health, logger: logger)
+        let fileGuard = DatabaseFileGuard(
+            watching: database.guardedFile, health: health, logger: logger, clock: configuration.clock)
         let storeHealth = StoreHealth(
             classifier: database, health: health, clock: configuration.clock,
             logger: logger)
@@ -85,11 +86,11 @@ extension Daemon {
             configuration.sampleGauges
             ? GaugeSampler(
                 database: database, queues: Array(zip(configuration.queues.map(\.name), pools)), metrics: metrics,
-                interval: .seconds(1), liveQueues: liveQueues)
+                interval: .seconds(1), liveQueues: liveQueues, clock: configuration.clock)
             : nil
         let pruner = Pruner(
             database: database, rules: configuration.retentionRules, configuration: configuration.pruner,
-            owner: configuration.owner, logger: logger, storeHealth: storeHealth)
+            owner: configuration.owner, logger: logger, storeHealth: storeHealth, clock: configuration.clock)
         let served = Set(configuration.queues.map(\.name))
         for schedule in configuration.schedules where !served.contains(schedule.queue) {
             logger.warning(

@@ -18,12 +18,15 @@ struct DatabaseFileGuard: Service {
     var interval: Duration = .seconds(1)
     let health: HealthState
     let logger: Logger
+    /// What the checks are paced on.
+    let clock: DaemonClock
 
     /// A guard for the store's file at `path` (`DaemonStore.guardedFile`), taking its identity
     /// now (call it right after the daemon opened the store); nil for a store without a file,
     /// or when the file cannot be found.
-    init?(watching path: String?, health: HealthState, logger: Logger) {
+    init?(watching path: String?, health: HealthState, logger: Logger, clock: DaemonClock = DaemonClock()) {
         guard let path, case .success(let identity) = DatabaseFileIdentity.current(path: path) else { return nil }
+        self.clock = clock
         self.path = path
         self.opened = identity
         self.health = health
@@ -33,7 +36,7 @@ struct DatabaseFileGuard: Service {
     /// Checks until graceful shutdown; throws when the file was replaced or removed.
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            try? await cancelWhenGracefulShutdown { try await clock.sleep(interval) }
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             guard let change = opened.change(given: DatabaseFileIdentity.current(path: path)) else { continue }
             let message = "database file \(path) was \(change.description) under the running daemon"

@@ -10,6 +10,8 @@ struct GaugeSampler: Sendable {
     let interval: Duration
     /// The dashboard's view of breakers and connections, when it is served.
     var liveQueues: LiveQueueBoard?
+    /// What the rounds are paced on.
+    var clock = DaemonClock()
 
     /// Runs until cancelled.
     func run() async {
@@ -30,7 +32,7 @@ struct GaugeSampler: Sendable {
                     gauges.running.record(counts.running)
                 }
             }
-            try? await Task.sleep(for: interval)
+            try? await clock.sleep(interval)
         }
     }
 }

@@ -38,12 +38,15 @@ struct Pruner: Sendable {
     /// daemon; without it (tests) a failed round is a warning of its own.
     let storeHealth: StoreHealth?
     let pruned: [JobState: Counter]
+    /// What the pauses between rounds and batches are waited on.
+    let clock: DaemonClock
 
     init(
         database: any DaemonStore, rules: RetentionRules, configuration: Configuration = Configuration(),
-        owner: String, logger: Logger, storeHealth: StoreHealth? = nil
+        owner: String, logger: Logger, storeHealth: StoreHealth? = nil, clock: DaemonClock = DaemonClock()
     ) {
         self.database = database
+        self.clock = clock
         self.storeHealth = storeHealth
         self.rules = rules
         self.configuration = configuration
@@ -74,7 +77,7 @@ struct Pruner: Sendable {
                     }
                 }
             }
-            try? await Task.sleep(for: configuration.interval)
+            try? await clock.sleep(configuration.interval)
         }
     }
 
@@ -102,7 +105,7 @@ struct Pruner: Sendable {
                         byState[state, default: 0] += deleted
                         pruned[state]?.increment(by: deleted)
                         if deleted < configuration.batchSize { break }
-                        try? await Task.sleep(for: configuration.pause)
+                        try? await clock.sleep(configuration.pause)
                         // Renewed before each batch: a prune longer than the lease must not let a
                         // second daemon start beside this one.
                         guard

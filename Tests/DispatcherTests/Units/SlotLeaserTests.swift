@@ -58,8 +58,9 @@ struct SlotLeaserTests {
             #expect(store.renewals.count == count)
         }
 
-        /// Gives the leaser's task a moment of real time in which it could act (and must not).
-        func settle() async throws { try await Task.sleep(for: .milliseconds(30)) }
+        /// Gives the leaser's task real time in which it could act, and must not: longer than
+        /// its 100 ms renewal, so a leaser sleeping on the real clock would be caught renewing.
+        func settle() async throws { try await Task.sleep(for: .milliseconds(150)) }
 
         /// The next renewal comes when the clock has moved `interval` on, not a millisecond sooner.
         func renewsAgain(after interval: Duration) async throws {
