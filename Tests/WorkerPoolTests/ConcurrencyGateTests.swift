@@ -63,6 +63,32 @@ struct ConcurrencyGateTests {
         #expect(gate.currentLimit == 6)
     }
 
+    /// Eight tasks through a gate of two, each holding its slot across a suspension: every
+    /// acquire gets its slot, handed on by the releases, and the gate ends empty. (With the
+    /// hand-off in `release` removed it hangs until its time limit. The lost wake-up the gate also
+    /// guards against, a release between a waiter's first look and its queueing, did not show
+    /// with that guard removed: the window is too narrow to hit by load alone.)
+    @Test(.timeLimit(.minutes(1))) func noWaiterIsLeftBehindUnderContention() async throws {
+        let gate = ConcurrencyGate(workers: 2, ceiling: 2)
+        let done = Locked(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<500 {
+                        let slot = try await gate.acquire()
+                        // Held across a suspension, so the other tasks queue for it.
+                        await Task.yield()
+                        gate.release(slot, latency: .zero, signal: .answered)
+                        done.withLock { $0 += 1 }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(done.withLock { $0 } == 4000)
+        #expect(gate.demand == (0, 0))
+    }
+
     /// Waits (bounded) until `count` workers wait at the gate.
     private func waitUntilWaiting(_ gate: ConcurrencyGate, count: Int) async throws {
         for _ in 0..<2000 where gate.demand.waiting < count { try await Task.sleep(for: .milliseconds(1)) }

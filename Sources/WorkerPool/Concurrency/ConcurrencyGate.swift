@@ -113,16 +113,20 @@ public final class ConcurrencyGate: Sendable {
         if let slot { return slot }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Slot, any Error>) in
-                let (cancelled, starved) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
-                    if Task.isCancelled { return (true, nil) }
+                let (now, starved) = state.withLock {
+                    state -> (Result<Slot, CancellationError>?, (@Sendable () -> Void)?) in
+                    if Task.isCancelled { return (.failure(CancellationError()), nil) }
+                    // A call may have ended since the first look, with nobody queued to take its
+                    // slot: take it now, or this waiter could wait for a release that never comes.
+                    if state.waiters.isEmpty, let slot = state.start() { return (.success(slot), nil) }
                     state.waiters.append((id, continuation))
                     // Short of slots rather than of the limit's own room: the lease holder may
                     // get more for us now instead of at its next renewal.
                     let short =
                         state.inFlight >= state.ceiling && state.ceiling < (state.adaptive?.limit ?? state.workers)
-                    return (false, short ? state.onStarved : nil)
+                    return (nil, short ? state.onStarved : nil)
                 }
-                if cancelled { continuation.resume(throwing: CancellationError()) }
+                if let now { continuation.resume(with: now.mapError { $0 as any Error }) }
                 starved?()
             }
         } onCancel: {
