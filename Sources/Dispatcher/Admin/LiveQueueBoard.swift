@@ -12,7 +12,7 @@ final class LiveQueueBoard: Sendable {
         var connectionsOpen: Int
         /// Workers, for "open / workers".
         var workers: Int
-        /// Calls allowed in flight now (the adaptive limit, or `workers`).
+        /// Calls allowed in flight now (the adaptive limit or `workers`, cut to leased slots).
         var concurrencyLimit: Int
         /// Whether `concurrencyLimit` moves with the upstream's answers.
         var adaptive: Bool

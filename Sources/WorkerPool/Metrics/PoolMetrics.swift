@@ -14,7 +14,8 @@ struct PoolMetrics: Sendable {
     let permanent: Counter
     let notAttempted: Counter
     let breakerState: Gauge
-    /// Calls allowed in flight at once: the worker count, or the adaptive limit where it moves.
+    /// Calls allowed in flight at once: the worker count or the adaptive limit, cut to the slots
+    /// the daemon leases of a fleet-wide `max_in_flight`.
     let concurrencyLimit: Gauge
 
     init(label: String) {

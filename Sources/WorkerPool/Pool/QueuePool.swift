@@ -29,15 +29,16 @@ public protocol QueuePool: Service, Sendable {
     /// A snapshot of the pool's counters.
     var currentStatistics: PoolStatistics { get }
 
-    /// Calls that may be in flight now: `workers`, or the adaptive limit, cut to leased slots.
-    var concurrencyLimit: Int { get }
-
     /// Where the workers wait for a slot: the adaptive limit and the leased slots (nil when the
     /// queue has neither: `workers` alone bound it).
     var concurrencyGate: ConcurrencyGate? { get }
 }
 
+extension QueuePool {
+    /// Calls that may be in flight now: `workers`, or the adaptive limit, cut to leased slots.
+    public var concurrencyLimit: Int { concurrencyGate?.currentLimit ?? configuration.workers }
+}
+
 extension WorkerPool: QueuePool {
     public var upstreamName: String { transport.name }
-    public var concurrencyLimit: Int { concurrencyGate?.currentLimit ?? configuration.workers }
 }

@@ -155,4 +155,15 @@ struct SettingNames: Sendable {
     func duration(_ text: String?, _ key: String) throws -> Duration? {
         try text.map { .milliseconds(try DurationParser.milliseconds($0, what: name(key))) }
     }
+
+    /// Parses a setting that names one of `Choice`'s cases when it is set.
+    func choice<Choice: CaseIterable & RawRepresentable>(_ text: String?, _ key: String) throws -> Choice?
+    where Choice.RawValue == String {
+        guard let text else { return nil }
+        guard let choice = Choice(rawValue: text) else {
+            let choices = Choice.allCases.map(\.rawValue).joined(separator: " or ")
+            throw DispatcherError("\(name(key)) must be \(choices) (got '\(text)')")
+        }
+        return choice
+    }
 }

@@ -189,20 +189,8 @@ struct QueueSettings: Decodable {
                 let what = burst != nil ? "burst" : "rate_scope"
                 throw DispatcherError("\(names.name(what)) needs \(names.name("rate"))")
             }
-            if let rateScope {
-                guard let scope = RateScope(rawValue: rateScope) else {
-                    let choices = RateScope.allCases.map(\.rawValue).joined(separator: " or ")
-                    throw DispatcherError("\(names.name("rate_scope")) must be \(choices) (got '\(rateScope)')")
-                }
-                queue.rateScope = scope
-            }
-            if let concurrency {
-                guard let mode = Concurrency(rawValue: concurrency) else {
-                    let choices = Concurrency.allCases.map(\.rawValue).joined(separator: " or ")
-                    throw DispatcherError("\(names.name("concurrency")) must be \(choices) (got '\(concurrency)')")
-                }
-                queue.concurrency = mode
-            }
+            if let scope: RateScope = try names.choice(rateScope, "rate_scope") { queue.rateScope = scope }
+            if let mode: Concurrency = try names.choice(concurrency, "concurrency") { queue.concurrency = mode }
             if let maxInFlight {
                 guard (1...1_000_000).contains(maxInFlight) else {
                     throw DispatcherError("\(names.name("max_in_flight")) must be between 1 and 1000000")
