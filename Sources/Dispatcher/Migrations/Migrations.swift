@@ -40,6 +40,9 @@ extension Migration {
         Migration(version: 8, name: "0008_ordering_keys.sql", bytes: PackageResources._008_ordering_keys_sql),
         Migration(version: 9, name: "0009_queue_rates.sql", bytes: PackageResources._009_queue_rates_sql),
         Migration(version: 10, name: "0010_queue_slots.sql", bytes: PackageResources._010_queue_slots_sql),
+        Migration(
+            version: 11, name: "0011_ordering_follows_finished_at.sql",
+            bytes: PackageResources._011_ordering_follows_finished_at_sql),
     ]
 
     /// Every PostgreSQL migration the binary carries, in order (`migrations/postgres/`).
@@ -66,6 +69,9 @@ extension Migration {
             version: 8, name: "0008_queue_rates_postgres.sql", bytes: PackageResources._008_queue_rates_postgres_sql),
         Migration(
             version: 9, name: "0009_queue_slots_postgres.sql", bytes: PackageResources._009_queue_slots_postgres_sql),
+        Migration(
+            version: 10, name: "0010_ordering_follows_finished_at_postgres.sql",
+            bytes: PackageResources._010_ordering_follows_finished_at_postgres_sql),
     ]
 
     /// The migration's statements, one per execution: PostgreSQL's extended protocol (all

@@ -15,9 +15,11 @@ enum JobSQL {
     /// claim and every query of due jobs can use that index.
     static let claimable = "state = 'pending' AND blocked = FALSE"
 
-    /// The states in which a job holds its ordering key: every later job with the key waits.
-    /// The `jobs_ordering` index's predicate.
-    static let holdsOrderingKey = "state IN ('pending', 'running')"
+    /// A job holds its ordering key until it finishes (every later job with the key waits):
+    /// the `jobs_ordering` index's predicate in both dialects. Every write that finishes a job
+    /// sets `finished_at` and every write that sends one back clears it; a claim touches
+    /// neither, so it leaves the index and the SQLite ordering triggers alone.
+    static let holdsOrderingKey = "finished_at IS NULL"
 
     /// `Job.isRetrying`: pending, and tried before.
     static let isRetrying = "state = 'pending' AND attempts > 0"
