@@ -92,13 +92,13 @@ def flat(values, slack):
 
 
 def wal_bounded(sizes):
-    """The WAL grows to about the auto-checkpoint size (1000 pages, ~4 MiB) and is then reused
+    """The WAL grows to about the daemon's checkpoint size (16 MiB) and is then reused
     from its start: bounded if the last third stays under the larger of that and the first
     third's largest, with a quarter to spare."""
     if len(sizes) < 3:
         return "too short"
     third = max(1, len(sizes) // 3)
-    return "bounded" if max(sizes[-third:]) <= max(max(sizes[:third]), 4096) * 1.25 else "GROWING"
+    return "bounded" if max(sizes[-third:]) <= max(max(sizes[:third]), 16384) * 1.25 else "GROWING"
 
 
 def soak(arguments, directory):

@@ -41,11 +41,13 @@ struct RetentionConformanceTests {
                 now: WallClock.nowMilliseconds()
             ).map(\.id)
             _ = try await StoreConformanceTests.claim(store, queue: "q2")
-            try await Task.sleep(for: .milliseconds(700))
+            // The stores stamp finished_at with their own clock: a horizon between the two
+            // rounds' ages, with a second to spare on either side for a loaded parallel run.
+            try await Task.sleep(for: .milliseconds(2000))
             var recent = [String: [JobState: Int64]]()
             for queue in ["q1", "q2"] { recent[queue] = try await Self.finishOneOfEach(store, queue: queue) }
 
-            let horizon = Duration.milliseconds(350)
+            let horizon = Duration.milliseconds(1000)
             // q1 follows the defaults; q2 sets its own, the other way round.
             let rules = RetentionRules(
                 defaults: RetentionPolicy(succeeded: horizon, failed: nil, cancelled: horizon),

@@ -19,13 +19,17 @@ import NIOPosix
 /// to `threshold` when it restarts (`journal_size_limit`), so an idle WAL is not checkpointed
 /// again and again.
 final class SQLiteCheckpointer: Sendable {
-    /// Checkpoint once the WAL file is at least this big (SQLite's own default is 1,000 pages).
-    static let threshold: Int64 = 4 << 20
-    /// The daemon connection's own automatic checkpoint, in pages (16 MiB), should this one fall
+    /// Checkpoint once the WAL file is at least this big (SQLite's own default is 1,000 pages,
+    /// 4 MiB). A checkpoint copies each page once, however many of its versions the log holds,
+    /// so a longer log coalesces the pages a drain rewrites again and again: the ordering index
+    /// takes a different leaf page for every keyed job a batch finishes, and its few hundred
+    /// leaves are rewritten thousands of times per checkpoint at 4 MiB (CHANGELOG, issue 25).
+    static let threshold: Int64 = 16 << 20
+    /// The daemon connection's own automatic checkpoint, in pages (64 MiB), should this one fall
     /// behind. A PASSIVE checkpoint from another connection can keep chasing a busy writer without
     /// ever finishing, and only a finished checkpoint lets the WAL start over: the writer's own
     /// checkpoint always finishes, so it is what bounds the WAL (and so the disk it takes).
-    static let backstopPages = 4096
+    static let backstopPages = 16384
     /// How often the WAL's size is looked at.
     let interval: Duration = .milliseconds(250)
 
