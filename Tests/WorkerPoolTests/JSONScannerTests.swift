@@ -24,6 +24,27 @@ struct JSONScannerTests {
         #expect(!validate(text))
     }
 
+    func arrayElements(_ text: String) throws -> [String] {
+        var bytes = Array(text.utf8)
+        return try bytes.withUnsafeMutableBytes { raw in
+            let buffer = UnsafeRawBufferPointer(raw)
+            var elements = [String]()
+            try JSONScanner.scanArray(buffer) { range in
+                elements.append(String(decoding: UnsafeRawBufferPointer(rebasing: buffer[range]), as: UTF8.self))
+            }
+            return elements
+        }
+    }
+
+    @Test func reportsArrayElementsAsByteRanges() throws {
+        #expect(try arrayElements(" [1, \"a\" ,{\"b\":[2]}] ") == ["1", "\"a\"", "{\"b\":[2]}"])
+        #expect(try arrayElements("[ ]") == [])
+        #expect(try arrayElements("[[]]") == ["[]"])
+        for bad in ["", "{}", "[1,]", "[1] 2", "[1"] {
+            #expect(throws: JSONError.self, "\(bad)") { try arrayElements(bad) }
+        }
+    }
+
     @Test func reportsObjectMembersAsByteRanges() throws {
         var bytes = Array("{\"method\":\"a\\\"b\",\"params\":[1, {\"x\":2}],\"id\":42}".utf8)
         try bytes.withUnsafeMutableBytes { raw in

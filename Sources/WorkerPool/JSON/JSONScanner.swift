@@ -45,31 +45,14 @@ public struct JSONScanner {
             throw scanner.error("expected a JSON object")
         }
         scanner.index += 1
-        scanner.skipWhitespace()
-        if scanner.peek() == UInt8(ascii: "}") {
-            scanner.index += 1
-        } else {
-            while true {
-                scanner.skipWhitespace()
-                let key = try scanner.readString()
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"))
-                scanner.skipWhitespace()
-                let start = scanner.index
-                try scanner.skipValue(depth: 1)
-                try member(key, start..<scanner.index)
-                scanner.skipWhitespace()
-                if scanner.peek() == UInt8(ascii: ",") {
-                    scanner.index += 1
-                    continue
-                }
-                try scanner.expect(UInt8(ascii: "}"))
-                break
-            }
-        }
-        scanner.skipWhitespace()
-        guard scanner.index == bytes.count else {
-            throw scanner.error("unexpected data after the JSON object")
+        try scanner.scanWholeContainer(closing: UInt8(ascii: "}"), kind: "object") { scanner in
+            let key = try scanner.readString()
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"))
+            scanner.skipWhitespace()
+            let start = scanner.index
+            try scanner.skipValue(depth: 1)
+            try member(key, start..<scanner.index)
         }
     }
 
@@ -80,27 +63,38 @@ public struct JSONScanner {
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
         try scanner.expect(UInt8(ascii: "["))
-        scanner.skipWhitespace()
-        if scanner.peek() == UInt8(ascii: "]") {
-            scanner.index += 1
+        try scanner.scanWholeContainer(closing: UInt8(ascii: "]"), kind: "array") { scanner in
+            let start = scanner.index
+            try scanner.skipValue(depth: 1)
+            try element(start..<scanner.index)
+        }
+    }
+
+    /// After the opening byte of the top-level object or array: `item` reads each of its
+    /// comma-separated items (the scanner at the item's first byte), then the closing byte, and
+    /// nothing but white space may follow.
+    private mutating func scanWholeContainer(
+        closing: UInt8, kind: String, _ item: (inout JSONScanner) throws -> Void
+    ) throws {
+        skipWhitespace()
+        if peek() == closing {
+            index += 1
         } else {
             while true {
-                scanner.skipWhitespace()
-                let start = scanner.index
-                try scanner.skipValue(depth: 1)
-                try element(start..<scanner.index)
-                scanner.skipWhitespace()
-                if scanner.peek() == UInt8(ascii: ",") {
-                    scanner.index += 1
+                skipWhitespace()
+                try item(&self)
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
                     continue
                 }
-                try scanner.expect(UInt8(ascii: "]"))
+                try expect(closing)
                 break
             }
         }
-        scanner.skipWhitespace()
-        guard scanner.index == bytes.count else {
-            throw scanner.error("unexpected data after the JSON array")
+        skipWhitespace()
+        guard index == bytes.count else {
+            throw error("unexpected data after the JSON \(kind)")
         }
     }
 

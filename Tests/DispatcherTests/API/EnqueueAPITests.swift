@@ -37,69 +37,72 @@ struct EnqueueAPITests {
         let database = try await TestDatabase.make(kind)
         let stub = UpstreamStub { request in .result("{\"got\":\"\(request.method ?? "-")\"}") }
         let upstream = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let (daemon, port) = try await Self.start(database, upstream: upstream)
-        defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
-        var seen = [String: Set<Int>]()
-        func call(
-            _ method: String, _ path: String, route: String? = nil, auth: Bool = true, body: String? = nil,
-            keepAlive: Bool = false
-        ) throws -> HTTPClient.Response {
-            // A body the server refuses unread is sent on a kept-alive connection: the server
-            // reads it away after answering, where with `Connection: close` it stops reading and
-            // a client that sends all before it reads would wait on a full socket.
-            let response = try HTTPClient.Connection(port: port).send(
-                method, path, headers: auth ? Self.bearer : [("Authorization", "Bearer wrong-token-0123456")],
-                body: body, close: !keepAlive)
-            seen["\(method.lowercased()) \(route ?? path)", default: []].insert(response.status)
-            #expect(response.header("content-type") == "application/json", "\(method) \(path)")
-            return response
-        }
+        try await stub.stopping {
+            let (daemon, port) = try await Self.start(database, upstream: upstream)
+            defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
+            var seen = [String: Set<Int>]()
+            func call(
+                _ method: String, _ path: String, route: String? = nil, auth: Bool = true, body: String? = nil,
+                keepAlive: Bool = false
+            ) throws -> HTTPClient.Response {
+                // A body the server refuses unread is sent on a kept-alive connection: the server
+                // reads it away after answering, where with `Connection: close` it stops reading and
+                // a client that sends all before it reads would wait on a full socket.
+                let response = try HTTPClient.Connection(port: port).send(
+                    method, path, headers: auth ? Self.bearer : [("Authorization", "Bearer wrong-token-0123456")],
+                    body: body, close: !keepAlive)
+                seen["\(method.lowercased()) \(route ?? path)", default: []].insert(response.status)
+                #expect(response.header("content-type") == "application/json", "\(method) \(path)")
+                return response
+            }
 
-        #expect(try call("POST", "/v1/jobs", auth: false, body: #"{"method":"a"}"#).status == 401)
-        #expect(try call("GET", "/v1/jobs/1", route: "/v1/jobs/{id}", auth: false).status == 401)
-        #expect(try call("POST", "/v1/jobs/batch", auth: false, body: #"{"method":"a"}"#).status == 401)
-        let first = try call("POST", "/v1/jobs", body: #"{"method":"api.one","params":{"n":1},"key":"k-1"}"#)
-        #expect(first.status == 201 && first.body == #"{"id":1}"#, "\(first.body)")
-        let again = try call("POST", "/v1/jobs", body: #"{"method":"api.other","key":"k-1"}"#)
-        #expect(again.status == 200 && again.body == #"{"id":1}"#, "\(again.body)")
-        let missing = try call("POST", "/v1/jobs", body: #"{"params":[1]}"#)
-        #expect(missing.status == 400 && missing.body == #"{"error":"method: required"}"#, "\(missing.body)")
-        let badField = try call("POST", "/v1/jobs", body: #"{"method":"m","max_attempts":0}"#)
-        #expect(badField.status == 400 && badField.body.contains("max_attempts:"), "\(badField.body)")
-        let badLine = try call(
-            "POST", "/v1/jobs/batch", body: "{\"method\":\"b\"}\n{\"method\":\"c\"}\n{\"method\":\"d\",\"bogus\":1}\n")
-        #expect(badLine.status == 400 && badLine.body.hasPrefix(#"{"error":"line 3: unknown field 'bogus'"#))
-        let batch = try call(
-            "POST", "/v1/jobs/batch", body: "{\"method\":\"api.b1\"}\n\n{\"method\":\"api.b2\",\"key\":\"k-1\"}")
-        // A new id, then the known key's (PostgreSQL may have skipped ids on the known key).
-        let ids = try #require(try jsonObject(batch.body)["ids"] as? [Int64])
-        #expect(batch.status == 201 && ids.count == 2 && ids[0] > 1 && ids[1] == 1, "\(batch.body)")
-        let known = try call("POST", "/v1/jobs/batch", body: "{\"method\":\"x\",\"key\":\"k-1\"}\n")
-        #expect(known.status == 200 && known.body == #"{"ids":[1]}"#, "\(known.body)")
-        let huge = String(repeating: " ", count: EnqueueAPI.maximumBodyBytes + 1)
-        #expect(try call("POST", "/v1/jobs", body: huge, keepAlive: true).status == 413)
-        #expect(try call("POST", "/v1/jobs/batch", body: huge, keepAlive: true).status == 413)
-        #expect(try call("GET", "/v1/jobs/999", route: "/v1/jobs/{id}").status == 404)
-        #expect(try call("GET", "/v1/jobs/nope", route: "/v1/jobs/{id}").status == 404)
-        #expect(try call("GET", "/v1/openapi.json", auth: false).status == 200)
+            #expect(try call("POST", "/v1/jobs", auth: false, body: #"{"method":"a"}"#).status == 401)
+            #expect(try call("GET", "/v1/jobs/1", route: "/v1/jobs/{id}", auth: false).status == 401)
+            #expect(try call("POST", "/v1/jobs/batch", auth: false, body: #"{"method":"a"}"#).status == 401)
+            let first = try call("POST", "/v1/jobs", body: #"{"method":"api.one","params":{"n":1},"key":"k-1"}"#)
+            #expect(first.status == 201 && first.body == #"{"id":1}"#, "\(first.body)")
+            let again = try call("POST", "/v1/jobs", body: #"{"method":"api.other","key":"k-1"}"#)
+            #expect(again.status == 200 && again.body == #"{"id":1}"#, "\(again.body)")
+            let missing = try call("POST", "/v1/jobs", body: #"{"params":[1]}"#)
+            #expect(missing.status == 400 && missing.body == #"{"error":"method: required"}"#, "\(missing.body)")
+            let badField = try call("POST", "/v1/jobs", body: #"{"method":"m","max_attempts":0}"#)
+            #expect(badField.status == 400 && badField.body.contains("max_attempts:"), "\(badField.body)")
+            let badLine = try call(
+                "POST", "/v1/jobs/batch",
+                body: "{\"method\":\"b\"}\n{\"method\":\"c\"}\n{\"method\":\"d\",\"bogus\":1}\n")
+            #expect(badLine.status == 400 && badLine.body.hasPrefix(#"{"error":"line 3: unknown field 'bogus'"#))
+            let batch = try call(
+                "POST", "/v1/jobs/batch", body: "{\"method\":\"api.b1\"}\n\n{\"method\":\"api.b2\",\"key\":\"k-1\"}")
+            // A new id, then the known key's (PostgreSQL may have skipped ids on the known key).
+            let ids = try #require(try jsonObject(batch.body)["ids"] as? [Int64])
+            #expect(batch.status == 201 && ids.count == 2 && ids[0] > 1 && ids[1] == 1, "\(batch.body)")
+            let known = try call("POST", "/v1/jobs/batch", body: "{\"method\":\"x\",\"key\":\"k-1\"}\n")
+            #expect(known.status == 200 && known.body == #"{"ids":[1]}"#, "\(known.body)")
+            let huge = String(repeating: " ", count: EnqueueAPI.maximumBodyBytes + 1)
+            #expect(try call("POST", "/v1/jobs", body: huge, keepAlive: true).status == 413)
+            #expect(try call("POST", "/v1/jobs/batch", body: huge, keepAlive: true).status == 413)
+            #expect(try call("GET", "/v1/jobs/999", route: "/v1/jobs/{id}").status == 404)
+            #expect(try call("GET", "/v1/jobs/nope", route: "/v1/jobs/{id}").status == 404)
+            #expect(try call("GET", "/v1/openapi.json", auth: false).status == 200)
 
-        try await waitUntil(timeout: .seconds(30)) {
-            let jobs = (try? await database.jobs()) ?? []
-            return jobs.count == 2 && jobs.allSatisfy { $0.state == .succeeded }
+            try await waitUntil(timeout: .seconds(30)) {
+                let jobs = (try? await database.jobs()) ?? []
+                return jobs.count == 2 && jobs.allSatisfy { $0.state == .succeeded }
+            }
+            // The API's job is `show --json`'s, byte for byte.
+            let shown = try await DispatcherProcess.run(
+                ["show", "--json", "1", "--db", database.argument], in: database.directory)
+            #expect(try call("GET", "/v1/jobs/1", route: "/v1/jobs/{id}").body + "\n" == shown.stdout)
+            #expect(stub.requests == 2)
+            for (operation, statuses) in seen {
+                let parts = operation.split(separator: " ").map(String.init)
+                let documented = try Self.documented(parts[0], parts[1])
+                #expect(
+                    statuses.isSubset(of: documented), "\(operation) answered \(statuses), documented \(documented)")
+            }
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
         }
-        // The API's job is `show --json`'s, byte for byte.
-        let shown = try await DispatcherProcess.run(
-            ["show", "--json", "1", "--db", database.argument], in: database.directory)
-        #expect(try call("GET", "/v1/jobs/1", route: "/v1/jobs/{id}").body + "\n" == shown.stdout)
-        #expect(stub.requests == 2)
-        for (operation, statuses) in seen {
-            let parts = operation.split(separator: " ").map(String.init)
-            let documented = try Self.documented(parts[0], parts[1])
-            #expect(statuses.isSubset(of: documented), "\(operation) answered \(statuses), documented \(documented)")
-        }
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
     }
 
     @Test func aKeepAliveClientSendsManyRequestsOnOneConnection() async throws {

@@ -29,20 +29,21 @@ struct AdaptiveConcurrencyTests {
         try await DaemonTests.enqueue(jobs, in: directory)
         let stub = kneeAtFour()
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(
-                port: port, workers: workers, extra: (adaptive ? ["--adaptive"] : []) + ["--exit-when-idle"]),
-            in: directory, timeout: .seconds(120))
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(stub.timesSeen.count == jobs)
-        let arrivals = stub.arrivals.sorted()
-        let span = arrivals.last! - arrivals.first!
-        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
-        let inFlight = stub.receivedRequests.map(\.inFlight).sorted()
-        return Drain(
-            callsPerSecond: Double(jobs - 1) / seconds, p99InFlight: inFlight[inFlight.count * 99 / 100],
-            stderr: result.stderr)
+        return try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(
+                    port: port, workers: workers, extra: (adaptive ? ["--adaptive"] : []) + ["--exit-when-idle"]),
+                in: directory, timeout: .seconds(120))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(stub.timesSeen.count == jobs)
+            let arrivals = stub.arrivals.sorted()
+            let span = arrivals.last! - arrivals.first!
+            let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+            let inFlight = stub.receivedRequests.map(\.inFlight).sorted()
+            return Drain(
+                callsPerSecond: Double(jobs - 1) / seconds, p99InFlight: inFlight[inFlight.count * 99 / 100],
+                stderr: result.stderr)
+        }
     }
 
     @Test func sixteenAdaptiveWorkersSettleNearTheKneeAndOutrunBothFixedChoices() async throws {

@@ -48,20 +48,22 @@ struct DaemonTests {
         try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .result("{\"echo\":\(request.id ?? -1)}") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
+                environment: database.environment
+            )
+            #expect(result.status == 0, "\(result.stderr)")
 
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory, environment: database.environment
-        )
-        #expect(result.status == 0, "\(result.stderr)")
-
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 10_000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == "{\"echo\":\($0.id)}" && $0.attempts == 1 })
-        #expect(stub.connectionsAccepted == 8)
-        #expect(stub.peakInFlight <= 8)
-        #expect(stub.timesSeen.count == 10_000)
-        #expect(stub.timesSeen.values.allSatisfy { $0 == 1 })
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 10_000)
+            #expect(
+                jobs.allSatisfy { $0.state == .succeeded && $0.result == "{\"echo\":\($0.id)}" && $0.attempts == 1 })
+            #expect(stub.connectionsAccepted == 8)
+            #expect(stub.peakInFlight <= 8)
+            #expect(stub.timesSeen.count == 10_000)
+            #expect(stub.timesSeen.values.allSatisfy { $0 == 1 })
+        }
     }
 
     @Test(arguments: StoreKind.withPoolers)
@@ -83,19 +85,20 @@ struct DaemonTests {
             return request.timesSeen <= 2 ? .status(503, body: "warming up") : .result("\"done\"")
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory, environment: database.environment
-        )
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try await database.jobs()
-        #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
-        #expect(jobs[1].state == .failed && jobs[1].attempts == 2)
-        #expect(jobs[1].lastError?.contains("503") == true)
-        #expect(jobs[2].state == .failed && jobs[2].attempts == 1)
-        #expect(jobs[2].lastError?.contains("400") == true)
-        #expect(stub.timesSeen[3] == 1)
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
+                environment: database.environment
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try await database.jobs()
+            #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
+            #expect(jobs[1].state == .failed && jobs[1].attempts == 2)
+            #expect(jobs[1].lastError?.contains("503") == true)
+            #expect(jobs[2].state == .failed && jobs[2].attempts == 1)
+            #expect(jobs[2].lastError?.contains("400") == true)
+            #expect(stub.timesSeen[3] == 1)
+        }
     }
 
     @Test(arguments: StoreKind.available)
@@ -105,29 +108,31 @@ struct DaemonTests {
         try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .delayed(request.sequence % 4 == 0 ? 1 : 0, .result("true")) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        // Short timeouts and lease margin: a dead daemon's leases expire 2 s after its last renewal.
-        let arguments = Self.runArguments(port: port, extra: ["--timeout", "1s", "--lease-margin", "1s"])
+        try await stub.stopping {
+            // Short timeouts and lease margin: a dead daemon's leases expire 2 s after its last renewal.
+            let arguments = Self.runArguments(port: port, extra: ["--timeout", "1s", "--lease-margin", "1s"])
 
-        let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
-        try await waitUntil { stub.requests >= 3000 }
-        first.signal(SIGKILL)
-        _ = try await first.wait()
-        let atKill = try await database.jobs()
-        let runningAtKill = atKill.filter { $0.state == .running }.count
-        let succeededAtKill = atKill.filter { $0.state == .succeeded }.count
-        #expect(succeededAtKill < 10_000, "killed mid-run")
+            let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
+            try await waitUntil { stub.requests >= 3000 }
+            first.signal(SIGKILL)
+            _ = try await first.wait()
+            let atKill = try await database.jobs()
+            let runningAtKill = atKill.filter { $0.state == .running }.count
+            let succeededAtKill = atKill.filter { $0.state == .succeeded }.count
+            #expect(succeededAtKill < 10_000, "killed mid-run")
 
-        let second = try await DispatcherProcess.run(
-            arguments + ["--exit-when-idle"], in: directory, environment: database.environment, timeout: .seconds(120))
-        #expect(second.status == 0, "\(second.stderr)")
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 10_000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded })
-        let seen = stub.timesSeen
-        #expect((1...10_000).allSatisfy { (seen[Int64($0)] ?? 0) >= 1 }, "every job reached the upstream")
-        let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
-        #expect(duplicates <= runningAtKill, "duplicates \(duplicates) ≤ jobs held at the kill \(runningAtKill)")
+            let second = try await DispatcherProcess.run(
+                arguments + ["--exit-when-idle"], in: directory, environment: database.environment,
+                timeout: .seconds(120))
+            #expect(second.status == 0, "\(second.stderr)")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 10_000)
+            #expect(jobs.allSatisfy { $0.state == .succeeded })
+            let seen = stub.timesSeen
+            #expect((1...10_000).allSatisfy { (seen[Int64($0)] ?? 0) >= 1 }, "every job reached the upstream")
+            let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
+            #expect(duplicates <= runningAtKill, "duplicates \(duplicates) ≤ jobs held at the kill \(runningAtKill)")
+        }
     }
 
     @Test(arguments: StoreKind.withPoolers)
@@ -137,27 +142,27 @@ struct DaemonTests {
         try await Self.enqueue(2000, in: database)
         let stub = UpstreamStub { _ in .delayed(200, .result("1")) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory,
+                environment: database.environment)
+            try await waitUntil { stub.requests >= 20 }
+            let signalled = ContinuousClock.now
+            daemon.signal(SIGTERM)
+            let result = try await daemon.wait(timeout: .seconds(20))
+            let took = ContinuousClock.now - signalled
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(took < .seconds(5), "exited within the drain timeout (took \(took))")
 
-        let daemon = try DispatcherProcess.start(
-            Self.runArguments(port: port, extra: ["--drain-timeout", "5s"]), in: directory,
-            environment: database.environment)
-        try await waitUntil { stub.requests >= 20 }
-        let signalled = ContinuousClock.now
-        daemon.signal(SIGTERM)
-        let result = try await daemon.wait(timeout: .seconds(20))
-        let took = ContinuousClock.now - signalled
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(took < .seconds(5), "exited within the drain timeout (took \(took))")
-
-        let jobs = try await database.jobs()
-        #expect(jobs.allSatisfy { $0.state != .running })
-        let succeeded = jobs.filter { $0.state == .succeeded }
-        #expect(succeeded.count == stub.requests, "every call that started was completed and recorded")
-        // Claimed but never called: back to pending with no attempt counted.
-        let pending = jobs.filter { $0.state == .pending }
-        #expect(pending.count == 2000 - succeeded.count)
-        #expect(pending.allSatisfy { $0.attempts == 0 && $0.leaseOwner == nil })
+            let jobs = try await database.jobs()
+            #expect(jobs.allSatisfy { $0.state != .running })
+            let succeeded = jobs.filter { $0.state == .succeeded }
+            #expect(succeeded.count == stub.requests, "every call that started was completed and recorded")
+            // Claimed but never called: back to pending with no attempt counted.
+            let pending = jobs.filter { $0.state == .pending }
+            #expect(pending.count == 2000 - succeeded.count)
+            #expect(pending.allSatisfy { $0.attempts == 0 && $0.leaseOwner == nil })
+        }
     }
 
     @Test(arguments: StoreKind.withPoolers)
@@ -167,18 +172,19 @@ struct DaemonTests {
         try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let arguments = Self.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
-        let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
-        let second = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
-        let results = [try await first.wait(), try await second.wait()]
-        for result in results { #expect(result.status == 0, "\(result.stderr)") }
+        try await stub.stopping {
+            let arguments = Self.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
+            let first = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
+            let second = try DispatcherProcess.start(arguments, in: directory, environment: database.environment)
+            let results = [try await first.wait(), try await second.wait()]
+            for result in results { #expect(result.status == 0, "\(result.stderr)") }
 
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
-        let seen = stub.timesSeen
-        #expect(seen.count == 10_000)
-        #expect(seen.values.allSatisfy { $0 == 1 }, "no job ran twice")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
+            let seen = stub.timesSeen
+            #expect(seen.count == 10_000)
+            #expect(seen.values.allSatisfy { $0 == 1 }, "no job ran twice")
+        }
     }
 
     @Test(arguments: StoreKind.available)
@@ -200,26 +206,27 @@ struct DaemonTests {
             return down ? .raw("") : .delayed(1, .result("1"))
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(
-                port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
-            in: directory, environment: database.environment)
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("circuit breaker opened"))
-        #expect(result.stderr.contains("circuit breaker closed"))
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(
+                    port: port, extra: ["--breaker-cool-down", "1s", "--exit-when-idle", "--log-level", "info"]),
+                in: directory, environment: database.environment)
+            #expect(result.status == 0)
+            #expect(result.stderr.contains("circuit breaker opened"))
+            #expect(result.stderr.contains("circuit breaker closed"))
 
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 5000 && jobs.allSatisfy { $0.state == .succeeded })
-        // Only the calls that reached the dead upstream cost an attempt: those in flight when
-        // it died, the ones that opened the breaker, and one probe per 1 s cool-down.
-        let callsDuringOutage = outage.withLock { $0.calls }
-        let extraAttempts = jobs.reduce(0) { $0 + Int($1.attempts) - 1 }
-        #expect(extraAttempts == callsDuringOutage, "every failed call, and nothing else, cost an attempt")
-        // Before the breaker opens: the 8 calls in flight plus the few that workers start before
-        // the 5th failure lands; after: about one probe per 1 s cool-down. Without a breaker, 8
-        // workers retrying every 20-100 ms would make hundreds of calls in those 5 s.
-        #expect(callsDuringOutage <= 40, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 5000 && jobs.allSatisfy { $0.state == .succeeded })
+            // Only the calls that reached the dead upstream cost an attempt: those in flight when
+            // it died, the ones that opened the breaker, and one probe per 1 s cool-down.
+            let callsDuringOutage = outage.withLock { $0.calls }
+            let extraAttempts = jobs.reduce(0) { $0 + Int($1.attempts) - 1 }
+            #expect(extraAttempts == callsDuringOutage, "every failed call, and nothing else, cost an attempt")
+            // Before the breaker opens: the 8 calls in flight plus the few that workers start before
+            // the 5th failure lands; after: about one probe per 1 s cool-down. Without a breaker, 8
+            // workers retrying every 20-100 ms would make hundreds of calls in those 5 s.
+            #expect(callsDuringOutage <= 40, "breaker open: calls during the 5 s outage: \(callsDuringOutage)")
+        }
     }
 
     @Test(arguments: StoreKind.available)

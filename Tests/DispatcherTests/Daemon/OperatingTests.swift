@@ -34,43 +34,46 @@ struct OperatingTests {
             return (request.id ?? 0) % 10 == 0 && request.timesSeen == 1 ? .status(503) : .result("1")
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
-            in: directory)
-        let admin = try await Self.adminPort(of: daemon)
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+                in: directory)
+            let admin = try await Self.adminPort(of: daemon)
 
-        // During the run: a valid exposition.
-        let during = try PrometheusText.parse(try HTTPGet.get(port: admin, path: "/metrics").body)
-        #expect(!during.isEmpty)
+            // During the run: a valid exposition.
+            let during = try PrometheusText.parse(try HTTPGet.get(port: admin, path: "/metrics").body)
+            #expect(!during.isEmpty)
 
-        let rows = try Rows(directory.database)
-        try await waitUntil { (try? rows.count(.succeeded)) == 2000 }
-        try await Task.sleep(for: .milliseconds(1500))  // a gauge sampling round
-        let response = try HTTPGet.get(port: admin, path: "/metrics")
-        #expect(response.status == 200)
-        let after = try PrometheusText.parse(response.body)
-        let queue = ["queue": "default"]
-        #expect(PrometheusText.value(after, "dispatcher_jobs_succeeded_total", queue) == 2000)
-        #expect(
-            PrometheusText.value(after, "dispatcher_jobs_failed_total", queue) ?? 0 == Double(try rows.count(.failed)))
-        let retried = try rows.scalar("SELECT count(*) FROM jobs WHERE attempts > 1")
-        #expect(PrometheusText.value(after, "dispatcher_jobs_retried_total", queue) == Double(retried))
-        #expect(retried > 150, "every 10th job failed once (those among the first 50 calls did not)")
-        let attempts = try rows.scalar("SELECT sum(attempts) FROM jobs")
-        #expect(PrometheusText.value(after, "dispatcher_jobs_claimed_total", queue) == Double(attempts))
-        #expect(
-            PrometheusText.value(after, "dispatcher_calls_total", ["queue": "default", "outcome": "succeeded"]) == 2000)
-        #expect(PrometheusText.value(after, "dispatcher_call_duration_seconds_count", queue) == Double(attempts))
-        #expect(PrometheusText.value(after, "dispatcher_upstream_connections_opened_total", queue) == 8)
-        #expect(PrometheusText.value(after, "dispatcher_upstream_connections_open", queue) == 8)
-        #expect(PrometheusText.value(after, "dispatcher_jobs_pending", queue) == 0)
-        #expect(PrometheusText.value(after, "dispatcher_breaker_state", queue) ?? 0 == 0)
+            let rows = try Rows(directory.database)
+            try await waitUntil { (try? rows.count(.succeeded)) == 2000 }
+            try await Task.sleep(for: .milliseconds(1500))  // a gauge sampling round
+            let response = try HTTPGet.get(port: admin, path: "/metrics")
+            #expect(response.status == 200)
+            let after = try PrometheusText.parse(response.body)
+            let queue = ["queue": "default"]
+            #expect(PrometheusText.value(after, "dispatcher_jobs_succeeded_total", queue) == 2000)
+            #expect(
+                PrometheusText.value(after, "dispatcher_jobs_failed_total", queue) ?? 0
+                    == Double(try rows.count(.failed)))
+            let retried = try rows.scalar("SELECT count(*) FROM jobs WHERE attempts > 1")
+            #expect(PrometheusText.value(after, "dispatcher_jobs_retried_total", queue) == Double(retried))
+            #expect(retried > 150, "every 10th job failed once (those among the first 50 calls did not)")
+            let attempts = try rows.scalar("SELECT sum(attempts) FROM jobs")
+            #expect(PrometheusText.value(after, "dispatcher_jobs_claimed_total", queue) == Double(attempts))
+            #expect(
+                PrometheusText.value(after, "dispatcher_calls_total", ["queue": "default", "outcome": "succeeded"])
+                    == 2000)
+            #expect(PrometheusText.value(after, "dispatcher_call_duration_seconds_count", queue) == Double(attempts))
+            #expect(PrometheusText.value(after, "dispatcher_upstream_connections_opened_total", queue) == 8)
+            #expect(PrometheusText.value(after, "dispatcher_upstream_connections_open", queue) == 8)
+            #expect(PrometheusText.value(after, "dispatcher_jobs_pending", queue) == 0)
+            #expect(PrometheusText.value(after, "dispatcher_breaker_state", queue) ?? 0 == 0)
 
-        #expect(try HTTPGet.get(port: admin, path: "/nope").status == 404)
-        #expect(try HTTPGet.get(port: admin, path: "/metrics", method: "POST").status == 405)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.wait().status == 0)
+            #expect(try HTTPGet.get(port: admin, path: "/nope").status == 404)
+            #expect(try HTTPGet.get(port: admin, path: "/metrics", method: "POST").status == 405)
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.wait().status == 0)
+        }
     }
 
     @Test func healthIsOkWhileRunningAndUnavailableWhileDraining() async throws {
@@ -80,26 +83,27 @@ struct OperatingTests {
         // when a loaded, fully parallel test run leaves this test's polls few and far between.
         let stub = UpstreamStub { _ in .delayed(6000, .result("1")) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(
-                port: port, extra: ["--admin", "0", "--drain-timeout", "20s", "--log-level", "info"]),
-            in: directory)
-        let admin = try await Self.adminPort(of: daemon)
-        try await waitUntil { stub.requests >= 8 }
-        let running = try HTTPGet.get(port: admin, path: "/healthz")
-        #expect(running.status == 200)
-        #expect(running.body.contains("\"status\":\"ok\""))
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(
+                    port: port, extra: ["--admin", "0", "--drain-timeout", "20s", "--log-level", "info"]),
+                in: directory)
+            let admin = try await Self.adminPort(of: daemon)
+            try await waitUntil { stub.requests >= 8 }
+            let running = try HTTPGet.get(port: admin, path: "/healthz")
+            #expect(running.status == 200)
+            #expect(running.body.contains("\"status\":\"ok\""))
 
-        daemon.signal(SIGTERM)
-        // The in-flight calls take ~6 s to finish; meanwhile the endpoint says so.
-        var draining: HTTPGet.Response?
-        try await waitUntil {
-            draining = try? HTTPGet.get(port: admin, path: "/healthz")
-            return draining?.status == 503
+            daemon.signal(SIGTERM)
+            // The in-flight calls take ~6 s to finish; meanwhile the endpoint says so.
+            var draining: HTTPGet.Response?
+            try await waitUntil {
+                draining = try? HTTPGet.get(port: admin, path: "/healthz")
+                return draining?.status == 503
+            }
+            #expect(draining?.body.contains("draining") == true)
+            #expect(try await daemon.wait().status == 0)
         }
-        #expect(draining?.body.contains("draining") == true)
-        #expect(try await daemon.wait().status == 0)
     }
 
     @Test func theAdminEndpointStaysOnLoopbackUnlessTold() async throws {
@@ -125,26 +129,27 @@ struct OperatingTests {
             request.timesSeen == 1 && (request.id ?? 0) % 2 == 0 ? .status(503) : .result("1")
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(
-                port: port, extra: ["--exit-when-idle", "--log-format", "json", "--log-level", "debug"]),
-            in: directory)
-        #expect(result.status == 0)
-        let lines = result.stderr.split(separator: "\n")
-        #expect(lines.count > 20)
-        var jobLines = 0
-        for line in lines {
-            let object = try jsonObject(String(line))
-            #expect(object["message"] is String && object["level"] is String && object["ts"] is String)
-            if let message = object["message"] as? String, message == "job succeeded" || message == "call failed" {
-                jobLines += 1
-                #expect(object["job.id"] is String, "per-job line without job.id: \(line)")
-                #expect(object["queue"] as? String == "default")
-                #expect(object["attempt"] is String)
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(
+                    port: port, extra: ["--exit-when-idle", "--log-format", "json", "--log-level", "debug"]),
+                in: directory)
+            #expect(result.status == 0)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count > 20)
+            var jobLines = 0
+            for line in lines {
+                let object = try jsonObject(String(line))
+                #expect(object["message"] is String && object["level"] is String && object["ts"] is String)
+                if let message = object["message"] as? String, message == "job succeeded" || message == "call failed" {
+                    jobLines += 1
+                    #expect(object["job.id"] is String, "per-job line without job.id: \(line)")
+                    #expect(object["queue"] as? String == "default")
+                    #expect(object["attempt"] is String)
+                }
             }
+            #expect(jobLines >= 30, "20 successes and 10 failed first attempts")
         }
-        #expect(jobLines >= 30, "20 successes and 10 failed first attempts")
     }
 
     @Test func topOncePrintsTheCountsOfAKnownDatabase() async throws {

@@ -54,11 +54,12 @@ struct OrderingKeyTests {
     /// Runs one daemon of `workers` workers against `stub` until the queue is idle.
     static func drain(_ database: TestDatabase, through stub: UpstreamStub, workers: Int = 4) async throws {
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, workers: workers, extra: ["--exit-when-idle"]),
-            in: database.directory, environment: database.environment)
-        #expect(result.status == 0, "\(result.stderr)")
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(port: port, workers: workers, extra: ["--exit-when-idle"]),
+                in: database.directory, environment: database.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
     }
 
     @Test(arguments: StoreKind.withPoolers)
@@ -71,24 +72,24 @@ struct OrderingKeyTests {
         let keyOfID = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, keys[$0 % 3]) })
         let (stub, logs) = Self.upstream(delay: 10, keyOf: { keyOfID[$0] })
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
+        try await stub.stopping {
+            // Two daemons of four workers each: the rule holds in the store, across the fleet.
+            let arguments = DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
+            try await DaemonTests.runTogether(2, arguments, in: database)
 
-        // Two daemons of four workers each: the rule holds in the store, across the fleet.
-        let arguments = DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
-        try await DaemonTests.runTogether(2, arguments, in: database)
-
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 180 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
-        #expect(jobs.allSatisfy { !$0.waitsForOrderingKey && $0.orderingKey == keyOfID[$0.id] })
-        let seen = logs.withLock { $0 }
-        for (index, key) in keys.enumerated() {
-            let expected = ids.enumerated().filter { $0.offset % 3 == index }.map(\.element)
-            #expect(seen[key]?.ids == expected, "\(key) ran out of id order")
-            #expect(seen[key]?.overlaps == 0, "\(key) had calls in flight at once")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 180 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+            #expect(jobs.allSatisfy { !$0.waitsForOrderingKey && $0.orderingKey == keyOfID[$0.id] })
+            let seen = logs.withLock { $0 }
+            for (index, key) in keys.enumerated() {
+                let expected = ids.enumerated().filter { $0.offset % 3 == index }.map(\.element)
+                #expect(seen[key]?.ids == expected, "\(key) ran out of id order")
+                #expect(seen[key]?.overlaps == 0, "\(key) had calls in flight at once")
+            }
+            // The keys ran side by side: more than one call was in flight at a time, never more
+            // than one per key.
+            #expect(stub.peakInFlight >= 2 && stub.peakInFlight <= 3, "peak \(stub.peakInFlight)")
         }
-        // The keys ran side by side: more than one call was in flight at a time, never more
-        // than one per key.
-        #expect(stub.peakInFlight >= 2 && stub.peakInFlight <= 3, "peak \(stub.peakInFlight)")
     }
 
     @Test(arguments: StoreKind.available)

@@ -47,35 +47,35 @@ struct RequestIntegrityTests {
         for row in Self.unframeable { try await Self.insertRaw(database, method: row.method, params: row.params) }
         let stub = UpstreamStub(recordsRequests: true)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
-            environment: database.environment)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(stub.receivedRequests.map(\.method) == ["ok.method"])
-        #expect(!stub.receivedRequests.contains { $0.body.contains("admin.deleteEverything") })
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 4)
-        #expect(jobs.first?.state == .succeeded)
-        for row in Self.unframeable {
-            let job = try #require(jobs.first { $0.method == row.method })
-            #expect(job.state == .failed && job.attempts == 1, "\(row.method): \(job.state) after \(job.attempts)")
-            #expect(job.lastError?.hasPrefix(row.error) == true, "\(job.lastError ?? "nil")")
-            // Whatever the row holds, --json prints valid JSON, the params as they are or as a string.
-            let show = try await DispatcherProcess.run(
-                ["show", String(job.id), "--json"], in: directory, environment: database.environment)
-            let object = try jsonObject(show.stdout)
-            if row.params == "42" {
-                #expect(object["params"] as? Int == 42)
-            } else {
-                #expect(object["params"] as? String == row.params)
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
+                environment: database.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(stub.receivedRequests.map(\.method) == ["ok.method"])
+            #expect(!stub.receivedRequests.contains { $0.body.contains("admin.deleteEverything") })
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 4)
+            #expect(jobs.first?.state == .succeeded)
+            for row in Self.unframeable {
+                let job = try #require(jobs.first { $0.method == row.method })
+                #expect(job.state == .failed && job.attempts == 1, "\(row.method): \(job.state) after \(job.attempts)")
+                #expect(job.lastError?.hasPrefix(row.error) == true, "\(job.lastError ?? "nil")")
+                // Whatever the row holds, --json prints valid JSON, the params as they are or as a string.
+                let show = try await DispatcherProcess.run(
+                    ["show", String(job.id), "--json"], in: directory, environment: database.environment)
+                let object = try jsonObject(show.stdout)
+                if row.params == "42" {
+                    #expect(object["params"] as? Int == 42)
+                } else {
+                    #expect(object["params"] as? String == row.params)
+                }
             }
+            let list = try await DispatcherProcess.run(
+                ["list", "--json"], in: directory, environment: database.environment)
+            #expect(list.status == 0)
+            #expect(try list.lines.map(jsonObject).count == 4)
         }
-        let list = try await DispatcherProcess.run(
-            ["list", "--json"], in: directory, environment: database.environment)
-        #expect(list.status == 0)
-        #expect(try list.lines.map(jsonObject).count == 4)
     }
 
     static func errorBody(_ code: Int, _ message: String, id: Int64?) -> String {
@@ -107,27 +107,28 @@ struct RequestIntegrityTests {
             }
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(
-                port: port, extra: ["--exit-when-idle", "--retry-codes", "1,-32000", "--breaker-failures", "50"]),
-            in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = Dictionary(try Rows(directory.database).all().map { ($0.method, $0) }) { first, _ in first }
-        let missing = try #require(jobs["missing"])
-        #expect(missing.state == .failed && missing.attempts == 1)
-        #expect(missing.lastError == "JSON-RPC error -32601: Method not found")
-        let busy = try #require(jobs["busy"])
-        #expect(busy.state == .succeeded && busy.attempts == 3)
-        let html = try #require(jobs["html"])
-        #expect(html.state == .failed && html.attempts == 2)
-        #expect(html.lastError?.hasPrefix("HTTP 503: <html>\\x0d\\x0a<h1>") == true, "\(html.lastError ?? "nil")")
-        let code1 = try #require(jobs["code1"])
-        #expect(code1.state == .succeeded && code1.attempts == 2)
-        // --retry-codes replaces the default set: -32603, retried by default, is now permanent.
-        let server = try #require(jobs["server"])
-        #expect(server.state == .failed && server.attempts == 1)
-        #expect(server.lastError == "JSON-RPC error -32603: internal error")
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(
+                    port: port, extra: ["--exit-when-idle", "--retry-codes", "1,-32000", "--breaker-failures", "50"]),
+                in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = Dictionary(try Rows(directory.database).all().map { ($0.method, $0) }) { first, _ in first }
+            let missing = try #require(jobs["missing"])
+            #expect(missing.state == .failed && missing.attempts == 1)
+            #expect(missing.lastError == "JSON-RPC error -32601: Method not found")
+            let busy = try #require(jobs["busy"])
+            #expect(busy.state == .succeeded && busy.attempts == 3)
+            let html = try #require(jobs["html"])
+            #expect(html.state == .failed && html.attempts == 2)
+            #expect(html.lastError?.hasPrefix("HTTP 503: <html>\\x0d\\x0a<h1>") == true, "\(html.lastError ?? "nil")")
+            let code1 = try #require(jobs["code1"])
+            #expect(code1.state == .succeeded && code1.attempts == 2)
+            // --retry-codes replaces the default set: -32603, retried by default, is now permanent.
+            let server = try #require(jobs["server"])
+            #expect(server.state == .failed && server.attempts == 1)
+            #expect(server.lastError == "JSON-RPC error -32603: internal error")
+        }
     }
 
     @Test func badConfigurationsFailWithOneLineAndLeaveTheDatabaseAlone() async throws {

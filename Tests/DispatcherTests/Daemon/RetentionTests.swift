@@ -22,36 +22,37 @@ struct RetentionTests {
 
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(
-                port: port,
-                extra: [
-                    "--retain-succeeded", "1s", "--retain-cancelled", "forever", "--prune-interval", "100ms",
-                    "--log-level", "info",
-                ]), in: directory, environment: database.environment)
-        try await waitUntil(timeout: .seconds(30)) { stub.requests >= 20 }
-        // Each succeeded job goes a second after it finished; the cancelled one stays.
-        var remaining = [Job]()
-        let deadline = ContinuousClock.now + .seconds(30)
-        repeat {
-            try await Task.sleep(for: .milliseconds(100))
-            remaining = try await database.jobs()
-        } while remaining.count > 1 && ContinuousClock.now < deadline
-        #expect(remaining.map(\.id) == [otherID])
-        #expect(remaining.first?.state == .cancelled)
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(
+                    port: port,
+                    extra: [
+                        "--retain-succeeded", "1s", "--retain-cancelled", "forever", "--prune-interval", "100ms",
+                        "--log-level", "info",
+                    ]), in: directory, environment: database.environment)
+            try await waitUntil(timeout: .seconds(30)) { stub.requests >= 20 }
+            // Each succeeded job goes a second after it finished; the cancelled one stays.
+            var remaining = [Job]()
+            let deadline = ContinuousClock.now + .seconds(30)
+            repeat {
+                try await Task.sleep(for: .milliseconds(100))
+                remaining = try await database.jobs()
+            } while remaining.count > 1 && ContinuousClock.now < deadline
+            #expect(remaining.map(\.id) == [otherID])
+            #expect(remaining.first?.state == .cancelled)
 
-        let stats = try await DispatcherProcess.run(
-            ["stats", "--json"], in: directory, environment: database.environment)
-        #expect(stats.status == 0)
-        #expect(stats.lines.count == 1 && stats.stdout.contains("\"queue\":\"other\""), "\(stats.stdout)")
-        #expect(stats.stdout.contains("\"cancelled\":1"))
+            let stats = try await DispatcherProcess.run(
+                ["stats", "--json"], in: directory, environment: database.environment)
+            #expect(stats.status == 0)
+            #expect(stats.lines.count == 1 && stats.stdout.contains("\"queue\":\"other\""), "\(stats.stdout)")
+            #expect(stats.stdout.contains("\"cancelled\":1"))
 
-        daemon.signal(SIGTERM)
-        let result = try await daemon.wait()
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("pruned finished jobs past their retention"), "\(result.stderr)")
-        #expect(result.stderr.contains("retention=succeeded 1s, failed 30d, cancelled forever"), "\(result.stderr)")
+            daemon.signal(SIGTERM)
+            let result = try await daemon.wait()
+            #expect(result.status == 0)
+            #expect(result.stderr.contains("pruned finished jobs past their retention"), "\(result.stderr)")
+            #expect(result.stderr.contains("retention=succeeded 1s, failed 30d, cancelled forever"), "\(result.stderr)")
+        }
     }
 
     @Test func badRetentionSettingsAreRejectedInOneLine() async throws {

@@ -171,24 +171,25 @@ struct DashboardTests {
 
         let stub = UpstreamStub(behavior: UpstreamStub.echo)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
-        // A paused queue is not claimed: give the daemon time to (wrongly) start on it.
-        try await Task.sleep(for: .milliseconds(1500))
-        let rows = try Rows(directory.database)
-        #expect(try rows.count(.pending) == 50)
-        #expect(try rows.scalar("SELECT sum(attempts) FROM jobs") == 0)
-        #expect(stub.requests == 0)
-        #expect(daemon.isRunning, "a paused queue with pending jobs is not idle")
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            // A paused queue is not claimed: give the daemon time to (wrongly) start on it.
+            try await Task.sleep(for: .milliseconds(1500))
+            let rows = try Rows(directory.database)
+            #expect(try rows.count(.pending) == 50)
+            #expect(try rows.scalar("SELECT sum(attempts) FROM jobs") == 0)
+            #expect(stub.requests == 0)
+            #expect(daemon.isRunning, "a paused queue with pending jobs is not idle")
 
-        let resume = try await DispatcherProcess.run(["resume", "default"], in: directory)
-        #expect(resume.stdout == "resumed queue default\n")
-        let result = try await daemon.wait(timeout: .seconds(60))
-        #expect(result.status == 0)
-        #expect(try rows.count(.succeeded) == 50)
-        #expect(
-            try await DispatcherProcess.run(["resume", "default"], in: directory).stdout.contains("was not paused"))
+            let resume = try await DispatcherProcess.run(["resume", "default"], in: directory)
+            #expect(resume.stdout == "resumed queue default\n")
+            let result = try await daemon.wait(timeout: .seconds(60))
+            #expect(result.status == 0)
+            #expect(try rows.count(.succeeded) == 50)
+            #expect(
+                try await DispatcherProcess.run(["resume", "default"], in: directory).stdout.contains("was not paused"))
+        }
     }
 }
 
@@ -202,24 +203,25 @@ extension DashboardTests {
         #expect(enqueue.status == 0, "\(enqueue.stderr)")
         let stub = UpstreamStub(behavior: UpstreamStub.echo)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: db + ["--admin", "127.0.0.1:0", "--log-level", "info"]),
-            in: database.directory)
-        let admin = try await OperatingTests.adminPort(of: daemon)
-        try await waitUntil {
-            (try? HTTPClient.request(port: admin, "GET", "/").body.contains("data-count=\"succeeded\">25<")) == true
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: db + ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+                in: database.directory)
+            let admin = try await OperatingTests.adminPort(of: daemon)
+            try await waitUntil {
+                (try? HTTPClient.request(port: admin, "GET", "/").body.contains("data-count=\"succeeded\">25<")) == true
+            }
+            let page = try HTTPClient.request(port: admin, "GET", "/")
+            let csrf = try DashboardFixture.csrfToken(in: page.body)
+            let pause = try HTTPClient.request(
+                port: admin, "POST", "/queues/default/pause",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: "csrf=\(csrf)")
+            #expect(pause.status == 303)
+            let stats = try await DispatcherProcess.run(["stats", "--json"] + db, in: database.directory)
+            #expect(try jsonObject(stats.lines[0])["paused"] as? Bool == true)
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.wait().status == 0)
         }
-        let page = try HTTPClient.request(port: admin, "GET", "/")
-        let csrf = try DashboardFixture.csrfToken(in: page.body)
-        let pause = try HTTPClient.request(
-            port: admin, "POST", "/queues/default/pause",
-            headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: "csrf=\(csrf)")
-        #expect(pause.status == 303)
-        let stats = try await DispatcherProcess.run(["stats", "--json"] + db, in: database.directory)
-        #expect(try jsonObject(stats.lines[0])["paused"] as? Bool == true)
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.wait().status == 0)
     }
 }

@@ -40,20 +40,20 @@ struct GRPCDaemonTests {
             (0..<2000).map { #"{"method":"\#(Self.echo)","params":{"text":"job \#($0)","numbers":[\#($0)]}}"# },
             in: directory)
         let (stub, port) = try await Self.startStub()
-        defer { Task { await stub.stop() } }
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
 
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs.count == 2000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
-        // The echoed Kitchen comes back in the proto3 JSON mapping: fields in number order.
-        #expect(jobs.allSatisfy { $0.result == #"{"numbers":[\#($0.id - 1)],"text":"job \#($0.id - 1)"}"# })
-        #expect(stub.connectionsAccepted == 4)
-        #expect(stub.calls == 2000)
-        #expect(stub.distinctKeys == 2000 && stub.maxTimesSeen == 1)
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.count == 2000)
+            #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+            // The echoed Kitchen comes back in the proto3 JSON mapping: fields in number order.
+            #expect(jobs.allSatisfy { $0.result == #"{"numbers":[\#($0.id - 1)],"text":"job \#($0.id - 1)"}"# })
+            #expect(stub.connectionsAccepted == 4)
+            #expect(stub.calls == 2000)
+            #expect(stub.distinctKeys == 2000 && stub.maxTimesSeen == 1)
+        }
     }
 
     @Test func aServerRetiringConnectionsWithGoAwayCostsNoAttempt() async throws {
@@ -65,19 +65,19 @@ struct GRPCDaemonTests {
         options.pingAfterEveryResponse = true
         let stub = GRPCUpstreamStub(methods: [Self.raw], options: options)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs.count == 5000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 }, "no attempt counted for a GOAWAY")
-        #expect(stub.calls == 5000 && stub.maxTimesSeen == 1, "each call executed once")
-        #expect(stub.goAwaysSent >= 4)
-        // Each GOAWAY retires one connection; its worker opens the next one unless the drain is over.
-        #expect(stub.connectionsAccepted <= 4 + stub.goAwaysSent)
-        #expect(stub.connectionsAccepted >= stub.goAwaysSent)
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.count == 5000)
+            #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 }, "no attempt counted for a GOAWAY")
+            #expect(stub.calls == 5000 && stub.maxTimesSeen == 1, "each call executed once")
+            #expect(stub.goAwaysSent >= 4)
+            // Each GOAWAY retires one connection; its worker opens the next one unless the drain is over.
+            #expect(stub.connectionsAccepted <= 4 + stub.goAwaysSent)
+            #expect(stub.connectionsAccepted >= stub.goAwaysSent)
+        }
     }
 
     @Test func statusesAreRetriedOrFailedByTheMapping() async throws {
@@ -91,17 +91,17 @@ struct GRPCDaemonTests {
             if call.idempotencyKey == "invalid" { return .status(.invalidArgument, "no such thing") }
             return call.timesSeen <= 2 ? .status(.unavailable, "warming up") : .message([9, 9])
         }
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3)
-        #expect(jobs[0].result == #"{"@bytes":"CQk="}"#)
-        #expect(jobs[1].state == .failed && jobs[1].attempts == 1)
-        #expect(jobs[1].lastError == "gRPC INVALID_ARGUMENT: no such thing")
-        #expect(stub.recentCalls.first { $0.idempotencyKey == "flaky" }?.message == [1, 2, 3])
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3)
+            #expect(jobs[0].result == #"{"@bytes":"CQk="}"#)
+            #expect(jobs[1].state == .failed && jobs[1].attempts == 1)
+            #expect(jobs[1].lastError == "gRPC INVALID_ARGUMENT: no such thing")
+            #expect(stub.recentCalls.first { $0.idempotencyKey == "flaky" }?.message == [1, 2, 3])
+        }
     }
 
     @Test func aSlowHandlerIsCutOffByTheDeadlineAndRetried() async throws {
@@ -111,18 +111,18 @@ struct GRPCDaemonTests {
         let (stub, port) = try await Self.startStub { call in
             call.timesSeen == 1 ? .delayed(.seconds(10), .echo) : .echo
         }
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let job = try #require(try Rows(directory.database).all().first)
-        // Retried after the deadline (a loaded machine may need a third attempt).
-        #expect(job.state == .succeeded && job.attempts >= 2)
-        // The server saw the job's timeout as the call's deadline (grpc-timeout, at most 1 s).
-        let timeout = try #require(stub.recentCalls.first?.timeout)
-        let milliseconds = try #require(Self.milliseconds(grpcTimeout: timeout))
-        #expect(milliseconds > 0 && milliseconds <= 1000, "grpc-timeout \(timeout)")
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let job = try #require(try Rows(directory.database).all().first)
+            // Retried after the deadline (a loaded machine may need a third attempt).
+            #expect(job.state == .succeeded && job.attempts >= 2)
+            // The server saw the job's timeout as the call's deadline (grpc-timeout, at most 1 s).
+            let timeout = try #require(stub.recentCalls.first?.timeout)
+            let milliseconds = try #require(Self.milliseconds(grpcTimeout: timeout))
+            #expect(milliseconds > 0 && milliseconds <= 1000, "grpc-timeout \(timeout)")
+        }
     }
 
     @Test func paramsThatDoNotFitTheMessageFailWithoutACall() async throws {
@@ -135,18 +135,18 @@ struct GRPCDaemonTests {
                 #"{"method":"fixtures.v1.KitchenService/Missing","params":{}}"#,
             ], in: directory)
         let (stub, port) = try await Self.startStub()
-        defer { Task { await stub.stop() } }
-
-        let result = try await DispatcherProcess.run(
-            Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs.allSatisfy { $0.state == .failed && $0.attempts == 1 })
-        #expect(jobs[0].lastError == "params.items[2].count: value out of range for int32")
-        #expect(jobs[1].lastError?.hasPrefix("params.nope: unknown field") == true)
-        #expect(jobs[2].lastError?.hasPrefix("params.scalars.fBool: expected a boolean") == true)
-        #expect(jobs[3].lastError == "method fixtures.v1.KitchenService/Missing is not in the protoset")
-        #expect(stub.calls == 0, "the upstream was never called")
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.allSatisfy { $0.state == .failed && $0.attempts == 1 })
+            #expect(jobs[0].lastError == "params.items[2].count: value out of range for int32")
+            #expect(jobs[1].lastError?.hasPrefix("params.nope: unknown field") == true)
+            #expect(jobs[2].lastError?.hasPrefix("params.scalars.fBool: expected a boolean") == true)
+            #expect(jobs[3].lastError == "method fixtures.v1.KitchenService/Missing is not in the protoset")
+            #expect(stub.calls == 0, "the upstream was never called")
+        }
     }
 
     @Test func everyJobSucceedsWhenTheServerRestartsMidRun() async throws {
@@ -162,15 +162,15 @@ struct GRPCDaemonTests {
         try await Task.sleep(for: .milliseconds(500))
         let restarted = GRPCUpstreamStub(methods: [Self.echo, Self.raw]) { _ in .echo }
         #expect(try await restarted.start(port: port) == port)
-        defer { Task { await restarted.stop() } }
-
-        let result = try await daemon.wait(timeout: .seconds(120))
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs.count == 2000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded })
-        #expect(callsBeforeRestart < 2000, "the server went away mid-run")
-        #expect(restarted.calls > 0 && restarted.connectionsAccepted >= 1)
+        try await restarted.stopping {
+            let result = try await daemon.wait(timeout: .seconds(120))
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.count == 2000)
+            #expect(jobs.allSatisfy { $0.state == .succeeded })
+            #expect(callsBeforeRestart < 2000, "the server went away mid-run")
+            #expect(restarted.calls > 0 && restarted.connectionsAccepted >= 1)
+        }
     }
 
     @Test func grpcsWithTheTestCADeliversEveryJob() async throws {
@@ -185,18 +185,18 @@ struct GRPCDaemonTests {
                 certificateFile: tlsFolder.appendingPathComponent("server.pem").path,
                 keyFile: tlsFolder.appendingPathComponent("server-key.pem").path))
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-
-        var arguments = Self.runArguments(
-            port: port,
-            extra: ["--protoset", Self.protoset, "--exit-when-idle", "--ca-file", tlsFolder.path + "/ca.pem"])
-        arguments[2] = "grpcs://127.0.0.1:\(port)"
-        let result = try await DispatcherProcess.run(arguments, in: directory)
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try Rows(directory.database).all()
-        #expect(jobs.count == 200)
-        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == #"{"text":"secret \#($0.id - 1)"}"# })
-        #expect(stub.connectionsAccepted == 4)
+        try await stub.stopping {
+            var arguments = Self.runArguments(
+                port: port,
+                extra: ["--protoset", Self.protoset, "--exit-when-idle", "--ca-file", tlsFolder.path + "/ca.pem"])
+            arguments[2] = "grpcs://127.0.0.1:\(port)"
+            let result = try await DispatcherProcess.run(arguments, in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try Rows(directory.database).all()
+            #expect(jobs.count == 200)
+            #expect(jobs.allSatisfy { $0.state == .succeeded && $0.result == #"{"text":"secret \#($0.id - 1)"}"# })
+            #expect(stub.connectionsAccepted == 4)
+        }
     }
 
     /// The value of a `grpc-timeout` header (digits and a unit) in milliseconds.

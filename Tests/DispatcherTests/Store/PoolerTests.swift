@@ -21,16 +21,17 @@ struct PoolerTests {
         url.password = "not-the-password"
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        for arguments in [["list"], ["enqueue", "--method", "m"], DaemonTests.runArguments(port: port)] {
-            let result = try await DispatcherProcess.run(
-                arguments + ["--db", url.withPassword], in: database.directory, timeout: .seconds(30))
-            #expect(result.status == 1, "\(arguments.first ?? "") \(url.redacted): \(result.stderr)")
-            let lines = result.stderr.split(separator: "\n")
-            #expect(lines.count == 1, "one line: \(result.stderr)")
-            #expect(result.stderr.contains(url.endpoint), "names the pooler: \(result.stderr)")
-            #expect(result.stderr.contains("authentication failed"), "names the cause: \(result.stderr)")
-            #expect(!result.stderr.contains("not-the-password"), "never prints the password")
+        try await stub.stopping {
+            for arguments in [["list"], ["enqueue", "--method", "m"], DaemonTests.runArguments(port: port)] {
+                let result = try await DispatcherProcess.run(
+                    arguments + ["--db", url.withPassword], in: database.directory, timeout: .seconds(30))
+                #expect(result.status == 1, "\(arguments.first ?? "") \(url.redacted): \(result.stderr)")
+                let lines = result.stderr.split(separator: "\n")
+                #expect(lines.count == 1, "one line: \(result.stderr)")
+                #expect(result.stderr.contains(url.endpoint), "names the pooler: \(result.stderr)")
+                #expect(result.stderr.contains("authentication failed"), "names the cause: \(result.stderr)")
+                #expect(!result.stderr.contains("not-the-password"), "never prints the password")
+            }
         }
     }
 
@@ -108,20 +109,21 @@ struct PoolerTests {
         #expect(enqueued.status == 0, "\(enqueued.stderr)")
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let arguments = DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
-        let first = try DispatcherProcess.start(arguments, in: database.directory, environment: environment)
-        let second = try DispatcherProcess.start(arguments, in: database.directory, environment: environment)
-        for daemon in [first, second] {
-            let result = try await daemon.wait(timeout: .seconds(180))
-            #expect(result.status == 0, "\(result.stderr.suffix(2000))")
-            #expect(!result.stderr.contains("store unreachable"), "\(result.stderr.suffix(2000))")
-            let warnings = result.stderr.components(separatedBy: "prepared statement did not survive").count - 1
-            #expect(warnings <= 1, "warned once at most: \(result.stderr.suffix(2000))")
+        try await stub.stopping {
+            let arguments = DaemonTests.runArguments(port: port, workers: 4, extra: ["--exit-when-idle"])
+            let first = try DispatcherProcess.start(arguments, in: database.directory, environment: environment)
+            let second = try DispatcherProcess.start(arguments, in: database.directory, environment: environment)
+            for daemon in [first, second] {
+                let result = try await daemon.wait(timeout: .seconds(180))
+                #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+                #expect(!result.stderr.contains("store unreachable"), "\(result.stderr.suffix(2000))")
+                let warnings = result.stderr.components(separatedBy: "prepared statement did not survive").count - 1
+                #expect(warnings <= 1, "warned once at most: \(result.stderr.suffix(2000))")
+            }
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 2000 && jobs.allSatisfy { $0.state == .succeeded })
+            #expect(stub.timesSeen.count == 2000 && stub.timesSeen.values.allSatisfy { $0 == 1 }, "every job once")
         }
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 2000 && jobs.allSatisfy { $0.state == .succeeded })
-        #expect(stub.timesSeen.count == 2000 && stub.timesSeen.values.allSatisfy { $0 == 1 }, "every job once")
     }
 
     /// Through a transaction pooler with `--listen-db` naming the server directly: the daemon is
@@ -131,23 +133,24 @@ struct PoolerTests {
         let listen = try #require(database.listenArgument)
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        try await DaemonTests.enqueue(2000, in: database)
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--listen-db", listen, "--log-level", "info"]),
-            in: database.directory, environment: database.environment)
-        defer { daemon.signal(SIGTERM) }
-        try await waitUntil(timeout: .seconds(120)) { stub.timesSeen.count >= 2000 }
-        // Idle now; more jobs arrive through the pooler and are found.
-        try await DaemonTests.enqueue(10, in: database)
-        try await waitUntil(timeout: .seconds(30)) { stub.timesSeen.count >= 2010 }
-        daemon.signal(SIGTERM)
-        let result = try await daemon.wait(timeout: .seconds(60))
-        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
-        #expect(!result.stderr.contains("polling every"), "listened, did not fall back to the poll")
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 2010 && jobs.allSatisfy { $0.state == .succeeded })
-        #expect(stub.timesSeen.values.allSatisfy { $0 == 1 }, "every job once")
+        try await stub.stopping {
+            try await DaemonTests.enqueue(2000, in: database)
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: ["--listen-db", listen, "--log-level", "info"]),
+                in: database.directory, environment: database.environment)
+            defer { daemon.signal(SIGTERM) }
+            try await waitUntil(timeout: .seconds(120)) { stub.timesSeen.count >= 2000 }
+            // Idle now; more jobs arrive through the pooler and are found.
+            try await DaemonTests.enqueue(10, in: database)
+            try await waitUntil(timeout: .seconds(30)) { stub.timesSeen.count >= 2010 }
+            daemon.signal(SIGTERM)
+            let result = try await daemon.wait(timeout: .seconds(60))
+            #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+            #expect(!result.stderr.contains("polling every"), "listened, did not fall back to the poll")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 2010 && jobs.allSatisfy { $0.state == .succeeded })
+            #expect(stub.timesSeen.values.allSatisfy { $0 == 1 }, "every job once")
+        }
     }
 
     /// Without `--listen-db` a transaction-pooled daemon says once that it polls.
@@ -156,13 +159,14 @@ struct PoolerTests {
         try await DaemonTests.enqueue(100, in: database)
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let result = try await DispatcherProcess.run(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-level", "notice"]),
-            in: database.directory, environment: database.environment)
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.components(separatedBy: "polling every 250 ms").count - 1 == 1, "\(result.stderr)")
-        #expect(try await database.jobs().allSatisfy { $0.state == .succeeded })
+        try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-level", "notice"]),
+                in: database.directory, environment: database.environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.components(separatedBy: "polling every 250 ms").count - 1 == 1, "\(result.stderr)")
+            #expect(try await database.jobs().allSatisfy { $0.state == .succeeded })
+        }
     }
 }
 

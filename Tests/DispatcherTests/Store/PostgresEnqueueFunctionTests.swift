@@ -27,60 +27,61 @@ struct PostgresEnqueueFunctionTests {
         let database = try await TestDatabase.make(kind)
         let stub = UpstreamStub { request in .result("{\"method\":\"\(request.method ?? "-")\"}") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        // The daemon migrates the database; the application's table sits beside its tables.
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, workers: 2) + ["--db", database.argument], in: database.directory)
-        defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
-        let app = try await Self.connect(database)
-        defer { Task { try? await app.close() } }
-        try await waitUntil(timeout: .seconds(30)) {
-            (try? await Self.run("SELECT 1 FROM pg_proc WHERE proname = 'enqueue'", on: app).count) == 1
+        try await stub.stopping {
+            // The daemon migrates the database; the application's table sits beside its tables.
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, workers: 2) + ["--db", database.argument], in: database.directory)
+            defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
+            let app = try await Self.connect(database)
+            defer { Task { try? await app.close() } }
+            try await waitUntil(timeout: .seconds(30)) {
+                (try? await Self.run("SELECT 1 FROM pg_proc WHERE proname = 'enqueue'", on: app).count) == 1
+            }
+            _ = try await Self.run("CREATE TABLE orders (id bigint PRIMARY KEY, job bigint)", on: app)
+
+            // Committed: the order and its job together.
+            _ = try await Self.run("BEGIN", on: app)
+            let id = try #require(
+                try await Self.run(#"SELECT dispatcher.enqueue('app.call', '{"order": 7}', key => 'order-7')"#, on: app)
+                    .first?.decode(Int64.self))
+            _ = try await Self.run("INSERT INTO orders VALUES (7, \(id))", on: app)
+            _ = try await Self.run("COMMIT", on: app)
+            // Rolled back: neither.
+            _ = try await Self.run("BEGIN", on: app)
+            _ = try await Self.run("SELECT dispatcher.enqueue('app.never')", on: app)
+            _ = try await Self.run("INSERT INTO orders VALUES (8, NULL)", on: app)
+            _ = try await Self.run("ROLLBACK", on: app)
+            // A plain INSERT by a program that knows only the table.
+            _ = try await Self.run(
+                "INSERT INTO dispatcher.jobs (queue, method, params, run_at, created_at) VALUES ('default', 'app.plain', '[1]', dispatcher.dispatcher_now_ms(), dispatcher.dispatcher_now_ms())",
+                on: app)
+            // The same key again returns the same job.
+            let again = try await Self.run("SELECT dispatcher.enqueue('app.call', '[2]', key => 'order-7')", on: app)
+            #expect(try again.first?.decode(Int64.self) == id)
+
+            try await waitUntil(timeout: .seconds(20)) {
+                let jobs = (try? await database.jobs()) ?? []
+                return jobs.count == 2 && jobs.allSatisfy { $0.state == .succeeded }
+            }
+            let jobs = try await database.jobs()
+            #expect(Set(jobs.map(\.method)) == ["app.call", "app.plain"])
+            let call = try #require(jobs.first { $0.id == id })
+            #expect(
+                call.params == #"{"order": 7}"# && call.idempotencyKey == "order-7"
+                    && call.result == #"{"method":"app.call"}"#)
+            #expect(stub.requests == 2, "the rolled-back job never ran")
+            #expect(try await Self.run("SELECT count(*) FROM orders", on: app).first?.decode(Int64.self) == 1)
+
+            // The counts stay exact for these writes.
+            let stats = try await DispatcherProcess.run(
+                ["stats", "--json", "--db", database.argument], in: database.directory)
+            let line = try #require(stats.lines.first)
+            let counts = try #require(try jsonObject(line)["counts"] as? [String: Any])
+            let stored = try await Self.run("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app)
+            #expect((counts["succeeded"] as? NSNumber)?.int64Value == (try stored.first?.decode(Int64.self)))
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
         }
-        _ = try await Self.run("CREATE TABLE orders (id bigint PRIMARY KEY, job bigint)", on: app)
-
-        // Committed: the order and its job together.
-        _ = try await Self.run("BEGIN", on: app)
-        let id = try #require(
-            try await Self.run(#"SELECT dispatcher.enqueue('app.call', '{"order": 7}', key => 'order-7')"#, on: app)
-                .first?.decode(Int64.self))
-        _ = try await Self.run("INSERT INTO orders VALUES (7, \(id))", on: app)
-        _ = try await Self.run("COMMIT", on: app)
-        // Rolled back: neither.
-        _ = try await Self.run("BEGIN", on: app)
-        _ = try await Self.run("SELECT dispatcher.enqueue('app.never')", on: app)
-        _ = try await Self.run("INSERT INTO orders VALUES (8, NULL)", on: app)
-        _ = try await Self.run("ROLLBACK", on: app)
-        // A plain INSERT by a program that knows only the table.
-        _ = try await Self.run(
-            "INSERT INTO dispatcher.jobs (queue, method, params, run_at, created_at) VALUES ('default', 'app.plain', '[1]', dispatcher.dispatcher_now_ms(), dispatcher.dispatcher_now_ms())",
-            on: app)
-        // The same key again returns the same job.
-        let again = try await Self.run("SELECT dispatcher.enqueue('app.call', '[2]', key => 'order-7')", on: app)
-        #expect(try again.first?.decode(Int64.self) == id)
-
-        try await waitUntil(timeout: .seconds(20)) {
-            let jobs = (try? await database.jobs()) ?? []
-            return jobs.count == 2 && jobs.allSatisfy { $0.state == .succeeded }
-        }
-        let jobs = try await database.jobs()
-        #expect(Set(jobs.map(\.method)) == ["app.call", "app.plain"])
-        let call = try #require(jobs.first { $0.id == id })
-        #expect(
-            call.params == #"{"order": 7}"# && call.idempotencyKey == "order-7"
-                && call.result == #"{"method":"app.call"}"#)
-        #expect(stub.requests == 2, "the rolled-back job never ran")
-        #expect(try await Self.run("SELECT count(*) FROM orders", on: app).first?.decode(Int64.self) == 1)
-
-        // The counts stay exact for these writes.
-        let stats = try await DispatcherProcess.run(
-            ["stats", "--json", "--db", database.argument], in: database.directory)
-        let line = try #require(stats.lines.first)
-        let counts = try #require(try jsonObject(line)["counts"] as? [String: Any])
-        let stored = try await Self.run("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app)
-        #expect((counts["succeeded"] as? NSNumber)?.int64Value == (try stored.first?.decode(Int64.self)))
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
     }
 
     @Test(arguments: kinds)

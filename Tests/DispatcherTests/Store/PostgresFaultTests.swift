@@ -52,27 +52,29 @@ struct PostgresFaultTests {
         try await DaemonTests.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .delayed(request.sequence % 4 == 0 ? 1 : 0, .result("true")) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let arguments = DaemonTests.runArguments(
-            port: port, workers: 4, extra: ["--timeout", "1s", "--lease-margin", "1s"])
-        let doomed = try DispatcherProcess.start(arguments, in: database.directory, environment: database.environment)
-        let survivor = try DispatcherProcess.start(
-            arguments + ["--exit-when-idle"], in: database.directory, environment: database.environment)
-        try await waitUntil { stub.requests >= 3000 }
-        // The jobs the doomed daemon holds: leased to an owner that is not the survivor's.
-        let held = try await heldJobs(database)
-        doomed.signal(SIGKILL)
-        _ = try await doomed.wait()
-        let heldAtKill = try await heldJobs(database)
-        let result = try await survivor.wait(timeout: .seconds(180))
-        #expect(result.status == 0, "\(result.stderr)")
-        let jobs = try await database.jobs()
-        #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
-        let seen = stub.timesSeen
-        #expect((1...10_000).allSatisfy { (seen[Int64($0)] ?? 0) >= 1 }, "every job reached the upstream")
-        let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
-        let bound = max(held.values.max() ?? 0, heldAtKill.values.max() ?? 0)
-        #expect(duplicates <= bound, "duplicates \(duplicates) ≤ jobs one daemon held \(bound)")
+        try await stub.stopping {
+            let arguments = DaemonTests.runArguments(
+                port: port, workers: 4, extra: ["--timeout", "1s", "--lease-margin", "1s"])
+            let doomed = try DispatcherProcess.start(
+                arguments, in: database.directory, environment: database.environment)
+            let survivor = try DispatcherProcess.start(
+                arguments + ["--exit-when-idle"], in: database.directory, environment: database.environment)
+            try await waitUntil { stub.requests >= 3000 }
+            // The jobs the doomed daemon holds: leased to an owner that is not the survivor's.
+            let held = try await heldJobs(database)
+            doomed.signal(SIGKILL)
+            _ = try await doomed.wait()
+            let heldAtKill = try await heldJobs(database)
+            let result = try await survivor.wait(timeout: .seconds(180))
+            #expect(result.status == 0, "\(result.stderr)")
+            let jobs = try await database.jobs()
+            #expect(jobs.count == 10_000 && jobs.allSatisfy { $0.state == .succeeded })
+            let seen = stub.timesSeen
+            #expect((1...10_000).allSatisfy { (seen[Int64($0)] ?? 0) >= 1 }, "every job reached the upstream")
+            let duplicates = seen.values.reduce(0) { $0 + $1 - 1 }
+            let bound = max(held.values.max() ?? 0, heldAtKill.values.max() ?? 0)
+            #expect(duplicates <= bound, "duplicates \(duplicates) ≤ jobs one daemon held \(bound)")
+        }
     }
 
     /// Running jobs per lease owner.
@@ -99,34 +101,36 @@ struct PostgresFaultTests {
         #expect(enqueued.status == 0, "\(enqueued.stderr)")
         let stub = UpstreamStub { _ in .delayed(2, .result("1")) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-level", "info"]), in: directory,
-            environment: environment)
-        try await waitUntil { stub.requests >= 500 }
-        try await restart()
-        let result = try await daemon.wait(timeout: .seconds(180))
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("reconnecting"), "logged the outage: \(result.stderr.suffix(2000))")
-        // One error line when the outage starts and one summary when it ends, not one per attempt.
-        // (When the restart falls between two statements, the pool reconnects before any
-        // statement fails: then no outage at all is reported, which is right too.)
-        // The summary names the outage's latest kind, which may have changed on the way (a
-        // statement that hung through the restart fails `unreachable` at its deadline; a retry
-        // may then meet lock trouble): "reachable" or "writable" again, but once.
-        let started = result.stderr.components(separatedBy: "store unreachable; retrying until it recovers").count - 1
-        let ended =
-            result.stderr.components(separatedBy: "store reachable again after").count - 1
-            + result.stderr.components(separatedBy: "store writable again after").count - 1
-        #expect(started <= 1 && started == ended, "one outage, reported once: \(result.stderr.suffix(3000))")
-        // The daemon's first queries wait for its pool to run (postgres-nio warns otherwise).
-        #expect(!result.stderr.contains("hasn't been called yet"), "\(result.stderr.prefix(2000))")
-        let jobs = try await StoreLocation.postgres(url).withOperatorStore {
-            try await $0.list(state: nil, queue: nil, limit: Int.max)
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: ["--exit-when-idle", "--log-level", "info"]), in: directory,
+                environment: environment)
+            try await waitUntil { stub.requests >= 500 }
+            try await restart()
+            let result = try await daemon.wait(timeout: .seconds(180))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("reconnecting"), "logged the outage: \(result.stderr.suffix(2000))")
+            // One error line when the outage starts and one summary when it ends, not one per attempt.
+            // (When the restart falls between two statements, the pool reconnects before any
+            // statement fails: then no outage at all is reported, which is right too.)
+            // The summary names the outage's latest kind, which may have changed on the way (a
+            // statement that hung through the restart fails `unreachable` at its deadline; a retry
+            // may then meet lock trouble): "reachable" or "writable" again, but once.
+            let started =
+                result.stderr.components(separatedBy: "store unreachable; retrying until it recovers").count - 1
+            let ended =
+                result.stderr.components(separatedBy: "store reachable again after").count - 1
+                + result.stderr.components(separatedBy: "store writable again after").count - 1
+            #expect(started <= 1 && started == ended, "one outage, reported once: \(result.stderr.suffix(3000))")
+            // The daemon's first queries wait for its pool to run (postgres-nio warns otherwise).
+            #expect(!result.stderr.contains("hasn't been called yet"), "\(result.stderr.prefix(2000))")
+            let jobs = try await StoreLocation.postgres(url).withOperatorStore {
+                try await $0.list(state: nil, queue: nil, limit: Int.max)
+            }
+            #expect(jobs.count == 3000)
+            #expect(jobs.allSatisfy { $0.state == .succeeded }, "none lost, none stuck running")
+            #expect((1...3000).allSatisfy { (stub.timesSeen[Int64($0)] ?? 0) >= 1 })
         }
-        #expect(jobs.count == 3000)
-        #expect(jobs.allSatisfy { $0.state == .succeeded }, "none lost, none stuck running")
-        #expect((1...3000).allSatisfy { (stub.timesSeen[Int64($0)] ?? 0) >= 1 })
     }
 
     @Test func theDashboardAnswersAgainAfterAPostgresRestart() async throws {
@@ -145,23 +149,24 @@ struct PostgresFaultTests {
         #expect(enqueued.status == 0, "\(enqueued.stderr)")
         let stub = UpstreamStub { _ in .result("1") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
-            in: directory, environment: environment)
-        let admin = try await OperatingTests.adminPort(of: daemon)
-        try await waitUntil { stub.requests >= 20 }
-        #expect(try HTTPClient.request(port: admin, "GET", "/").status == 200)
-        try await restart()
-        // The dashboard's own connection was closed by the restart: its next pages reconnect.
-        try await waitUntil(timeout: .seconds(30)) {
-            (try? HTTPClient.request(port: admin, "GET", "/").status) == 200
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: ["--admin", "127.0.0.1:0", "--log-level", "info"]),
+                in: directory, environment: environment)
+            let admin = try await OperatingTests.adminPort(of: daemon)
+            try await waitUntil { stub.requests >= 20 }
+            #expect(try HTTPClient.request(port: admin, "GET", "/").status == 200)
+            try await restart()
+            // The dashboard's own connection was closed by the restart: its next pages reconnect.
+            try await waitUntil(timeout: .seconds(30)) {
+                (try? HTTPClient.request(port: admin, "GET", "/").status) == 200
+            }
+            let page = try HTTPClient.request(port: admin, "GET", "/failures")
+            #expect(page.status == 200, "\(page.body.prefix(500))")
+            daemon.signal(SIGTERM)
+            let result = try await daemon.wait(timeout: .seconds(60))
+            #expect(result.status == 0, "\(result.stderr.suffix(2000))")
         }
-        let page = try HTTPClient.request(port: admin, "GET", "/failures")
-        #expect(page.status == 200, "\(page.body.prefix(500))")
-        daemon.signal(SIGTERM)
-        let result = try await daemon.wait(timeout: .seconds(60))
-        #expect(result.status == 0, "\(result.stderr.suffix(2000))")
     }
 
     /// Runs `body` against a PostgreSQL server of the test's own, so restarting it disturbs no
@@ -225,31 +230,32 @@ struct IdleWakeUpTests {
             return .result("1")
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        // Create the schema first, so the daemon starts on a ready database.
-        _ = try await database.jobs()
-        // Through a transaction pooler the daemon listens on the server directly (--listen-db).
-        let listen = database.listenArgument.map { ["--listen-db", $0] } ?? []
-        let daemon = try DispatcherProcess.start(
-            DaemonTests.runArguments(port: port, extra: listen), in: database.directory,
-            environment: database.environment)
-        defer { daemon.signal(SIGTERM) }
-        try await Task.sleep(for: .seconds(1))
-        var latencies = [Int64]()
-        for index in 0..<20 {
-            let result = try await DispatcherProcess.run(
-                ["enqueue", "--method", "ping", "--params", "[\(index)]"], in: database.directory,
+        try await stub.stopping {
+            // Create the schema first, so the daemon starts on a ready database.
+            _ = try await database.jobs()
+            // Through a transaction pooler the daemon listens on the server directly (--listen-db).
+            let listen = database.listenArgument.map { ["--listen-db", $0] } ?? []
+            let daemon = try DispatcherProcess.start(
+                DaemonTests.runArguments(port: port, extra: listen), in: database.directory,
                 environment: database.environment)
-            let id = try #require(Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-            try await waitUntil(timeout: .seconds(10)) { arrivals.withLock { $0[id] != nil } }
-            let job = try #require(try await database.location.withOperatorStore { try await $0.job(id: id) })
-            latencies.append((arrivals.withLock { $0[id] } ?? 0) - job.createdAt)
-            try await Task.sleep(for: .milliseconds(30))
+            defer { daemon.signal(SIGTERM) }
+            try await Task.sleep(for: .seconds(1))
+            var latencies = [Int64]()
+            for index in 0..<20 {
+                let result = try await DispatcherProcess.run(
+                    ["enqueue", "--method", "ping", "--params", "[\(index)]"], in: database.directory,
+                    environment: database.environment)
+                let id = try #require(Int64(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+                try await waitUntil(timeout: .seconds(10)) { arrivals.withLock { $0[id] != nil } }
+                let job = try #require(try await database.location.withOperatorStore { try await $0.job(id: id) })
+                latencies.append((arrivals.withLock { $0[id] } ?? 0) - job.createdAt)
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            // Woken by the store's notifier, not found by a poll: PostgreSQL's safety poll is 2 s, so
+            // a median well under a second means notifications did the work. The ≤ 50 ms target is
+            // measured by scripts/bench-postgres.py on a quiet machine, not asserted under test load.
+            let median = latencies.sorted()[latencies.count / 2]
+            #expect(median <= 500, "median enqueue-to-upstream \(median) ms; all: \(latencies)")
         }
-        // Woken by the store's notifier, not found by a poll: PostgreSQL's safety poll is 2 s, so
-        // a median well under a second means notifications did the work. The ≤ 50 ms target is
-        // measured by scripts/bench-postgres.py on a quiet machine, not asserted under test load.
-        let median = latencies.sorted()[latencies.count / 2]
-        #expect(median <= 500, "median enqueue-to-upstream \(median) ms; all: \(latencies)")
     }
 }

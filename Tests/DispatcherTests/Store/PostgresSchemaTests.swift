@@ -77,25 +77,27 @@ struct PostgresSchemaTests {
             "INSERT INTO dispatcher.jobs (method, run_at, created_at) VALUES ('app.plain', 0, 0)", on: app)
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 3, port: port)
+        try await stub.stopping {
+            try await Self.drain(database, expecting: 3, port: port)
 
-        #expect(try await Self.int("SELECT count(*) FROM public.jobs", on: app) == 2)
-        #expect(
-            try await Self.int("SELECT count(*) FROM public.jobs WHERE note IN ('the application''s', 'rows')", on: app)
-                == 2)
-        #expect(try await Self.int("SELECT count(*) FROM public.job_counts", on: app) == 0)
-        #expect(try await Self.int("SELECT count(*) FROM public.schema_migrations", on: app) == 1)
-        #expect(try await Self.int("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app) == 3)
-        #expect(try await Self.counts(database)["succeeded"] == 3)
-        // Nothing of the dispatcher's is in public.
-        let publicObjects = try await Self.int(
-            """
-            SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = 'public' AND c.relname NOT IN ('jobs', 'jobs_pkey', 'job_counts', 'schema_migrations', 'schema_migrations_pkey'))
-                 + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public')
-            """, on: app)
-        #expect(publicObjects == 0)
+            #expect(try await Self.int("SELECT count(*) FROM public.jobs", on: app) == 2)
+            #expect(
+                try await Self.int(
+                    "SELECT count(*) FROM public.jobs WHERE note IN ('the application''s', 'rows')", on: app)
+                    == 2)
+            #expect(try await Self.int("SELECT count(*) FROM public.job_counts", on: app) == 0)
+            #expect(try await Self.int("SELECT count(*) FROM public.schema_migrations", on: app) == 1)
+            #expect(try await Self.int("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app) == 3)
+            #expect(try await Self.counts(database)["succeeded"] == 3)
+            // Nothing of the dispatcher's is in public.
+            let publicObjects = try await Self.int(
+                """
+                SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'public' AND c.relname NOT IN ('jobs', 'jobs_pkey', 'job_counts', 'schema_migrations', 'schema_migrations_pkey'))
+                     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public')
+                """, on: app)
+            #expect(publicObjects == 0)
+        }
     }
 
     /// An install made before the schema: every migration up to 5 run in public, as they were,
@@ -126,23 +128,24 @@ struct PostgresSchemaTests {
 
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 3, port: port)
+        try await stub.stopping {
+            try await Self.drain(database, expecting: 3, port: port)
 
-        #expect(stub.requests == 2)
-        #expect(try await Self.int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", on: app) == 0)
-        #expect(
-            try await Self.int(
-                "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'",
-                on: app) == 0)
-        #expect(
-            try await Self.int("SELECT max(version) FROM dispatcher.schema_migrations", on: app)
-                == Int64(Migration.postgres.count))
-        #expect(try await Self.int("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app) == 3)
-        // The moved counts and triggers go on counting, for the application's writes too.
-        _ = try await Self.run("SELECT dispatcher.enqueue('new.one')", on: app)
-        let counts = try await Self.counts(database)
-        #expect(counts["succeeded"] == 3 && counts["pending"] == 1, "\(counts)")
+            #expect(stub.requests == 2)
+            #expect(try await Self.int("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", on: app) == 0)
+            #expect(
+                try await Self.int(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'",
+                    on: app) == 0)
+            #expect(
+                try await Self.int("SELECT max(version) FROM dispatcher.schema_migrations", on: app)
+                    == Int64(Migration.postgres.count))
+            #expect(try await Self.int("SELECT count(*) FROM dispatcher.jobs WHERE state = 'succeeded'", on: app) == 3)
+            // The moved counts and triggers go on counting, for the application's writes too.
+            _ = try await Self.run("SELECT dispatcher.enqueue('new.one')", on: app)
+            let counts = try await Self.counts(database)
+            #expect(counts["succeeded"] == 3 && counts["pending"] == 1, "\(counts)")
+        }
     }
 
     @Test(arguments: kinds)
@@ -169,12 +172,13 @@ struct PostgresSchemaTests {
         #expect(try again.first?.decode(Int64.self) == 1)
         let stub = UpstreamStub { _ in .result("true") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        try await Self.drain(database, expecting: 2, port: port)
+        try await stub.stopping {
+            try await Self.drain(database, expecting: 2, port: port)
 
-        #expect(try await Self.int("SELECT count(*) FROM tenant_a.jobs WHERE state = 'succeeded'", on: app) == 2)
-        #expect(try await Self.int("SELECT count(*) FROM pg_namespace WHERE nspname = 'dispatcher'", on: app) == 0)
-        #expect(try await Self.counts(database)["succeeded"] == 2)
+            #expect(try await Self.int("SELECT count(*) FROM tenant_a.jobs WHERE state = 'succeeded'", on: app) == 2)
+            #expect(try await Self.int("SELECT count(*) FROM pg_namespace WHERE nspname = 'dispatcher'", on: app) == 0)
+            #expect(try await Self.counts(database)["succeeded"] == 2)
+        }
     }
 }
 

@@ -39,52 +39,56 @@ struct SQLiteEnqueueViewTests {
         #expect(try await DispatcherProcess.run(["stats"], in: directory).status == 0)
         let stub = UpstreamStub { request in .result("{\"method\":\"\(request.method ?? "-")\"}") }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let daemon = try DispatcherProcess.start(DaemonTests.runArguments(port: port, workers: 2), in: directory)
-        defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
-        try await Task.sleep(for: .milliseconds(300))
-        let rows = try Rows(path)
+        try await stub.stopping {
+            let daemon = try DispatcherProcess.start(DaemonTests.runArguments(port: port, workers: 2), in: directory)
+            defer { if daemon.isRunning { daemon.signal(SIGKILL) } }
+            try await Task.sleep(for: .milliseconds(300))
+            let rows = try Rows(path)
 
-        guard try Self.shell(#"INSERT INTO enqueue (method, params) VALUES ('view.ping', '{"a":1}')"#, on: path) != nil
-        else { return }
-        try await waitUntil(timeout: .seconds(20)) { (try? rows.count(.succeeded)) == 1 }
-        let job = try #require(try rows.all().first)
-        #expect(job.method == "view.ping" && job.params == #"{"a":1}"# && job.queue == "default")
-        #expect(job.priority == 0 && job.state == .succeeded && job.result == #"{"method":"view.ping"}"#)
-        #expect(abs(job.runAt - job.createdAt) <= 1)
+            guard
+                try Self.shell(#"INSERT INTO enqueue (method, params) VALUES ('view.ping', '{"a":1}')"#, on: path)
+                    != nil
+            else { return }
+            try await waitUntil(timeout: .seconds(20)) { (try? rows.count(.succeeded)) == 1 }
+            let job = try #require(try rows.all().first)
+            #expect(job.method == "view.ping" && job.params == #"{"a":1}"# && job.queue == "default")
+            #expect(job.priority == 0 && job.state == .succeeded && job.result == #"{"method":"view.ping"}"#)
+            #expect(abs(job.runAt - job.createdAt) <= 1)
 
-        // A known key creates nothing; delay_ms, priority and the limits are taken as given.
-        let keyed = """
-            INSERT INTO enqueue (method, params, queue, key, priority, delay_ms, max_attempts, timeout_ms)
-            VALUES ('view.later', '[1]', 'default', 'k-1', 7, 3600000, 3, 2000);
-            INSERT INTO enqueue (method, params, key) VALUES ('view.later', '[2]', 'k-1');
-            """
-        #expect(try Self.shell(keyed, on: path)?.status == 0)
-        let later = try rows.all().filter { $0.idempotencyKey == "k-1" }
-        #expect(later.count == 1)
-        let first = try #require(later.first)
-        #expect(
-            first.params == "[1]" && first.priority == 7 && first.maxAttempts == 3 && first.timeoutMilliseconds == 2000)
-        #expect(first.runAt - first.createdAt >= 3_599_000 && first.state == .pending)
+            // A known key creates nothing; delay_ms, priority and the limits are taken as given.
+            let keyed = """
+                INSERT INTO enqueue (method, params, queue, key, priority, delay_ms, max_attempts, timeout_ms)
+                VALUES ('view.later', '[1]', 'default', 'k-1', 7, 3600000, 3, 2000);
+                INSERT INTO enqueue (method, params, key) VALUES ('view.later', '[2]', 'k-1');
+                """
+            #expect(try Self.shell(keyed, on: path)?.status == 0)
+            let later = try rows.all().filter { $0.idempotencyKey == "k-1" }
+            #expect(later.count == 1)
+            let first = try #require(later.first)
+            #expect(
+                first.params == "[1]" && first.priority == 7 && first.maxAttempts == 3
+                    && first.timeoutMilliseconds == 2000)
+            #expect(first.runAt - first.createdAt >= 3_599_000 && first.state == .pending)
 
-        // A rolled-back transaction leaves nothing.
-        #expect(
-            try Self.shell("BEGIN; INSERT INTO enqueue (method) VALUES ('view.never'); ROLLBACK;", on: path)?.status
-                == 0)
-        #expect(try rows.all().allSatisfy { $0.method != "view.never" })
+            // A rolled-back transaction leaves nothing.
+            #expect(
+                try Self.shell("BEGIN; INSERT INTO enqueue (method) VALUES ('view.never'); ROLLBACK;", on: path)?.status
+                    == 0)
+            #expect(try rows.all().allSatisfy { $0.method != "view.never" })
 
-        // The counts stay exact for these writes.
-        let stats = try await DispatcherProcess.run(["stats", "--json"], in: directory)
-        let line = try #require(stats.lines.first)
-        let counts = try #require(try jsonObject(line)["counts"] as? [String: Any])
-        #expect(
-            (counts["succeeded"] as? NSNumber)?.int64Value
-                == (try rows.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")))
-        #expect(
-            (counts["pending"] as? NSNumber)?.int64Value
-                == (try rows.scalar("SELECT count(*) FROM jobs WHERE state = 'pending'")))
-        daemon.signal(SIGTERM)
-        #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
+            // The counts stay exact for these writes.
+            let stats = try await DispatcherProcess.run(["stats", "--json"], in: directory)
+            let line = try #require(stats.lines.first)
+            let counts = try #require(try jsonObject(line)["counts"] as? [String: Any])
+            #expect(
+                (counts["succeeded"] as? NSNumber)?.int64Value
+                    == (try rows.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")))
+            #expect(
+                (counts["pending"] as? NSNumber)?.int64Value
+                    == (try rows.scalar("SELECT count(*) FROM jobs WHERE state = 'pending'")))
+            daemon.signal(SIGTERM)
+            #expect(try await daemon.wait(timeout: .seconds(30)).status == 0)
+        }
     }
 
     @Test func badRowsAreRefusedNamingTheColumnAndWriteNothing() async throws {

@@ -56,19 +56,20 @@ struct GRPCPeerBehaviourTests {
         options.pingAfterEveryResponse = true
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 4, collector: collector)
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(10_000))
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 4, collector: collector)
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(10_000))
 
-        #expect(collector.all.count == 10_000)
-        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil }, "no retry, no failure")
-        #expect(stub.connectionsAccepted == 4)
-        #expect(pool.currentStatistics.connectionsOpened == 4)
-        #expect(stub.calls == 10_000)
-        #expect(stub.distinctKeys == 10_000 && stub.maxTimesSeen == 1, "each call executed once")
-        #expect(stub.pingsSent == 10_000)
-        #expect(stub.goAwaysReceived.isEmpty, "the client never hung up: \(stub.goAwaysReceived)")
+            #expect(collector.all.count == 10_000)
+            #expect(collector.all.allSatisfy { $0.outcome.resultText != nil }, "no retry, no failure")
+            #expect(stub.connectionsAccepted == 4)
+            #expect(pool.currentStatistics.connectionsOpened == 4)
+            #expect(stub.calls == 10_000)
+            #expect(stub.distinctKeys == 10_000 && stub.maxTimesSeen == 1, "each call executed once")
+            #expect(stub.pingsSent == 10_000)
+            #expect(stub.goAwaysReceived.isEmpty, "the client never hung up: \(stub.goAwaysReceived)")
+        }
     }
 
     @Test func aServerSendingGoAwayEveryThousandStreamsCostsOneConnectionEachAndNoAttempt() async throws {
@@ -77,28 +78,29 @@ struct GRPCPeerBehaviourTests {
         options.pingAfterEveryResponse = true
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 4, collector: collector)
-        let handedBack = try await Self.runResubmitting(
-            pool, jobs: GRPCTransportTests.jobs(10_000), collector: collector
-        ) {
-            // Every retired connection is replaced before the worker's next job: wait for the
-            // replacements of the last ones, then count while the pool still runs.
-            try await waitUntil(timeout: .seconds(60)) { stub.connectionsAccepted == 4 + stub.goAwaysSent }
-        }
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 4, collector: collector)
+            let handedBack = try await Self.runResubmitting(
+                pool, jobs: GRPCTransportTests.jobs(10_000), collector: collector
+            ) {
+                // Every retired connection is replaced before the worker's next job: wait for the
+                // replacements of the last ones, then count while the pool still runs.
+                try await waitUntil(timeout: .seconds(60)) { stub.connectionsAccepted == 4 + stub.goAwaysSent }
+            }
 
-        let final = Self.finalOutcomes(collector)
-        #expect(final.count == 10_000)
-        #expect(final.allSatisfy { $0.outcome.resultText != nil }, "no failed attempt")
-        // 10,000 streams, each connection retired at 1,000, the last four part-used.
-        #expect(stub.goAwaysSent >= 7)
-        #expect(stub.connectionsAccepted == 4 + stub.goAwaysSent)
-        #expect(pool.currentStatistics.connectionsOpened == 4 + stub.goAwaysSent)
-        #expect(stub.calls == 10_000 && stub.maxTimesSeen == 1, "each call executed once")
-        // Handed back without an attempt: streams the server refused, and at most one call per
-        // retired connection that had not been sent yet when the GOAWAY came.
-        #expect(handedBack <= stub.streamsRefused + stub.goAwaysSent)
+            let final = Self.finalOutcomes(collector)
+            #expect(final.count == 10_000)
+            #expect(final.allSatisfy { $0.outcome.resultText != nil }, "no failed attempt")
+            // 10,000 streams, each connection retired at 1,000, the last four part-used.
+            #expect(stub.goAwaysSent >= 7)
+            #expect(stub.connectionsAccepted == 4 + stub.goAwaysSent)
+            #expect(pool.currentStatistics.connectionsOpened == 4 + stub.goAwaysSent)
+            #expect(stub.calls == 10_000 && stub.maxTimesSeen == 1, "each call executed once")
+            // Handed back without an attempt: streams the server refused, and at most one call per
+            // retired connection that had not been sent yet when the GOAWAY came.
+            #expect(handedBack <= stub.streamsRefused + stub.goAwaysSent)
+        }
     }
 
     @Test func aRefusedStreamIsSentAgainWithoutAnAttempt() async throws {
@@ -106,17 +108,19 @@ struct GRPCPeerBehaviourTests {
         options.refuseEveryNthStream = 10
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector)
-        let handedBack = try await Self.runResubmitting(pool, jobs: GRPCTransportTests.jobs(200), collector: collector)
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+            let handedBack = try await Self.runResubmitting(
+                pool, jobs: GRPCTransportTests.jobs(200), collector: collector)
 
-        let final = Self.finalOutcomes(collector)
-        #expect(final.count == 200)
-        #expect(final.allSatisfy { $0.outcome.resultText != nil })
-        #expect(stub.streamsRefused >= 20 && handedBack == stub.streamsRefused)
-        #expect(stub.calls == 200 && stub.maxTimesSeen == 1)
-        #expect(stub.connectionsAccepted == 1, "REFUSED_STREAM concerns one stream, not the connection")
+            let final = Self.finalOutcomes(collector)
+            #expect(final.count == 200)
+            #expect(final.allSatisfy { $0.outcome.resultText != nil })
+            #expect(stub.streamsRefused >= 20 && handedBack == stub.streamsRefused)
+            #expect(stub.calls == 200 && stub.maxTimesSeen == 1)
+            #expect(stub.connectionsAccepted == 1, "REFUSED_STREAM concerns one stream, not the connection")
+        }
     }
 
     @Test func aPingFloodClosesTheConnectionWithEnhanceYourCalm() async throws {
@@ -124,38 +128,40 @@ struct GRPCPeerBehaviourTests {
         options.floodPingsAfterFirstResponse = 1000
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pool.run() }
-            try await pool.submit(GRPCTransportTests.jobs(1)[0])
-            try await waitUntil(timeout: .seconds(60)) { stub.goAwaysReceived.contains(.enhanceYourCalm) }
-            try await waitUntil(timeout: .seconds(60)) { stub.connectionsAccepted == 2 }
-            // The new connection carries calls (the first call may have met the flood).
-            try await pool.submit(GRPCTransportTests.jobs(2)[1])
-            pool.finish()
-            try await group.waitForAll()
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await pool.run() }
+                try await pool.submit(GRPCTransportTests.jobs(1)[0])
+                try await waitUntil(timeout: .seconds(60)) { stub.goAwaysReceived.contains(.enhanceYourCalm) }
+                try await waitUntil(timeout: .seconds(60)) { stub.connectionsAccepted == 2 }
+                // The new connection carries calls (the first call may have met the flood).
+                try await pool.submit(GRPCTransportTests.jobs(2)[1])
+                pool.finish()
+                try await group.waitForAll()
+            }
+            #expect(collector.byID[2]?.outcome.resultText != nil)
+            #expect(stub.goAwaysReceived == [.enhanceYourCalm])
+            #expect(stub.connectionsAccepted == 2, "the flooded connection was replaced")
         }
-        #expect(collector.byID[2]?.outcome.resultText != nil)
-        #expect(stub.goAwaysReceived == [.enhanceYourCalm])
-        #expect(stub.connectionsAccepted == 2, "the flooded connection was replaced")
     }
 
     @Test func aResponseLargerThanTheReceiveWindowArrivesWhole() async throws {
         let large = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method]) { _ in .message(large) }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector) {
-            $0.maximumResponseBytes = 4 << 20
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector) {
+                $0.maximumResponseBytes = 4 << 20
+            }
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(3))
+            #expect(collector.all.count == 3)
+            let expected = #"{"@bytes":"\#(Base64.encode(large))"}"#
+            #expect(collector.all.allSatisfy { $0.outcome.resultText == expected })
+            #expect(stub.connectionsAccepted == 1)
         }
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(3))
-        #expect(collector.all.count == 3)
-        let expected = #"{"@bytes":"\#(Base64.encode(large))"}"#
-        #expect(collector.all.allSatisfy { $0.outcome.resultText == expected })
-        #expect(stub.connectionsAccepted == 1)
     }
 
     @Test func aResponseOverTheLimitFailsWithoutCountingForTheBreakerAndTheConnectionStays() async throws {
@@ -163,17 +169,20 @@ struct GRPCPeerBehaviourTests {
             call.message == Array("job 1".utf8) ? .message([UInt8](repeating: 7, count: 5000)) : .echo
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector) { $0.maximumResponseBytes = 1000 }
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(20))
-        let outcomes = collector.byID
-        #expect(
-            outcomes[1]?.outcome.failure
-                == CallFailure(
-                    isRetryable: false, message: "response larger than 1000 bytes", countsForBreaker: false))
-        #expect((2...20).allSatisfy { outcomes[Int64($0)]?.outcome.resultText != nil })
-        #expect(stub.connectionsAccepted == 1)
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector) {
+                $0.maximumResponseBytes = 1000
+            }
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(20))
+            let outcomes = collector.byID
+            #expect(
+                outcomes[1]?.outcome.failure
+                    == CallFailure(
+                        isRetryable: false, message: "response larger than 1000 bytes", countsForBreaker: false))
+            #expect((2...20).allSatisfy { outcomes[Int64($0)]?.outcome.resultText != nil })
+            #expect(stub.connectionsAccepted == 1)
+        }
     }
 
     @Test func aCallPastItsDeadlineFailsRetryablyAndTheConnectionCarriesTheNext() async throws {
@@ -181,69 +190,73 @@ struct GRPCPeerBehaviourTests {
             call.message == Array("job 1".utf8) ? .delayed(.seconds(5), .echo) : .echo
         }
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector)
-        var jobs = GRPCTransportTests.jobs(5)
-        jobs[0].timeout = .milliseconds(200)
-        try await PoolHarness.run(pool, jobs: jobs)
-        let outcomes = collector.byID
-        let failure = try #require(outcomes[1]?.outcome.failure)
-        #expect(failure.isRetryable && failure.message.hasPrefix("gRPC DEADLINE_EXCEEDED: no response within"))
-        #expect((2...5).allSatisfy { outcomes[Int64($0)]?.outcome.resultText != nil })
-        #expect(stub.connectionsAccepted == 1, "the stream was reset; the connection stayed")
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+            var jobs = GRPCTransportTests.jobs(5)
+            jobs[0].timeout = .milliseconds(200)
+            try await PoolHarness.run(pool, jobs: jobs)
+            let outcomes = collector.byID
+            let failure = try #require(outcomes[1]?.outcome.failure)
+            #expect(failure.isRetryable && failure.message.hasPrefix("gRPC DEADLINE_EXCEEDED: no response within"))
+            #expect((2...5).allSatisfy { outcomes[Int64($0)]?.outcome.resultText != nil })
+            #expect(stub.connectionsAccepted == 1, "the stream was reset; the connection stayed")
+        }
     }
 
     @Test func configuredMetadataIsSentWithEveryCallLowerCased() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 2, collector: collector) {
-            $0.metadata = [
-                UpstreamHeader(name: "Authorization", value: "Bearer s3cret"),
-                UpstreamHeader(name: "X-Tenant", value: "acme"),
-            ]
-        }
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(50))
-        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
-        let calls = stub.recentCalls
-        #expect(calls.count == 50)
-        for call in calls {
-            #expect(call.headers.contains { $0.name == "authorization" && $0.value == "Bearer s3cret" })
-            #expect(call.headers.contains { $0.name == "x-tenant" && $0.value == "acme" })
-            #expect(call.headers.contains { $0.name == "te" && $0.value == "trailers" })
-            #expect(call.headers.first { $0.name == ":path" }?.value == "/\(GRPCTransportTests.method)")
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 2, collector: collector) {
+                $0.metadata = [
+                    UpstreamHeader(name: "Authorization", value: "Bearer s3cret"),
+                    UpstreamHeader(name: "X-Tenant", value: "acme"),
+                ]
+            }
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(50))
+            #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+            let calls = stub.recentCalls
+            #expect(calls.count == 50)
+            for call in calls {
+                #expect(call.headers.contains { $0.name == "authorization" && $0.value == "Bearer s3cret" })
+                #expect(call.headers.contains { $0.name == "x-tenant" && $0.value == "acme" })
+                #expect(call.headers.contains { $0.name == "te" && $0.value == "trailers" })
+                #expect(call.headers.first { $0.name == ":path" }?.value == "/\(GRPCTransportTests.method)")
+            }
         }
     }
 
     @Test func keepaliveSendsPingsWhileTheConnectionIsIdle() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector) {
-            $0.keepalive = .milliseconds(20)
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector) {
+                $0.keepalive = .milliseconds(20)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await pool.run() }
+                try await pool.submit(GRPCTransportTests.jobs(1)[0])
+                try await waitUntil(timeout: .seconds(60)) { stub.pingsReceived >= 3 }
+                pool.finish()
+                try await group.waitForAll()
+            }
+            #expect(stub.pingsReceived >= 3)
+            #expect(stub.connectionsAccepted == 1, "answered pings keep the connection")
+            #expect(collector.all.first?.outcome.resultText != nil)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pool.run() }
-            try await pool.submit(GRPCTransportTests.jobs(1)[0])
-            try await waitUntil(timeout: .seconds(60)) { stub.pingsReceived >= 3 }
-            pool.finish()
-            try await group.waitForAll()
-        }
-        #expect(stub.pingsReceived >= 3)
-        #expect(stub.connectionsAccepted == 1, "answered pings keep the connection")
-        #expect(collector.all.first?.outcome.resultText != nil)
     }
 
     @Test func withoutKeepaliveTheClientSendsNoPing() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 1, collector: collector)
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(20))
-        #expect(stub.pingsReceived == 0)
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(20))
+            #expect(stub.pingsReceived == 0)
+        }
     }
 }

@@ -31,19 +31,23 @@ struct GRPCPickFirstTests {
     @Test func aRefusedFirstAddressIsPassedOverForTheNext() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        // The first address refuses (nothing listens on port 1), the second is the stub.
-        let resolver = GRPCAddressResolver { _, _ in
-            [try SocketAddress(ipAddress: "127.0.0.1", port: 1), try SocketAddress(ipAddress: "127.0.0.1", port: port)]
+        try await stub.stopping {
+            // The first address refuses (nothing listens on port 1), the second is the stub.
+            let resolver = GRPCAddressResolver { _, _ in
+                [
+                    try SocketAddress(ipAddress: "127.0.0.1", port: 1),
+                    try SocketAddress(ipAddress: "127.0.0.1", port: port),
+                ]
+            }
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(host: "upstream.test", port: port, collector: collector, resolver: resolver)
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(100))
+            #expect(collector.all.count == 100)
+            #expect(collector.all.allSatisfy { $0.outcome.resultText?.hasPrefix(#"{"@bytes":"#) == true })
+            #expect(stub.connectionsAccepted == 2)
+            #expect(pool.currentStatistics.connectionsOpened == 2)
+            #expect(pool.currentStatistics.connectFailures == 0)
         }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(host: "upstream.test", port: port, collector: collector, resolver: resolver)
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(100))
-        #expect(collector.all.count == 100)
-        #expect(collector.all.allSatisfy { $0.outcome.resultText?.hasPrefix(#"{"@bytes":"#) == true })
-        #expect(stub.connectionsAccepted == 2)
-        #expect(pool.currentStatistics.connectionsOpened == 2)
-        #expect(pool.currentStatistics.connectFailures == 0)
     }
 
     @Test func whenEveryAddressRefusesTheConnectFails() async throws {
@@ -77,13 +81,14 @@ struct GRPCPickFirstTests {
     func localhostReachesAServerListeningOnIPv4Only() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(host: "localhost", port: port, collector: collector)
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(100))
-        #expect(collector.all.count == 100)
-        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
-        #expect(stub.connectionsAccepted == 2)
-        #expect(pool.currentStatistics.connectionsOpened == 2)
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(host: "localhost", port: port, collector: collector)
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(100))
+            #expect(collector.all.count == 100)
+            #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+            #expect(stub.connectionsAccepted == 2)
+            #expect(pool.currentStatistics.connectionsOpened == 2)
+        }
     }
 }

@@ -33,20 +33,21 @@ struct GRPCTransportTests {
     @Test func fourWorkersHoldExactlyFourHTTP2Connections() async throws {
         let stub = GRPCUpstreamStub(methods: [Self.method])
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(port: port, workers: 4, collector: collector)
-        try await PoolHarness.run(pool, jobs: Self.jobs(2000))
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(port: port, workers: 4, collector: collector)
+            try await PoolHarness.run(pool, jobs: Self.jobs(2000))
 
-        let outcomes = collector.byID
-        #expect(outcomes.count == 2000)
-        for id in Int64(1)...2000 {
-            let payload = Base64.encode(Array("job \(id)".utf8))
-            #expect(outcomes[id]?.outcome.resultText == #"{"@bytes":"\#(payload)"}"#)
+            let outcomes = collector.byID
+            #expect(outcomes.count == 2000)
+            for id in Int64(1)...2000 {
+                let payload = Base64.encode(Array("job \(id)".utf8))
+                #expect(outcomes[id]?.outcome.resultText == #"{"@bytes":"\#(payload)"}"#)
+            }
+            #expect(stub.connectionsAccepted == 4)
+            #expect(pool.currentStatistics.connectionsOpened == 4)
+            #expect(stub.recentCalls.allSatisfy { $0.idempotencyKey != nil && $0.timeout != nil })
         }
-        #expect(stub.connectionsAccepted == 4)
-        #expect(pool.currentStatistics.connectionsOpened == 4)
-        #expect(stub.recentCalls.allSatisfy { $0.idempotencyKey != nil && $0.timeout != nil })
     }
 
     @Test func aWorkerWhoseConnectionClosesOpensAndCountsANewOne() async throws {
@@ -150,16 +151,17 @@ struct GRPCTLSTransportTests {
     @Test func callsSucceedOverTLSTrustingTheTestCA() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: Self.serverTLS)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let pool = try Self.makePool(
-            port: port, collector: collector, tls: UpstreamTLSConfiguration(caFile: Self.fixture("ca.pem")))
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(200))
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let pool = try Self.makePool(
+                port: port, collector: collector, tls: UpstreamTLSConfiguration(caFile: Self.fixture("ca.pem")))
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(200))
 
-        #expect(collector.all.count == 200)
-        #expect(collector.all.allSatisfy { $0.outcome.resultText?.hasPrefix(#"{"@bytes":"#) == true })
-        #expect(stub.connectionsAccepted == 2)
-        #expect(pool.currentStatistics.connectionsOpened == 2)
+            #expect(collector.all.count == 200)
+            #expect(collector.all.allSatisfy { $0.outcome.resultText?.hasPrefix(#"{"@bytes":"#) == true })
+            #expect(stub.connectionsAccepted == 2)
+            #expect(pool.currentStatistics.connectionsOpened == 2)
+        }
     }
 
     @Test func mutualTLSPresentsTheClientCertificate() async throws {
@@ -168,32 +170,34 @@ struct GRPCTLSTransportTests {
             clientCAFile: Self.fixture("ca.pem"))
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: serverTLS)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        let tls = UpstreamTLSConfiguration(
-            caFile: Self.fixture("ca.pem"), clientCertificateFile: Self.fixture("client.pem"),
-            clientKeyFile: Self.fixture("client-key.pem"))
-        let pool = try Self.makePool(port: port, collector: collector, tls: tls)
-        try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(50))
-        #expect(collector.all.count == 50)
-        #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            let tls = UpstreamTLSConfiguration(
+                caFile: Self.fixture("ca.pem"), clientCertificateFile: Self.fixture("client.pem"),
+                clientKeyFile: Self.fixture("client-key.pem"))
+            let pool = try Self.makePool(port: port, collector: collector, tls: tls)
+            try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(50))
+            #expect(collector.all.count == 50)
+            #expect(collector.all.allSatisfy { $0.outcome.resultText != nil })
+        }
     }
 
     @Test func anUntrustedServerIsAFailedConnectAndNoCallIsMade() async throws {
         let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], tls: Self.serverTLS)
         let port = try await stub.start()
-        defer { Task { await stub.stop() } }
-        let collector = OutcomeCollector()
-        // No --ca-file: the test CA is not among the system's roots.
-        let pool = try Self.makePool(port: port, collector: collector, tls: UpstreamTLSConfiguration())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pool.run() }
-            // Generous: under a full parallel run the cooperative pool can be busy for seconds.
-            try await waitUntil(timeout: .seconds(60)) { pool.currentStatistics.connectFailures >= 2 }
-            pool.finish()
-            try await group.waitForAll()
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            // No --ca-file: the test CA is not among the system's roots.
+            let pool = try Self.makePool(port: port, collector: collector, tls: UpstreamTLSConfiguration())
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await pool.run() }
+                // Generous: under a full parallel run the cooperative pool can be busy for seconds.
+                try await waitUntil(timeout: .seconds(60)) { pool.currentStatistics.connectFailures >= 2 }
+                pool.finish()
+                try await group.waitForAll()
+            }
+            #expect(pool.currentStatistics.connectionsOpened == 0)
+            #expect(stub.calls == 0)
         }
-        #expect(pool.currentStatistics.connectionsOpened == 0)
-        #expect(stub.calls == 0)
     }
 }

@@ -25,20 +25,13 @@ struct ProtosetDecoder {
     }
 
     private mutating func decodeFile(_ reader: WireReader) throws(WireFormatError) {
-        var reader = reader
         var package = ""
         var syntax = ""
         var messageRanges: [Range<Int>] = []
         var enumRanges: [Range<Int>] = []
         var serviceRanges: [Range<Int>] = []
         var name = ""
-        while !reader.isAtEnd {
-            let (number, wireType) = try reader.readTag()
-            guard wireType == .lengthDelimited else {
-                try reader.skip(wireType)
-                continue
-            }
-            let range = try reader.readLengthDelimited()
+        try reader.forEachLengthDelimited { number, range throws(WireFormatError) in
             switch number {
             case 1: name = try reader.string(range)
             case 2: package = try reader.string(range)
@@ -67,20 +60,13 @@ struct ProtosetDecoder {
         _ reader: WireReader, scope: String, isProto2: Bool, depth: Int
     ) throws(WireFormatError) {
         guard depth < Self.maximumNesting else { throw WireFormatError(message: "messages nested too deeply") }
-        var reader = reader
         var name = ""
         var fieldRanges: [Range<Int>] = []
         var nestedRanges: [Range<Int>] = []
         var enumRanges: [Range<Int>] = []
         var oneofNames: [String] = []
         var isMapEntry = false
-        while !reader.isAtEnd {
-            let (number, wireType) = try reader.readTag()
-            guard wireType == .lengthDelimited else {
-                try reader.skip(wireType)
-                continue
-            }
-            let range = try reader.readLengthDelimited()
+        try reader.forEachLengthDelimited { number, range throws(WireFormatError) in
             switch number {
             case 1: name = try reader.string(range)
             case 2: fieldRanges.append(range)

@@ -36,6 +36,23 @@ struct WireReader {
 
     var isAtEnd: Bool { index >= end }
 
+    /// Calls `field` with the number and payload range of each length-delimited field from here
+    /// to the end, skipping fields of the other wire types (which a descriptor's strings, nested
+    /// messages and options never are). Reads a copy: this reader stays where it is.
+    func forEachLengthDelimited(
+        _ field: (_ number: Int, _ payload: Range<Int>) throws(WireFormatError) -> Void
+    ) throws(WireFormatError) {
+        var reader = self
+        while !reader.isAtEnd {
+            let (number, wireType) = try reader.readTag()
+            guard wireType == .lengthDelimited else {
+                try reader.skip(wireType)
+                continue
+            }
+            try field(number, try reader.readLengthDelimited())
+        }
+    }
+
     /// Reads the next tag: the field number and its wire type.
     mutating func readTag() throws(WireFormatError) -> (number: Int, wireType: WireType) {
         let tag = try readVarint()
