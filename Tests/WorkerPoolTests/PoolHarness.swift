@@ -42,6 +42,19 @@ enum PoolHarness {
         (1...count).map { RPCJob(id: Int64($0), method: "test_call", params: Array("[\($0)]".utf8), timeout: timeout) }
     }
 
+    /// Runs the pool until `condition` holds, then finishes it and waits for `run()` to return.
+    /// Waits 60 s at most: under a full parallel run the cooperative pool can be busy for seconds.
+    static func run<Transport: UpstreamTransport>(
+        _ pool: WorkerPool<Transport>, until condition: () -> Bool
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await pool.run() }
+            try await waitUntil(timeout: .seconds(60), condition)
+            pool.finish()
+            try await group.waitForAll()
+        }
+    }
+
     /// Runs the pool, submits `jobs`, finishes it and waits for `run()` to return.
     static func run<Transport: UpstreamTransport>(_ pool: WorkerPool<Transport>, jobs: [RPCJob]) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -44,16 +44,11 @@ struct DaemonTests {
     @Test(arguments: StoreKind.withPoolers)
     func tenThousandJobsSucceedOverExactlyEightConnections(kind: StoreKind) async throws {
         let database = try await TestDatabase.make(kind)
-        let directory = database.directory
         try await Self.enqueue(10_000, in: database)
         let stub = UpstreamStub { request in .result("{\"echo\":\(request.id ?? -1)}") }
         let port = try await stub.start()
         try await stub.stopping {
-            let result = try await DispatcherProcess.run(
-                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
-                environment: database.environment
-            )
-            #expect(result.status == 0, "\(result.stderr)")
+            try await Self.runTogether(1, Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: database)
 
             let jobs = try await database.jobs()
             #expect(jobs.count == 10_000)
@@ -86,11 +81,7 @@ struct DaemonTests {
         }
         let port = try await stub.start()
         try await stub.stopping {
-            let result = try await DispatcherProcess.run(
-                Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: directory,
-                environment: database.environment
-            )
-            #expect(result.status == 0, "\(result.stderr)")
+            try await Self.runTogether(1, Self.runArguments(port: port, extra: ["--exit-when-idle"]), in: database)
             let jobs = try await database.jobs()
             #expect(jobs[0].state == .succeeded && jobs[0].attempts == 3 && jobs[0].result == "\"done\"")
             #expect(jobs[1].state == .failed && jobs[1].attempts == 2)

@@ -56,12 +56,7 @@ struct GRPCPickFirstTests {
         }
         let collector = OutcomeCollector()
         let pool = try Self.makePool(host: "upstream.test", port: 1, collector: collector, resolver: resolver)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pool.run() }
-            try await waitUntil(timeout: .seconds(60)) { pool.currentStatistics.connectFailures >= 2 }
-            pool.finish()
-            try await group.waitForAll()
-        }
+        try await PoolHarness.run(pool) { pool.currentStatistics.connectFailures >= 2 }
         #expect(pool.currentStatistics.connectionsOpened == 0)
         #expect(pool.currentStatistics.calls == 0)
     }

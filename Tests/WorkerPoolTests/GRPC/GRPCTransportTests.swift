@@ -80,13 +80,7 @@ struct GRPCTransportTests {
         let pool = try Self.makePool(port: 1, workers: 1, collector: collector) {
             $0.connectTimeout = .milliseconds(200)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pool.run() }
-            // Generous: under a full parallel run the cooperative pool can be busy for seconds.
-            try await waitUntil(timeout: .seconds(60)) { pool.currentStatistics.connectFailures >= 2 }
-            pool.finish()
-            try await group.waitForAll()
-        }
+        try await PoolHarness.run(pool) { pool.currentStatistics.connectFailures >= 2 }
         #expect(pool.currentStatistics.connectionsOpened == 0)
         #expect(pool.currentStatistics.calls == 0)
     }
@@ -189,13 +183,7 @@ struct GRPCTLSTransportTests {
             let collector = OutcomeCollector()
             // No --ca-file: the test CA is not among the system's roots.
             let pool = try Self.makePool(port: port, collector: collector, tls: UpstreamTLSConfiguration())
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await pool.run() }
-                // Generous: under a full parallel run the cooperative pool can be busy for seconds.
-                try await waitUntil(timeout: .seconds(60)) { pool.currentStatistics.connectFailures >= 2 }
-                pool.finish()
-                try await group.waitForAll()
-            }
+            try await PoolHarness.run(pool) { pool.currentStatistics.connectFailures >= 2 }
             #expect(pool.currentStatistics.connectionsOpened == 0)
             #expect(stub.calls == 0)
         }
