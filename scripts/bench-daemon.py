@@ -36,7 +36,7 @@ import subprocess
 import tempfile
 import time
 
-from benchlib import ROOT, Stub, binary, build, enqueue_until_called, median, table, wrk
+from benchlib import ROOT, Stub, binary, build, enqueue_latencies, median, table, wrk
 
 JOBS = 100_000
 HEADERS = ("--header", "Authorization: Bearer 0123456789abcdef0123456789abcdef",
@@ -168,13 +168,9 @@ def idle_latency(directory, stub):
     subprocess.run([dispatcher, "stats", "--db", db], check=True, stdout=subprocess.DEVNULL)
     daemon = subprocess.Popen([dispatcher, "run", "--db", db, "--upstream", f"http://127.0.0.1:{stub.port}/",
                                "--workers", str(WORKERS), "--log-level", "warning"])
-    latencies = []
     try:
         time.sleep(1)
-        for index in range(LATENCY_SAMPLES):
-            _, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
-            latencies.append((arrived_at - returned) * 1000)
-            time.sleep(0.03)
+        latencies = enqueue_latencies(dispatcher, db, stub, LATENCY_SAMPLES)
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)

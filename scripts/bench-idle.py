@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import RELEASE, Stub, build, cpu_seconds, enqueue_until_called, median, table
+from benchlib import RELEASE, Stub, build, cpu_seconds, enqueue_latencies, median, table
 
 IDLE_SECONDS = int(os.environ.get("IDLE_SECONDS", "10"))
 IDLE_ROUNDS = 3
@@ -34,7 +34,6 @@ def main():
     dispatcher = os.path.join(arguments.build_dir, "dispatcher")
     stub = Stub(log_arrivals=True, directory=arguments.build_dir)
     idle = []
-    latencies = []
     with tempfile.TemporaryDirectory() as directory:
         db = os.path.join(directory, "idle.db")
         subprocess.run([dispatcher, "stats", "--db", db], check=True, stdout=subprocess.DEVNULL)
@@ -46,10 +45,7 @@ def main():
                 before, start = cpu_seconds(daemon.pid), time.monotonic()
                 time.sleep(IDLE_SECONDS)
                 idle.append((cpu_seconds(daemon.pid) - before) / (time.monotonic() - start) * 100)
-            for index in range(LATENCY_SAMPLES):
-                _, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
-                latencies.append((arrived_at - returned) * 1000)
-                time.sleep(0.03)
+            latencies = enqueue_latencies(dispatcher, db, stub, LATENCY_SAMPLES)
         finally:
             daemon.terminate()
             daemon.wait(timeout=60)

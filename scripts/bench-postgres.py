@@ -143,19 +143,31 @@ def parse_arguments():
     return parser.parse_args()
 
 
+def write_batch(directory):
+    """Writes the JOBS plain jobs every drain here enqueues; returns the file's path."""
+    batch = os.path.join(directory, "jobs.ndjson")
+    with open(batch, "w") as f:
+        for i in range(JOBS):
+            f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+    return batch
+
+
+def start_server(server_dir):
+    """Starts the tests' PostgreSQL server in `server_dir` and returns its URL."""
+    server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    os.environ["PGPASSWORD"] = "dispatcher-test"
+    return server_url
+
+
 def through_pgbouncer(dispatcher, mode, samples, spacing):
     """The batch enqueue and the 2-daemon drain, directly and through pgbouncer in `mode`, then
     the idle latency through it."""
     with tempfile.TemporaryDirectory() as directory:
-        batch = os.path.join(directory, "jobs.ndjson")
-        with open(batch, "w") as f:
-            for i in range(JOBS):
-                f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+        batch = write_batch(directory)
         server_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pg.")
         pooler_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pgbouncer.")
-        server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,
-                                    check=True).stdout.strip()
-        os.environ["PGPASSWORD"] = "dispatcher-test"
+        server_url = start_server(server_dir)
         stub = Stub()
         try:
             pooler_url = subprocess.run([POOLER, "start", pooler_dir, server_url, mode], capture_output=True,
@@ -204,9 +216,7 @@ def main():
         return
     if arguments.idle_only:
         server_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pg.")
-        server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,
-                                    check=True).stdout.strip()
-        os.environ["PGPASSWORD"] = "dispatcher-test"
+        server_url = start_server(server_dir)
         try:
             latencies, cpu = idle_latency(dispatcher, create_database(dispatcher, server_url, "bench_idle", None),
                                           arguments.samples, arguments.spacing_ms / 1000)
@@ -215,14 +225,9 @@ def main():
         table(idle_rows(latencies, cpu))
         return
     with tempfile.TemporaryDirectory() as directory:
-        batch = os.path.join(directory, "jobs.ndjson")
-        with open(batch, "w") as f:
-            for i in range(JOBS):
-                f.write('{"method":"eth_getBalance","params":["0x%040x","latest"]}\n' % i)
+        batch = write_batch(directory)
         server_dir = tempfile.mkdtemp(prefix="dispatcher-bench-pg.")
-        server_url = subprocess.run([SERVER, "start", server_dir], capture_output=True, text=True,
-                                    check=True).stdout.strip()
-        os.environ["PGPASSWORD"] = "dispatcher-test"
+        server_url = start_server(server_dir)
         stub = Stub()
         try:
             if arguments.two_only:

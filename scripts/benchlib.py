@@ -109,6 +109,17 @@ def enqueue_until_called(dispatcher, db, stub, index):
             return launched, returned, arrived_at
 
 
+def enqueue_latencies(dispatcher, db, stub, samples, spacing=0.03):
+    """Milliseconds from `dispatcher enqueue` returning to the stub receiving the call, for
+    `samples` single enqueues `spacing` seconds apart, against a daemon already running."""
+    latencies = []
+    for index in range(samples):
+        _, returned, arrived_at = enqueue_until_called(dispatcher, db, stub, index)
+        latencies.append((arrived_at - returned) * 1000)
+        time.sleep(spacing)
+    return latencies
+
+
 def cpu_seconds(pid):
     """User + system CPU time a process has used so far, from /proc."""
     with open(f"/proc/{pid}/stat") as f:
