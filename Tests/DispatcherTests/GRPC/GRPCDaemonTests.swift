@@ -25,6 +25,18 @@ struct GRPCDaemonTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 
+    /// Starts the echoing stub, runs one daemon with the fixtures' protoset until the queue is
+    /// idle (it must exit 0), stops the stub and returns it with every job's row.
+    static func drainWithProtoset(_ directory: TemporaryDirectory) async throws -> (GRPCUpstreamStub, [Job]) {
+        let (stub, port) = try await startStub()
+        return try await stub.stopping {
+            let result = try await DispatcherProcess.run(
+                runArguments(port: port, extra: ["--protoset", protoset, "--exit-when-idle"]), in: directory)
+            #expect(result.status == 0, "\(result.stderr)")
+            return (stub, try Rows(directory.database).all())
+        }
+    }
+
     static func startStub(
         _ behavior: @escaping GRPCUpstreamStub.Behavior = { _ in .echo }
     ) async throws -> (
@@ -39,21 +51,14 @@ struct GRPCDaemonTests {
         try await Self.enqueue(
             (0..<2000).map { #"{"method":"\#(Self.echo)","params":{"text":"job \#($0)","numbers":[\#($0)]}}"# },
             in: directory)
-        let (stub, port) = try await Self.startStub()
-        try await stub.stopping {
-            let result = try await DispatcherProcess.run(
-                Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
-            #expect(result.status == 0, "\(result.stderr)")
-
-            let jobs = try Rows(directory.database).all()
-            #expect(jobs.count == 2000)
-            #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
-            // The echoed Kitchen comes back in the proto3 JSON mapping: fields in number order.
-            #expect(jobs.allSatisfy { $0.result == #"{"numbers":[\#($0.id - 1)],"text":"job \#($0.id - 1)"}"# })
-            #expect(stub.connectionsAccepted == 4)
-            #expect(stub.calls == 2000)
-            #expect(stub.distinctKeys == 2000 && stub.maxTimesSeen == 1)
-        }
+        let (stub, jobs) = try await Self.drainWithProtoset(directory)
+        #expect(jobs.count == 2000)
+        #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
+        // The echoed Kitchen comes back in the proto3 JSON mapping: fields in number order.
+        #expect(jobs.allSatisfy { $0.result == #"{"numbers":[\#($0.id - 1)],"text":"job \#($0.id - 1)"}"# })
+        #expect(stub.connectionsAccepted == 4)
+        #expect(stub.calls == 2000)
+        #expect(stub.distinctKeys == 2000 && stub.maxTimesSeen == 1)
     }
 
     @Test func aServerRetiringConnectionsWithGoAwayCostsNoAttempt() async throws {
@@ -134,19 +139,13 @@ struct GRPCDaemonTests {
                 #"{"method":"\#(Self.echo)","params":{"scalars":{"fBool":"yes"}}}"#,
                 #"{"method":"fixtures.v1.KitchenService/Missing","params":{}}"#,
             ], in: directory)
-        let (stub, port) = try await Self.startStub()
-        try await stub.stopping {
-            let result = try await DispatcherProcess.run(
-                Self.runArguments(port: port, extra: ["--protoset", Self.protoset, "--exit-when-idle"]), in: directory)
-            #expect(result.status == 0, "\(result.stderr)")
-            let jobs = try Rows(directory.database).all()
-            #expect(jobs.allSatisfy { $0.state == .failed && $0.attempts == 1 })
-            #expect(jobs[0].lastError == "params.items[2].count: value out of range for int32")
-            #expect(jobs[1].lastError?.hasPrefix("params.nope: unknown field") == true)
-            #expect(jobs[2].lastError?.hasPrefix("params.scalars.fBool: expected a boolean") == true)
-            #expect(jobs[3].lastError == "method fixtures.v1.KitchenService/Missing is not in the protoset")
-            #expect(stub.calls == 0, "the upstream was never called")
-        }
+        let (stub, jobs) = try await Self.drainWithProtoset(directory)
+        #expect(jobs.allSatisfy { $0.state == .failed && $0.attempts == 1 })
+        #expect(jobs[0].lastError == "params.items[2].count: value out of range for int32")
+        #expect(jobs[1].lastError?.hasPrefix("params.nope: unknown field") == true)
+        #expect(jobs[2].lastError?.hasPrefix("params.scalars.fBool: expected a boolean") == true)
+        #expect(jobs[3].lastError == "method fixtures.v1.KitchenService/Missing is not in the protoset")
+        #expect(stub.calls == 0, "the upstream was never called")
     }
 
     @Test func everyJobSucceedsWhenTheServerRestartsMidRun() async throws {

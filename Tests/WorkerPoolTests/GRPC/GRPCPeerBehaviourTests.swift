@@ -16,6 +16,20 @@ struct GRPCPeerBehaviourTests {
         try GRPCTransportTests.makePool(port: port, workers: workers, collector: collector, configure: configure)
     }
 
+    /// Starts a peer that behaves as `options` say and runs `body` with it and a pool of
+    /// `workers` connected to it; the peer is stopped after.
+    static func withPeer(
+        _ options: GRPCUpstreamStub.Options, workers: Int,
+        _ body: (GRPCUpstreamStub, WorkerPool<GRPCTransport>, OutcomeCollector) async throws -> Void
+    ) async throws {
+        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
+        let port = try await stub.start()
+        try await stub.stopping {
+            let collector = OutcomeCollector()
+            try await body(stub, try makePool(port: port, workers: workers, collector: collector), collector)
+        }
+    }
+
     /// Runs `jobs` through `pool`, handing every job that comes back not attempted in again (as
     /// the daemon's queue does), until each has a final outcome. Returns how many were handed
     /// back.
@@ -54,11 +68,7 @@ struct GRPCPeerBehaviourTests {
     @Test func aServerThatPingsAfterEveryResponseKeepsItsFourConnections() async throws {
         var options = GRPCUpstreamStub.Options()
         options.pingAfterEveryResponse = true
-        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
-        let port = try await stub.start()
-        try await stub.stopping {
-            let collector = OutcomeCollector()
-            let pool = try Self.makePool(port: port, workers: 4, collector: collector)
+        try await Self.withPeer(options, workers: 4) { stub, pool, collector in
             try await PoolHarness.run(pool, jobs: GRPCTransportTests.jobs(10_000))
 
             #expect(collector.all.count == 10_000)
@@ -76,11 +86,7 @@ struct GRPCPeerBehaviourTests {
         var options = GRPCUpstreamStub.Options()
         options.goAwayEvery = 1000
         options.pingAfterEveryResponse = true
-        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
-        let port = try await stub.start()
-        try await stub.stopping {
-            let collector = OutcomeCollector()
-            let pool = try Self.makePool(port: port, workers: 4, collector: collector)
+        try await Self.withPeer(options, workers: 4) { stub, pool, collector in
             let handedBack = try await Self.runResubmitting(
                 pool, jobs: GRPCTransportTests.jobs(10_000), collector: collector
             ) {
@@ -106,11 +112,7 @@ struct GRPCPeerBehaviourTests {
     @Test func aRefusedStreamIsSentAgainWithoutAnAttempt() async throws {
         var options = GRPCUpstreamStub.Options()
         options.refuseEveryNthStream = 10
-        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
-        let port = try await stub.start()
-        try await stub.stopping {
-            let collector = OutcomeCollector()
-            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+        try await Self.withPeer(options, workers: 1) { stub, pool, collector in
             let handedBack = try await Self.runResubmitting(
                 pool, jobs: GRPCTransportTests.jobs(200), collector: collector)
 
@@ -126,11 +128,7 @@ struct GRPCPeerBehaviourTests {
     @Test func aPingFloodClosesTheConnectionWithEnhanceYourCalm() async throws {
         var options = GRPCUpstreamStub.Options()
         options.floodPingsAfterFirstResponse = 1000
-        let stub = GRPCUpstreamStub(methods: [GRPCTransportTests.method], options: options)
-        let port = try await stub.start()
-        try await stub.stopping {
-            let collector = OutcomeCollector()
-            let pool = try Self.makePool(port: port, workers: 1, collector: collector)
+        try await Self.withPeer(options, workers: 1) { stub, pool, collector in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await pool.run() }
                 try await pool.submit(GRPCTransportTests.jobs(1)[0])
