@@ -47,9 +47,7 @@ public struct JSONScanner {
         scanner.index += 1
         try scanner.scanWholeContainer(closing: UInt8(ascii: "}"), kind: "object") { scanner in
             let key = try scanner.readString()
-            scanner.skipWhitespace()
-            try scanner.expect(UInt8(ascii: ":"))
-            scanner.skipWhitespace()
+            try scanner.skipColon()
             let start = scanner.index
             try scanner.skipValue(depth: 1)
             try member(key, start..<scanner.index)
@@ -76,26 +74,46 @@ public struct JSONScanner {
     private mutating func scanWholeContainer(
         closing: UInt8, kind: String, _ item: (inout JSONScanner) throws -> Void
     ) throws {
-        skipWhitespace()
-        if peek() == closing {
-            index += 1
-        } else {
-            while true {
-                skipWhitespace()
+        if enterContainer(closing: closing) {
+            repeat {
                 try item(&self)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(closing)
-                break
-            }
+            } while try nextItem(closing: closing)
         }
         skipWhitespace()
         guard index == bytes.count else {
             throw error("unexpected data after the JSON \(kind)")
         }
+    }
+
+    // MARK: Containers
+
+    /// After a container's opening byte: skips white space, and the closing byte of an empty
+    /// container. Whether an item follows (the scanner at its first byte).
+    mutating func enterContainer(closing: UInt8) -> Bool {
+        skipWhitespace()
+        guard peek() == closing else { return true }
+        index += 1
+        return false
+    }
+
+    /// After an item: skips white space and then the comma before the next item (true, the
+    /// scanner at that item) or the container's closing byte (false); anything else is an error.
+    mutating func nextItem(closing: UInt8) throws(JSONError) -> Bool {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: ",") else {
+            try expect(closing)
+            return false
+        }
+        index += 1
+        skipWhitespace()
+        return true
+    }
+
+    /// After a member's key: the colon and the white space around it.
+    mutating func skipColon() throws(JSONError) {
+        skipWhitespace()
+        try expect(UInt8(ascii: ":"))
+        skipWhitespace()
     }
 
     // MARK: Reading values
@@ -106,44 +124,18 @@ public struct JSONScanner {
         switch byte {
         case UInt8(ascii: "{"):
             index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
+            guard enterContainer(closing: UInt8(ascii: "}")) else { return }
+            repeat {
                 try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
+                try skipColon()
                 try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"))
-                return
-            }
+            } while try nextItem(closing: UInt8(ascii: "}"))
         case UInt8(ascii: "["):
             index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
+            guard enterContainer(closing: UInt8(ascii: "]")) else { return }
+            repeat {
                 try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"))
-                return
-            }
+            } while try nextItem(closing: UInt8(ascii: "]"))
         case UInt8(ascii: "\""):
             try skipString()
         case UInt8(ascii: "t"):

@@ -55,46 +55,22 @@ extension JSONScanner {
         switch byte {
         case UInt8(ascii: "{"):
             index += 1
-            skipWhitespace()
             var members: [ProtoJSONValue.Member] = []
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            }
-            while true {
-                skipWhitespace()
+            guard enterContainer(closing: UInt8(ascii: "}")) else { return .object(members) }
+            repeat {
                 let key = try readString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
+                try skipColon()
                 members.append(ProtoJSONValue.Member(key: key, value: try readValue(depth: depth + 1)))
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "}"))
-                return .object(members)
-            }
+            } while try nextItem(closing: UInt8(ascii: "}"))
+            return .object(members)
         case UInt8(ascii: "["):
             index += 1
-            skipWhitespace()
             var elements: [ProtoJSONValue] = []
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return .array(elements)
-            }
-            while true {
-                skipWhitespace()
+            guard enterContainer(closing: UInt8(ascii: "]")) else { return .array(elements) }
+            repeat {
                 elements.append(try readValue(depth: depth + 1))
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"))
-                return .array(elements)
-            }
+            } while try nextItem(closing: UInt8(ascii: "]"))
+            return .array(elements)
         case UInt8(ascii: "\""):
             return .string(try readString())
         case UInt8(ascii: "t"):
