@@ -42,10 +42,8 @@ public struct GRPCTransport: UpstreamTransport {
     let eventLoopGroup: any EventLoopGroup
     /// The upstream host's addresses, tried in order (tests substitute their own lists).
     var resolver = GRPCAddressResolver()
-    /// Built once from `configuration.tls` for `grpcs` upstreams (ALPN `h2`); nil for `grpc`.
-    let tlsContext: NIOSSLContext?
-    /// Whether the upstream asked for a client certificate this client does not have.
-    let certificateRequests = ClientCertificateRequests()
+    /// Built once from `configuration.tls` (ALPN `h2`).
+    let tls: UpstreamClientTLS
 
     /// The receive window kept open on each connection and each call's stream.
     static let windowSize = 1 << 20
@@ -58,9 +56,8 @@ public struct GRPCTransport: UpstreamTransport {
     ) throws(UpstreamTLSError) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
-        self.tlsContext =
-            configuration.url.scheme.usesTLS
-            ? try configuration.tls.makeContext(noticing: certificateRequests, applicationProtocols: ["h2"]) : nil
+        self.tls = try UpstreamClientTLS(
+            url: configuration.url, configuration: configuration.tls, applicationProtocols: ["h2"])
     }
 
     public var name: String { configuration.url.description }
@@ -93,8 +90,7 @@ public struct GRPCTransport: UpstreamTransport {
     /// Opens a connection to `address`: TCP, TLS for `grpcs`, and the server's SETTINGS.
     private func connect(to address: SocketAddress, on eventLoop: any EventLoop) async throws -> GRPCConnection {
         let url = configuration.url
-        let tlsContext = self.tlsContext
-        let certificateRequests = self.certificateRequests
+        let tls = self.tls
         let connectTimeout = configuration.connectTimeout
         let settings = GRPCClientHandler.Settings(
             scheme: url.scheme.usesTLS ? "https" : "http", authority: url.authority,
@@ -107,11 +103,7 @@ public struct GRPCTransport: UpstreamTransport {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handshake = try tlsContext.map { tlsContext in
-                        try UpstreamTLSHandlers.add(
-                            to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
-                            timeout: TimeAmount(connectTimeout))
-                    }
+                    let handshake = try tls.addHandlers(to: channel, url: url, timeout: TimeAmount(connectTimeout))
                     try channel.pipeline.syncOperations.addHandler(
                         NIOHTTP2Handler(
                             mode: .client, connectionConfiguration: Self.http2Configuration,
@@ -125,13 +117,7 @@ public struct GRPCTransport: UpstreamTransport {
                 }
             }
         do {
-            if let handshake {
-                do {
-                    try await handshake.get()
-                } catch {
-                    throw TLSConnectError(cause: TLSFailure.describe(error, host: url.host))
-                }
-            }
+            try await UpstreamClientTLS.finish(handshake, host: url.host)
             try await ready.get()
         } catch {
             try? await channel.close()
@@ -139,7 +125,7 @@ public struct GRPCTransport: UpstreamTransport {
         }
         return GRPCConnection(
             channel: channel, handler: handler, flags: flags, codec: configuration.codec, host: url.host,
-            usesTLS: tlsContext != nil)
+            usesTLS: tls.isEnabled)
     }
 
     /// Runs `body` with the open connection and closes it afterwards.

@@ -32,10 +32,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
 
     public let configuration: Configuration
     let eventLoopGroup: any EventLoopGroup
-    /// Built once from `configuration.tls` for `https` upstreams; nil for `http`.
-    let tlsContext: NIOSSLContext?
-    /// Whether the upstream asked for a client certificate this client does not have.
-    let certificateRequests = ClientCertificateRequests()
+    /// Built once from `configuration.tls` (ALPN `http/1.1`).
+    let tls: UpstreamClientTLS
 
     /// - Parameter eventLoopGroup: where connections run; defaults to NIO's shared group.
     /// - Throws: `UpstreamTLSError` when an `https` upstream's PEM files are unreadable or
@@ -45,8 +43,8 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
     ) throws(UpstreamTLSError) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
-        self.tlsContext =
-            configuration.url.scheme.usesTLS ? try configuration.tls.makeContext(noticing: certificateRequests) : nil
+        self.tls = try UpstreamClientTLS(
+            url: configuration.url, configuration: configuration.tls, applicationProtocols: ["http/1.1"])
     }
 
     public var name: String { configuration.url.description }
@@ -70,19 +68,14 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
         on eventLoop: any EventLoop, url: UpstreamURL, headers: [UpstreamHeader], maximumResponseBytes: Int,
         _ body: (inout HTTPJSONRPCConnection) async throws -> Result
     ) async throws -> Result {
-        let tlsContext = self.tlsContext
-        let certificateRequests = self.certificateRequests
+        let tls = self.tls
         let connectTimeout = TimeAmount(configuration.connectTimeout)
         let (channel, handler, handshake) = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handshake = try tlsContext.map { tlsContext in
-                        try UpstreamTLSHandlers.add(
-                            to: channel, context: tlsContext, url: url, certificateRequests: certificateRequests,
-                            timeout: connectTimeout)
-                    }
+                    let handshake = try tls.addHandlers(to: channel, url: url, timeout: connectTimeout)
                     // The handler frames requests and parses responses itself: bytes in, bytes out.
                     let handler = JSONRPCClientHandler(
                         url: url, headers: headers, maximumResponseBytes: maximumResponseBytes)
@@ -90,17 +83,15 @@ public struct HTTPJSONRPCTransport: UpstreamTransport {
                     return (channel, NIOLoopBound(handler, eventLoop: channel.eventLoop), handshake)
                 }
             }
-        if let handshake {
-            do {
-                try await handshake.get()
-            } catch {
-                try? await channel.close()
-                throw TLSConnectError(cause: TLSFailure.describe(error, host: url.host))
-            }
+        do {
+            try await UpstreamClientTLS.finish(handshake, host: url.host)
+        } catch {
+            try? await channel.close()
+            throw error
         }
         var connection = HTTPJSONRPCConnection(
             channel: channel, handler: handler, classifier: configuration.classifier, host: url.host,
-            usesTLS: tlsContext != nil)
+            usesTLS: tls.isEnabled)
         // A cancelled worker's call in flight fails with `CancellationError`.
         return try await ConnectionLifetime.run(&connection, on: channel, cancel: { handler.value.cancel() }, body)
     }
