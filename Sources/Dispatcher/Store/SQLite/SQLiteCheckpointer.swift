@@ -21,9 +21,9 @@ import NIOPosix
 final class SQLiteCheckpointer: Sendable {
     /// Checkpoint once the WAL file is at least this big (SQLite's own default is 1,000 pages,
     /// 4 MiB). A checkpoint copies each page once, however many of its versions the log holds,
-    /// so a longer log coalesces the pages a drain rewrites again and again: the ordering index
-    /// takes a different leaf page for every keyed job a batch finishes, and its few hundred
-    /// leaves are rewritten thousands of times per checkpoint at 4 MiB (CHANGELOG, issue 25).
+    /// so a longer log coalesces the pages a drain rewrites again and again: a keyed drain
+    /// writes a key-index leaf for nearly every job it finishes, and the same few hundred
+    /// leaves come back in commit after commit (CHANGELOG, issue 25).
     static let threshold: Int64 = 16 << 20
     /// The daemon connection's own automatic checkpoint, in pages (64 MiB), should this one fall
     /// behind. A PASSIVE checkpoint from another connection can keep chasing a busy writer without
