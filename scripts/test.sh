@@ -80,11 +80,10 @@ fi
 # unchanged), and the build then misses the new migration's embedded resource.
 swift build --build-tests --manifest-cache none
 # Two passes. Most of an end-to-end test's time is waiting (for daemons, stubs, PostgreSQL,
-# Chromium, a lease), so the suites run four at a time (on this 2-core machine 145-171 s, then
-# about 115 s for the second pass, against 393 s for everything one at a time). The suites that
-# assert rates, throughput or timeouts run afterwards one at a time: under the parallel load a fresh-clone CI run saw the
-# adaptive drain, a fleet rate floor and a pooler's connect timeout miss (all held one at a
-# time). With arguments (a --filter, say) everything runs one at a time.
+# Chromium, a lease), so the suites run four at a time (the CHANGELOG has the times). The suites
+# that assert rates, throughput or timeouts run afterwards one at a time: under the parallel load
+# a fresh-clone CI run saw the adaptive drain, a fleet rate floor and a pooler's connect timeout
+# miss (all held one at a time). With arguments (a --filter, say) everything runs one at a time.
 timed='AdaptiveConcurrencyTests|FleetRateTests|RateLimitTests|PoolerTests|MaxInFlightTests|IdleWakeUpTests|ScheduleTests'
 if [[ $# -gt 0 ]]; then
     swift test --skip-build --disable-xctest --manifest-cache none --no-parallel "$@"

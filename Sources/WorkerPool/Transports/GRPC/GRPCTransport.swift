@@ -1,7 +1,6 @@
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import NIOSSL
 
 /// Unary gRPC over HTTP/2, on swift-nio-http2: one HTTP/2 connection per worker, carrying one
 /// call at a time (`GRPCClientHandler`).

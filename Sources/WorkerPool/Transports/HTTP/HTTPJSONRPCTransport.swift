@@ -1,6 +1,5 @@
 import NIOCore
 import NIOPosix
-import NIOSSL
 
 /// JSON-RPC 2.0 over HTTP/1.1 keep-alive connections, on SwiftNIO; over TLS (swift-nio-ssl)
 /// for `https` upstreams.
